@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages OllamaMax needs to build and test (idempotent).
+set -euo pipefail
+pkgs=(build-essential pkg-config cmake ninja-build clang libcmocka-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,42 @@
+/* cli: the `ollamamax` command. Local tools (generate, tokenize, embed,
+ * bench) call the engine directly; only this module prints or exits. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ollamamax <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  generate -m FILE.gguf -p PROMPT -n N [--temp T] [--seed S] [-t THREADS] [--json]\n"
+            "  tokenize -m FILE.gguf -p TEXT [--raw]\n"
+            "  embed    -m FILE.gguf -p TEXT\n"
+            "  bench    -m FILE.gguf [-p 128] [-n 32] [-t THREADS] [-r 5] [--json]\n"
+            "  version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-v")) {
+        printf("ollamamax version %s\n", CLI_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < cli_n_commands; i++)
+        if (!strcmp(cmd, cli_commands[i].name))
+            return cli_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "Error: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,124 @@
+/* format: GGUF v2/v3 reader and writer.
+ *
+ * The reader mmaps the file read-only and validates every count, offset,
+ * size, shape and type against the file before anything is used: a
+ * truncated, corrupted or hostile file yields OM_EFORMAT (or OM_EUNSUPPORTED
+ * for an unknown tensor type) and a message in `err` naming the key, tensor or
+ * offset. Strings and tensor data are views into the mapping, valid until
+ * gguf_close(). Allocation is bounded by the file size. */
+#ifndef GGUF_H
+#define GGUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GGUF_MAGIC 0x46554747u /* "GGUF" little-endian */
+#define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MAX_DIMS 4
+
+enum gguf_vtype {
+    GGUF_VT_UINT8 = 0,
+    GGUF_VT_INT8 = 1,
+    GGUF_VT_UINT16 = 2,
+    GGUF_VT_INT16 = 3,
+    GGUF_VT_UINT32 = 4,
+    GGUF_VT_INT32 = 5,
+    GGUF_VT_FLOAT32 = 6,
+    GGUF_VT_BOOL = 7,
+    GGUF_VT_STRING = 8,
+    GGUF_VT_ARRAY = 9,
+    GGUF_VT_UINT64 = 10,
+    GGUF_VT_INT64 = 11,
+    GGUF_VT_FLOAT64 = 12,
+    GGUF_VT_COUNT
+};
+
+/* A string view into the file (not NUL-terminated). */
+typedef struct gguf_str {
+    const char *ptr;
+    uint64_t len;
+} gguf_str;
+
+typedef struct gguf_tensor {
+    gguf_str name;
+    uint32_t n_dims;
+    int64_t ne[GGUF_MAX_DIMS]; /* ne[0] is the row length (contiguous); unused dims are 1 */
+    uint32_t type;             /* enum om_type */
+    uint64_t offset;           /* relative to the start of the data section */
+    const void *data;          /* view into the mapping */
+    size_t size;               /* bytes */
+} gguf_tensor;
+
+typedef struct gguf_file gguf_file;
+
+/* Opens and validates path. On success *out owns the mapping; on failure
+ * *out is NULL and err says what was wrong. */
+int gguf_open(const char *path, gguf_file **out, char *err, size_t errlen);
+/* Same over a caller-owned buffer (used by the fuzzer and tests); the buffer
+ * must outlive the returned handle. */
+int gguf_open_mem(const void *buf, size_t len, gguf_file **out, char *err, size_t errlen);
+void gguf_close(gguf_file *f);
+
+uint32_t gguf_version(const gguf_file *f);
+size_t gguf_file_size(const gguf_file *f);
+uint32_t gguf_alignment(const gguf_file *f);
+
+/* Metadata. Keys are looked up by exact name; -1 when absent. */
+int64_t gguf_n_kv(const gguf_file *f);
+int64_t gguf_find_key(const gguf_file *f, const char *key);
+gguf_str gguf_key_name(const gguf_file *f, int64_t i);
+enum gguf_vtype gguf_kv_type(const gguf_file *f, int64_t i);
+
+/* Typed getters by key. Each returns 0 on success, OM_ENOTFOUND when the key
+ * is absent, OM_EFORMAT when its type does not fit (integers of any width
+ * convert when the value is in range; floats accept f32/f64). */
+int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out);
+int gguf_get_i64(const gguf_file *f, const char *key, int64_t *out);
+int gguf_get_f32(const gguf_file *f, const char *key, float *out);
+int gguf_get_bool(const gguf_file *f, const char *key, int *out);
+int gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
+
+/* Arrays: element type and count; for non-string arrays a pointer to the
+ * packed little-endian elements in the file (may be unaligned: memcpy). */
+int gguf_get_arr(const gguf_file *f, const char *key, enum gguf_vtype *elem_type,
+                 uint64_t *n, const void **data);
+/* i-th string of a string array (O(1); the reader indexes string arrays). */
+int gguf_get_arr_str(const gguf_file *f, const char *key, uint64_t i, gguf_str *out);
+
+/* Tensors. */
+int64_t gguf_n_tensors(const gguf_file *f);
+const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i);
+const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
+
+/* True when s equals the NUL-terminated c. */
+int gguf_str_eq(gguf_str s, const char *c);
+
+/* ---- writer ----
+ * Builds a GGUF v3 file in memory-light fashion: metadata and tensor infos are
+ * collected, then gguf_writer_write() streams header, infos and aligned data. */
+typedef struct gguf_writer gguf_writer;
+
+gguf_writer *gguf_writer_new(void);
+void gguf_writer_free(gguf_writer *w);
+void gguf_writer_set_alignment(gguf_writer *w, uint32_t alignment);
+void gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t v);
+void gguf_writer_set_i32(gguf_writer *w, const char *key, int32_t v);
+void gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v);
+void gguf_writer_set_f32(gguf_writer *w, const char *key, float v);
+void gguf_writer_set_bool(gguf_writer *w, const char *key, int v);
+void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
+/* Arrays of fixed-size elements (copied). */
+void gguf_writer_set_arr(gguf_writer *w, const char *key, enum gguf_vtype elem_type,
+                         const void *data, uint64_t n);
+void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *v, uint64_t n);
+/* Copies every metadata key of src (used to re-write a model, e.g. quantize). */
+void gguf_writer_copy_kv(gguf_writer *w, const gguf_file *src);
+/* Adds a tensor; data (size bytes = om_type_row_size(type, ne[0]) * rows) is
+ * copied. Returns OM_EINVAL when size does not match the shape and type. */
+int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                           const int64_t *ne, const void *data, size_t size);
+/* Writes the file atomically (temp file, fsync, rename). */
+int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen);
+
+#endif
