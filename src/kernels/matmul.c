@@ -1,0 +1,185 @@
+/* kernels: y = x · W^T over a thread pool.
+ *
+ * Two phases, each one om_pool_run (which returns only when every thread is
+ * done, so it doubles as the barrier):
+ *  1. the activations x (n_tok, k) are quantized once into the caller's
+ *     scratch in the weight type's vec_dot_type, blocks split evenly across
+ *     threads (F32 weights read x directly, nothing to quantize);
+ *  2. output rows are handed out in chunks from an atomic counter; inside a
+ *     chunk, tokens go in blocks of MM_TOK_BLOCK so that the block's
+ *     activations stay in cache while the chunk's weight rows stream past.
+ *
+ * Invariant: every output element is computed by the same kernel on the same
+ * inputs whatever the thread count, because chunk sizes are multiples of the
+ * nm tile height and tiles start at row/token 0. So 1 and N threads give
+ * bit-identical results. No allocation happens here. */
+#include <assert.h>
+#include <stdatomic.h>
+
+#include "base/om.h"
+#include "kernels/kern_int.h"
+
+#define MM_ALIGN 64
+#define MM_TOK_BLOCK 16
+#define MM_TILE_MAX 4096 /* nm_rows * nm_cols we accept for the stack tile */
+/* Below these sizes a pool dispatch costs more than it saves. */
+#define MM_QUANT_INLINE (1 << 15)  /* activation elements */
+#define MM_SERIAL_MACS (1 << 16)   /* rows * k * n_tok */
+
+struct mm_ctx {
+    const struct kern_type_ops *o;
+    uint32_t vdt;
+    const uint8_t *w;
+    size_t wstride;
+    int64_t rows, k;
+    const float *x;
+    int64_t x_stride, n_tok;
+    float *y;
+    int64_t y_stride;
+    uint8_t *act;      /* quantized activations (or x for F32) */
+    size_t act_stride; /* bytes between tokens in act */
+    kern_from_float_fn quant;
+    int64_t vblck; /* elements per block of vdt */
+    int64_t chunk_rows, n_chunks;
+    atomic_llong next;
+};
+
+static size_t align_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+size_t kern_matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n_tok)
+{
+    if (wtype >= OM_TYPE_COUNT)
+        return 0;
+    uint32_t vdt = kern_ops_active()->type[wtype].vec_dot_type;
+    if (vdt == OM_TYPE_F32)
+        return 0;
+    size_t row = om_type_row_size(vdt, k);
+    return (size_t)n_tok * align_up(row, MM_ALIGN) + MM_ALIGN;
+}
+
+/* Phase 1: quantize blocks [u0, u1) of the n_tok * nb activation blocks. */
+static void mm_quant_range(struct mm_ctx *c, int64_t u0, int64_t u1)
+{
+    int64_t nb = c->k / c->vblck;
+    size_t bsize = om_type_row_size(c->vdt, c->vblck);
+    while (u0 < u1) {
+        int64_t t = u0 / nb, b0 = u0 % nb;
+        int64_t b1 = OM_MIN(nb, b0 + (u1 - u0));
+        c->quant(c->x + t * c->x_stride + b0 * c->vblck,
+                 c->act + (size_t)t * c->act_stride + (size_t)b0 * bsize, (b1 - b0) * c->vblck);
+        u0 += b1 - b0;
+    }
+}
+
+static void mm_quant_job(void *ctx, int ith, int nth)
+{
+    struct mm_ctx *c = ctx;
+    int64_t total = c->n_tok * (c->k / c->vblck);
+    mm_quant_range(c, total * ith / nth, total * (ith + 1) / nth);
+}
+
+/* Rows [r0, r1) x tokens [t0, t1) with the nm tile kernel where whole tiles
+ * fit (tiles aligned to absolute row/token 0) and vec_dot on the rest. */
+static void mm_block(const struct mm_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
+{
+    const struct kern_type_ops *o = c->o;
+    int64_t rt = r1, tt = t0;
+    if (o->vec_dot_nm && o->nm_rows > 0 && o->nm_cols > 0 &&
+        o->nm_rows * o->nm_cols <= MM_TILE_MAX) {
+        int nr = o->nm_rows, nc = o->nm_cols;
+        float tile[MM_TILE_MAX];
+        /* r0 is a multiple of nr (chunking), t0 of nc when MM_TOK_BLOCK is */
+        rt = r0 + (r1 - r0) / nr * nr;
+        tt = t0 + (t1 - t0) / nc * nc;
+        for (int64_t t = t0; t < tt; t += nc)
+            for (int64_t r = r0; r < rt; r += nr) {
+                o->vec_dot_nm(c->k, tile, (size_t)nc, c->w + (size_t)r * c->wstride, c->wstride,
+                              nr, c->act + (size_t)t * c->act_stride, c->act_stride, nc);
+                for (int i = 0; i < nr; i++)
+                    for (int j = 0; j < nc; j++)
+                        c->y[(t + j) * c->y_stride + r + i] = tile[i * nc + j];
+            }
+    } else {
+        rt = r0; /* everything through vec_dot */
+        tt = t1;
+    }
+    /* the remaining L shape: tokens [tt, t1) for all rows, rows [rt, r1) for tokens [t0, tt) */
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *wr = c->w + (size_t)r * c->wstride;
+        int64_t ts = r < rt ? tt : t0;
+        for (int64_t t = ts; t < t1; t++)
+            o->vec_dot(c->k, &c->y[t * c->y_stride + r], wr, c->act + (size_t)t * c->act_stride);
+    }
+}
+
+static void mm_compute_job(void *ctx, int ith, int nth)
+{
+    (void)ith;
+    (void)nth;
+    struct mm_ctx *c = ctx;
+    for (;;) {
+        int64_t ch = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
+        if (ch >= c->n_chunks)
+            break;
+        int64_t r0 = ch * c->chunk_rows, r1 = OM_MIN(c->rows, r0 + c->chunk_rows);
+        for (int64_t t0 = 0; t0 < c->n_tok; t0 += MM_TOK_BLOCK)
+            mm_block(c, r0, r1, t0, OM_MIN(c->n_tok, t0 + MM_TOK_BLOCK));
+    }
+}
+
+void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, int64_t rows,
+                 int64_t k, const float *x, int64_t x_stride, int64_t n_tok, float *y,
+                 int64_t y_stride, void *scratch)
+{
+    assert(wtype < OM_TYPE_COUNT);
+    const struct kern_ops *ops = kern_ops_active();
+    const struct kern_type_ops *o = &ops->type[wtype];
+    assert(o->vec_dot && "kern_matmul: unsupported weight type");
+    if (rows <= 0 || n_tok <= 0)
+        return;
+    struct mm_ctx c = {
+        .o = o,
+        .vdt = o->vec_dot_type,
+        .w = w,
+        .wstride = wstride,
+        .rows = rows,
+        .k = k,
+        .x = x,
+        .x_stride = x_stride,
+        .n_tok = n_tok,
+        .y = y,
+        .y_stride = y_stride,
+    };
+    int nth = pool ? om_pool_size(pool) : 1;
+    if (c.vdt == OM_TYPE_F32) {
+        c.act = (uint8_t *)(uintptr_t)x;
+        c.act_stride = (size_t)x_stride * sizeof(float);
+    } else {
+        const struct om_type_info *vi = om_type_get(c.vdt);
+        assert(vi && k % vi->blck == 0 && scratch);
+        c.vblck = vi->blck;
+        c.quant = ops->type[c.vdt].from_float;
+        c.act = (uint8_t *)align_up((size_t)(uintptr_t)scratch, MM_ALIGN);
+        c.act_stride = align_up(om_type_row_size(c.vdt, k), MM_ALIGN);
+        if (!pool || nth == 1 || n_tok * k <= MM_QUANT_INLINE)
+            mm_quant_job(&c, 0, 1);
+        else
+            om_pool_run(pool, mm_quant_job, &c);
+    }
+
+    /* chunks: ~4 per thread for balance, a multiple of the tile height */
+    int64_t nr = o->vec_dot_nm && o->nm_rows > 0 ? o->nm_rows : 1;
+    int64_t chunk = (rows + 4 * nth - 1) / (4 * nth);
+    chunk = OM_MAX(chunk, 16);
+    chunk = (chunk + nr - 1) / nr * nr;
+    c.chunk_rows = chunk;
+    c.n_chunks = (rows + chunk - 1) / chunk;
+    atomic_init(&c.next, 0);
+    if (!pool || nth == 1 || rows * k * n_tok <= MM_SERIAL_MACS || c.n_chunks == 1)
+        mm_compute_job(&c, 0, 1);
+    else
+        om_pool_run(pool, mm_compute_job, &c);
+}
