@@ -340,9 +340,10 @@ static int place_tensors(gguf_file *f, uint64_t info_end, char *err, size_t errl
         if (t->offset > len - ds || t->size > len - ds - t->offset) {
             free(s);
             return om_err(err, errlen, OM_EFORMAT,
-                          "tensor '%.*s': data [%llu, +%llu) past end of file (%llu bytes)",
-                          (int)OM_MIN(t->name.len, 160), t->name.ptr, (ull)(ds + t->offset),
-                          (ull)t->size, (ull)len);
+                          "tensor '%.*s': data offset %llu + %llu bytes past end of file "
+                          "(data section at %llu, file %llu bytes)",
+                          (int)OM_MIN(t->name.len, 160), t->name.ptr, (ull)t->offset,
+                          (ull)t->size, (ull)ds, (ull)len);
         }
         t->data = f->base + ds + t->offset;
         s[i].off = t->offset;
