@@ -1,0 +1,110 @@
+/* engine: attention of one chunk's tokens over the KV cache.
+ *
+ * Work items are (token, head) pairs split into contiguous ranges over the
+ * pool, so a thread builds a token's list of visible cells once and reuses
+ * it for all that token's heads. A cell c is visible to token t (sequence
+ * s, position p) when c belongs to s and, for causal models, pos[c] <= p,
+ * and, in sliding-window layers, p - pos[c] < n_swa. The token's own cell is
+ * always visible, so the softmax is never empty.
+ *
+ * Per item: s_j = scale * q·k_j (then cap * tanh(s_j / cap) with attention
+ * soft-capping), p = softmax(s), out = sum_j p_j v_j. K/V rows are F16
+ * (kern dot_f32_f16 / axpy_f16) or F32. */
+#include <math.h>
+#include <string.h>
+
+#include "engine/eng_int.h"
+
+struct att_job {
+    struct eng_ctx *c;
+    int il, n;
+};
+
+static int visible_cells(const struct eng_ctx *c, int il, int t, int32_t *cells)
+{
+    const struct eng_kv *kv = &c->kv;
+    const struct eng_hparams *hp = &c->m->hp;
+    const uint64_t bit = 1ull << c->ub_seq[t];
+    const int32_t p = c->ub_pos[t];
+    const int swa = hp->swa_layer[il] && hp->n_swa > 0;
+    int nc = 0;
+    for (uint32_t cell = 0; cell < kv->hi; cell++) {
+        if (!(kv->seq[cell] & bit))
+            continue;
+        int32_t cp = kv->pos[cell];
+        if (hp->causal && cp > p)
+            continue;
+        if (swa && (int64_t)p - cp >= hp->n_swa)
+            continue;
+        cells[nc++] = (int32_t)cell;
+    }
+    return nc;
+}
+
+static void att_worker(void *arg, int ith, int nth)
+{
+    struct att_job *j = arg;
+    struct eng_ctx *c = j->c;
+    const struct eng_hparams *hp = &c->m->hp;
+    const struct eng_kv *kv = &c->kv;
+    const struct kern_ops *ops = kern_ops_active();
+    const int il = j->il, H = hp->n_head, hk = hp->head_dim_k, hv = hp->head_dim_v;
+    const int group = hp->n_head / hp->n_head_kv;
+    const float scale = hp->attn_scale > 0.0f ? hp->attn_scale : 1.0f / sqrtf((float)hk);
+    const float cap = hp->attn_softcap;
+    const int f16 = kv->type == OM_TYPE_F16;
+    float *sc = c->att_scores + (size_t)ith * kv->n_cells;
+    int32_t *cells = c->att_cells + (size_t)ith * kv->n_cells;
+    const int64_t items = (int64_t)j->n * H;
+    const int64_t i0 = items * ith / nth, i1 = items * (ith + 1) / nth;
+    int cur_t = -1, nc = 0;
+    for (int64_t it = i0; it < i1; it++) {
+        const int t = (int)(it / H), h = (int)(it % H), kvh = h / group;
+        if (t != cur_t) {
+            nc = visible_cells(c, il, t, cells);
+            cur_t = t;
+        }
+        const float *q = c->qkv + (size_t)t * c->qkv_w + (size_t)h * hk;
+        float *out = c->att + ((size_t)t * H + h) * hv;
+        const size_t koff = (size_t)kvh * hk, voff = (size_t)kvh * hv;
+        float mx = -INFINITY;
+        for (int i = 0; i < nc; i++) {
+            const uint8_t *krow = kv->k[il] + kv->k_row * (size_t)cells[i];
+            float s = f16 ? ops->dot_f32_f16(hk, q, (const om_f16 *)krow + koff)
+                          : ops->dot_f32(hk, q, (const float *)krow + koff);
+            s *= scale;
+            if (cap > 0.0f)
+                s = cap * tanhf(s / cap);
+            sc[i] = s;
+            if (s > mx)
+                mx = s;
+        }
+        double sum = 0.0;
+        for (int i = 0; i < nc; i++) {
+            sc[i] = expf(sc[i] - mx);
+            sum += sc[i];
+        }
+        memset(out, 0, sizeof(float) * (size_t)hv);
+        const float inv = (float)(1.0 / sum);
+        for (int i = 0; i < nc; i++) {
+            const uint8_t *vrow = kv->v[il] + kv->v_row * (size_t)cells[i];
+            const float w = sc[i] * inv;
+            if (f16) {
+                ops->axpy_f16(hv, w, (const om_f16 *)vrow + voff, out);
+            } else {
+                const float *vv = (const float *)vrow + voff;
+                for (int d = 0; d < hv; d++)
+                    out[d] += w * vv[d];
+            }
+        }
+    }
+}
+
+void eng_attention(struct eng_ctx *c, int il, int n)
+{
+    struct att_job j = {c, il, n};
+    if (c->nth == 1)
+        att_worker(&j, 0, 1);
+    else
+        om_pool_run(c->pool, att_worker, &j);
+}

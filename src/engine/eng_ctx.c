@@ -1,0 +1,260 @@
+/* engine: contexts (KV cache + forward scratch + thread pool) and the
+ * decode entry point: batch validation, chunking by n_batch, outputs.
+ *
+ * All scratch is allocated in eng_ctx_new; the only allocations after that
+ * are the logits buffer growing when a batch asks for more outputs than any
+ * batch before, and the position buffer for batches without positions. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/eng_int.h"
+
+void eng_ctx_params_default(struct eng_ctx_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->type_kv = OM_TYPE_F16;
+}
+
+static size_t mm_size(const struct eng_tensor *t, int64_t n_tok)
+{
+    return t->data ? kern_matmul_scratch_size(t->type, t->ne[0], n_tok) : 0;
+}
+
+static size_t mm_scratch_need(const struct eng_model *m, int64_t B)
+{
+    size_t need = mm_size(&m->output, B);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const struct eng_layer *L = &m->layers[il];
+        const struct eng_tensor *ts[] = {&L->wq,     &L->wk,     &L->wv,      &L->wqkv,
+                                         &L->wo,     &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < OM_ARRAY_LEN(ts); i++)
+            need = OM_MAX(need, mm_size(ts[i], B));
+    }
+    return need;
+}
+
+static float *falloc(size_t n)
+{
+    return om_xalloc_aligned(sizeof(float) * (n ? n : 1));
+}
+
+int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, char *err,
+                size_t errlen)
+{
+    *out = NULL;
+    struct eng_ctx_params p;
+    if (pin)
+        p = *pin;
+    else
+        eng_ctx_params_default(&p);
+    const struct eng_hparams *hp = &m->hp;
+    if (m->vocab_only)
+        return om_err(err, errlen, OM_EINVAL, "model was loaded vocab-only");
+    if (p.n_ctx == 0)
+        p.n_ctx = (uint32_t)OM_MIN(hp->n_ctx_train, 4096);
+    if (p.n_ctx > (1u << 20))
+        return om_err(err, errlen, OM_ERANGE, "n_ctx %u too large", p.n_ctx);
+    if (p.n_batch == 0)
+        p.n_batch = 512;
+    if (p.n_batch > p.n_ctx)
+        p.n_batch = p.n_ctx;
+    if (p.n_seq_max == 0)
+        p.n_seq_max = 1;
+    if (p.n_seq_max > ENG_MAX_SEQ)
+        return om_err(err, errlen, OM_ERANGE, "n_seq_max %u exceeds %d", p.n_seq_max,
+                      ENG_MAX_SEQ);
+    if (p.type_kv != OM_TYPE_F16 && p.type_kv != OM_TYPE_F32)
+        return om_err(err, errlen, OM_EINVAL, "KV cache type %s unsupported (f16, f32)",
+                      om_type_name(p.type_kv));
+    if (p.n_threads < 0)
+        return om_err(err, errlen, OM_EINVAL, "n_threads %d", p.n_threads);
+    if (!hp->has_logits)
+        p.embeddings = 1;
+
+    struct eng_ctx *c = om_xcalloc(1, sizeof *c);
+    c->m = m;
+    c->p = p;
+    c->pool = om_pool_new(p.n_threads);
+    c->nth = om_pool_size(c->pool);
+    c->p.n_threads = c->nth;
+    eng_kv_init(&c->kv, m, p.n_ctx, p.type_kv);
+
+    const size_t B = p.n_batch, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t nq = (size_t)hp->n_head * hp->head_dim_k;
+    const size_t nk = (size_t)hp->n_head_kv * hp->head_dim_k;
+    const size_t nv = (size_t)hp->n_head_kv * hp->head_dim_v;
+    const size_t no = (size_t)hp->n_head * hp->head_dim_v;
+    c->qkv_w = (int32_t)(nq + nk + nv);
+    c->x = falloc(B * E);
+    c->cur = falloc(B * E);
+    c->out_x = falloc(B * E);
+    c->qkv = falloc(B * (size_t)c->qkv_w);
+    c->att = falloc(B * no);
+    c->ffn = falloc(B * 2 * F);
+    c->cs = falloc(B * (size_t)hp->n_rot);
+    c->cs_swa = falloc(B * (size_t)hp->n_rot);
+    c->mm_scratch = om_xalloc_aligned(OM_MAX(mm_scratch_need(m, (int64_t)B), 64));
+    c->att_scores = falloc((size_t)c->nth * p.n_ctx);
+    c->att_cells = om_xcalloc((size_t)c->nth * p.n_ctx, sizeof(int32_t));
+    c->ub_cell = om_xcalloc(B, sizeof(int32_t));
+    c->ub_pos = om_xcalloc(B, sizeof(int32_t));
+    c->ub_seq = om_xcalloc(B, sizeof(int32_t));
+    c->ub_tok = om_xcalloc(B, sizeof(int32_t));
+    c->ub_out = om_xcalloc(B, sizeof(int32_t));
+    if (hp->has_logits) {
+        c->cap_out = (int32_t)p.n_seq_max;
+        c->logits = falloc((size_t)c->cap_out * (size_t)hp->n_vocab);
+    }
+    c->emb = falloc((size_t)p.n_seq_max * E);
+    c->emb_n = om_xcalloc(p.n_seq_max, sizeof(int32_t));
+    c->emb_pos = om_xcalloc(p.n_seq_max, sizeof(int32_t));
+    om_log(OM_LOG_DEBUG, "engine", "context: n_ctx %u, n_batch %u, n_seq_max %u, %d threads, kv %s",
+           p.n_ctx, p.n_batch, p.n_seq_max, c->nth, om_type_name(p.type_kv));
+    *out = c;
+    return 0;
+}
+
+void eng_ctx_free(eng_ctx *c)
+{
+    if (!c)
+        return;
+    om_pool_free(c->pool);
+    eng_kv_close(&c->kv, c->m->hp.n_layer);
+    om_afree(c->x);
+    om_afree(c->cur);
+    om_afree(c->out_x);
+    om_afree(c->qkv);
+    om_afree(c->att);
+    om_afree(c->ffn);
+    om_afree(c->cs);
+    om_afree(c->cs_swa);
+    om_afree(c->mm_scratch);
+    om_afree(c->att_scores);
+    om_afree(c->logits);
+    om_afree(c->emb);
+    free(c->att_cells);
+    free(c->ub_cell);
+    free(c->ub_pos);
+    free(c->ub_seq);
+    free(c->ub_tok);
+    free(c->ub_out);
+    free(c->auto_pos);
+    free(c->emb_n);
+    free(c->emb_pos);
+    free(c);
+}
+
+const eng_model *eng_ctx_model(const eng_ctx *c) { return c->m; }
+uint32_t eng_ctx_n_ctx(const eng_ctx *c) { return c->p.n_ctx; }
+uint32_t eng_ctx_n_batch(const eng_ctx *c) { return c->p.n_batch; }
+uint32_t eng_ctx_n_seq_max(const eng_ctx *c) { return c->p.n_seq_max; }
+int32_t eng_ctx_n_threads(const eng_ctx *c) { return c->nth; }
+
+/* Positions for a batch without them: each sequence continues after its
+ * cached maximum, consecutively in batch order. */
+static const int32_t *auto_positions(eng_ctx *c, const struct eng_batch *b)
+{
+    if (b->n_tokens > c->auto_pos_cap) {
+        free(c->auto_pos);
+        c->auto_pos = om_xcalloc((size_t)b->n_tokens, sizeof(int32_t));
+        c->auto_pos_cap = b->n_tokens;
+    }
+    int32_t next[ENG_MAX_SEQ];
+    for (int s = 0; s < ENG_MAX_SEQ; s++)
+        next[s] = -1;
+    for (int32_t i = 0; i < b->n_tokens; i++) {
+        int32_t s = b->seq_id ? b->seq_id[i] : 0;
+        if (next[s] < 0)
+            next[s] = eng_kv_seq_pos_max(c, s) + 1;
+        c->auto_pos[i] = next[s]++;
+    }
+    return c->auto_pos;
+}
+
+static void embeddings_finish(eng_ctx *c)
+{
+    const int E = c->m->hp.n_embd;
+    for (uint32_t s = 0; s < c->p.n_seq_max; s++) {
+        if (!c->emb_n[s])
+            continue;
+        float *e = c->emb + (size_t)s * E;
+        if (c->m->hp.pooling == ENG_POOL_MEAN)
+            for (int i = 0; i < E; i++)
+                e[i] /= (float)c->emb_n[s];
+        double ss = 0.0;
+        for (int i = 0; i < E; i++)
+            ss += (double)e[i] * e[i];
+        float inv = ss > 0.0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (int i = 0; i < E; i++)
+            e[i] *= inv;
+    }
+}
+
+int eng_decode(eng_ctx *c, const struct eng_batch *b)
+{
+    const struct eng_hparams *hp = &c->m->hp;
+    if (!b || b->n_tokens <= 0 || !b->token)
+        return OM_EINVAL;
+    for (int32_t i = 0; i < b->n_tokens; i++) {
+        if (b->token[i] < 0 || b->token[i] >= hp->n_vocab)
+            return OM_EINVAL;
+        if (b->seq_id && (b->seq_id[i] < 0 || b->seq_id[i] >= (int32_t)c->p.n_seq_max))
+            return OM_EINVAL;
+        if (b->pos && b->pos[i] < 0)
+            return OM_EINVAL;
+    }
+    if (!hp->causal && b->n_tokens > (int32_t)c->p.n_batch)
+        return OM_ERANGE;
+    if ((uint32_t)b->n_tokens > c->kv.n_cells - c->kv.n_used)
+        return OM_EFULL;
+    const int32_t *pos = b->pos ? b->pos : auto_positions(c, b);
+    int32_t n_out = 0;
+    for (int32_t i = 0; i < b->n_tokens; i++)
+        n_out += b->logits ? (b->logits[i] != 0) : (i == b->n_tokens - 1);
+    if (hp->has_logits && n_out > c->cap_out) {
+        om_afree(c->logits);
+        c->cap_out = n_out;
+        c->logits = falloc((size_t)n_out * (size_t)hp->n_vocab);
+    }
+    c->n_out = 0;
+    if (c->p.embeddings) {
+        memset(c->emb_n, 0, sizeof(int32_t) * c->p.n_seq_max);
+        memset(c->emb, 0, sizeof(float) * c->p.n_seq_max * (size_t)hp->n_embd);
+    }
+    for (int32_t i0 = 0; i0 < b->n_tokens; i0 += (int32_t)c->p.n_batch) {
+        int n = (int)OM_MIN((int32_t)c->p.n_batch, b->n_tokens - i0);
+        for (int t = 0; t < n; t++) {
+            int32_t i = i0 + t;
+            c->ub_tok[t] = b->token[i];
+            c->ub_pos[t] = pos[i];
+            c->ub_seq[t] = b->seq_id ? b->seq_id[i] : 0;
+            c->ub_out[t] = b->logits ? (b->logits[i] != 0) : (i == b->n_tokens - 1);
+        }
+        eng_kv_take(&c->kv, n, c->ub_pos, c->ub_seq, c->ub_cell);
+        eng_forward_chunk(c, n);
+    }
+    if (c->p.embeddings)
+        embeddings_finish(c);
+    return 0;
+}
+
+int32_t eng_n_outputs(const eng_ctx *c) { return c->n_out; }
+
+const float *eng_get_logits(const eng_ctx *c, int32_t i)
+{
+    if (!c->m->hp.has_logits)
+        return NULL;
+    if (i < 0)
+        i += c->n_out;
+    if (i < 0 || i >= c->n_out)
+        return NULL;
+    return c->logits + (size_t)i * (size_t)c->m->hp.n_vocab;
+}
+
+const float *eng_get_embeddings(const eng_ctx *c, int32_t seq)
+{
+    if (!c->p.embeddings || seq < 0 || seq >= (int32_t)c->p.n_seq_max || !c->emb_n[seq])
+        return NULL;
+    return c->emb + (size_t)seq * (size_t)c->m->hp.n_embd;
+}
