@@ -1,7 +1,14 @@
-/* kernels/arch/x86: AVX-512 (F/BW/VL/DQ + VNNI) versions of the kernels. */
-#include "kernels/kern.h"
+/* kernels/arch/x86: installs the AVX-512 (F/BW/VL/DQ + VNNI) kernels
+ * (avx512_*.c) over a table that already holds the AVX2 ones; entries not
+ * set here keep their AVX2 (or generic) version. Each has a test against its
+ * generic twin (tests/unit/kernels/test_simd*.c). */
+#include "kernels/arch/x86/avx512_int.h"
 
 void kern_install_avx512(struct kern_ops *ops)
 {
-    (void)ops; /* no AVX-512 overrides yet: the AVX2/generic entries stay */
+    struct kern_type_ops *t = ops->type;
+    t[OM_TYPE_Q4_0].vec_dot = kern_dot_q4_0_q8_0_avx512;
+    t[OM_TYPE_Q5_0].vec_dot = kern_dot_q5_0_q8_0_avx512;
+    t[OM_TYPE_Q8_0].vec_dot = kern_dot_q8_0_q8_0_avx512;
+    t[OM_TYPE_IQ4_NL].vec_dot = kern_dot_iq4_nl_q8_0_avx512;
 }
