@@ -27,7 +27,7 @@ static int64_t htab_find(const struct gguf_htab *t, const void *arr, size_t stri
     if (!t->slot || !s)
         return -1;
     size_t n = strlen(s);
-    for (uint64_t h = gguf_hash(s, n) & t->mask;; h = (h + 1) & t->mask) {
+    for (uint64_t h = gguf_hash(t->seed, s, n) & t->mask;; h = (h + 1) & t->mask) {
         int64_t j = t->slot[h] - 1;
         if (j < 0)
             return -1;

@@ -26,6 +26,7 @@ struct gguf_kv {
 struct gguf_htab {
     int64_t *slot;
     uint64_t mask;
+    uint64_t seed;  /* per table, so a hostile file cannot precompute collisions */
 };
 
 struct gguf_file {
@@ -52,7 +53,7 @@ size_t gguf_vtype_size(uint32_t t);
 int gguf_value_scan(const uint8_t *buf, uint64_t len, uint64_t *pos, uint32_t type, int depth,
                     const char *what, char *err, size_t errlen);
 
-uint64_t gguf_hash(const char *s, uint64_t len);
+uint64_t gguf_hash(uint64_t seed, const char *s, uint64_t len);
 /* Table sized for n entries (bounded by the caller). */
 void gguf_htab_init(struct gguf_htab *t, uint64_t n);
 void gguf_htab_free(struct gguf_htab *t);

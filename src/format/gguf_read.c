@@ -103,12 +103,16 @@ int gguf_value_scan(const uint8_t *buf, uint64_t len, uint64_t *pos, uint32_t ty
 
 /* ---- name tables ---- */
 
-uint64_t gguf_hash(const char *s, uint64_t len)
+uint64_t gguf_hash(uint64_t seed, const char *s, uint64_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    uint64_t h = 1469598103934665603ull ^ seed; /* seeded FNV-1a, then a 64-bit finalizer */
     for (uint64_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 void gguf_htab_init(struct gguf_htab *t, uint64_t n)
@@ -118,6 +122,7 @@ void gguf_htab_init(struct gguf_htab *t, uint64_t n)
         cap <<= 1;
     t->slot = calloc(cap, sizeof(*t->slot));
     t->mask = t->slot ? cap - 1 : 0;
+    t->seed = om_time_ns() ^ (uint64_t)(uintptr_t)t->slot;
 }
 
 void gguf_htab_free(struct gguf_htab *t)
@@ -132,7 +137,7 @@ void gguf_htab_free(struct gguf_htab *t)
 static int64_t htab_insert(struct gguf_htab *t, const void *arr, size_t stride, int64_t i)
 {
     const gguf_str *name = (const gguf_str *)((const char *)arr + (size_t)i * stride);
-    uint64_t h = gguf_hash(name->ptr, name->len) & t->mask;
+    uint64_t h = gguf_hash(t->seed, name->ptr, name->len) & t->mask;
     for (;; h = (h + 1) & t->mask) {
         int64_t j = t->slot[h] - 1;
         if (j < 0) {

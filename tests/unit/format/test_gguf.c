@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -561,6 +562,59 @@ static void test_vocab_files(void **state)
         skip();
 }
 
+/* Every .gguf under models/ and models/vocab/ opens, and each tensor's bytes
+ * can be read (under ASan this proves the views lie inside the mapping). */
+static void test_all_shared_files(void **state)
+{
+    (void)state;
+    static const char *dirs[] = {"models", "models/vocab"};
+    int seen = 0;
+    for (size_t d = 0; d < OM_ARRAY_LEN(dirs); d++) {
+        char dpath[512];
+        snprintf(dpath, sizeof(dpath), "%s/%s", OM_SHARED_DIR, dirs[d]);
+        DIR *dir = opendir(dpath);
+        if (!dir)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+            size_t l = strlen(de->d_name);
+            if (l < 5 || strcmp(de->d_name + l - 5, ".gguf") != 0)
+                continue;
+            char rel[512];
+            snprintf(rel, sizeof(rel), "%s/%s", dirs[d], de->d_name);
+            gguf_file *f;
+            if (open_shared(rel, &f))
+                continue;
+            seen++;
+            uint8_t x = 0;
+            for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+                const gguf_tensor *t = gguf_tensor_at(f, i);
+                for (size_t j = 0; j < t->size; j += 61)
+                    x ^= ((const uint8_t *)t->data)[j];
+                x ^= ((const uint8_t *)t->data)[t->size - 1];
+            }
+            for (int64_t i = 0; i < gguf_n_kv(f); i++) {
+                gguf_value v;
+                assert_int_equal(gguf_kv_value(f, i, &v), 0);
+                gguf_str k = gguf_key_name(f, i);
+                char key[256];
+                assert_true(k.len < sizeof(key));
+                memcpy(key, k.ptr, k.len);
+                key[k.len] = 0;
+                assert_int_equal(gguf_find_key(f, key), i);
+            }
+            print_message("  %s: %lld kv, %lld tensors (x=%u)\n", rel,
+                          (long long)gguf_n_kv(f), (long long)gguf_n_tensors(f), x);
+            gguf_close(f);
+        }
+        closedir(dir);
+    }
+    if (!seen) {
+        print_message("SKIP: no .gguf files under %s/models\n", OM_SHARED_DIR);
+        skip();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_stories260k),
         cmocka_unit_test(test_tiny_random),
         cmocka_unit_test(test_vocab_files),
+        cmocka_unit_test(test_all_shared_files),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
