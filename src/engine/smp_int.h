@@ -18,9 +18,13 @@ struct smp_cand {
  * no particular order. Heap based: O(n log k) compares, no allocation. */
 void smp_cand_select(struct smp_cand *c, size_t n, size_t k);
 
+/* Sorts c[0..n) by (logit descending, id ascending), using tmp[n] as
+ * scratch. No allocation. */
+void smp_cand_sort(struct smp_cand *c, struct smp_cand *tmp, size_t n);
+
 /* Sorts c[0..n) by key ascending, ties by (logit descending, id
- * ascending). No allocation. */
-void smp_cand_sort_key(struct smp_cand *c, size_t n);
+ * ascending), using tmp[n] as scratch. No allocation. */
+void smp_cand_sort_key(struct smp_cand *c, struct smp_cand *tmp, size_t n);
 
 /* Sets c[i].p = softmax(logit)[i] over c[0..n), max-subtracted, summed in
  * double. n >= 1 and at least one logit finite. */

@@ -27,6 +27,7 @@ struct smp {
     uint64_t seed;     /* seed in use */
     uint64_t rng[4];   /* xoshiro256** state */
     struct smp_cand *cand; /* (n_vocab) scratch */
+    struct smp_cand *tmp;  /* (n_vocab) radix sort buffer */
     uint32_t *count;   /* (n_vocab) occurrences in the window */
     int32_t *distinct; /* (n_vocab) tokens with count > 0 */
     int32_t *dpos;     /* (n_vocab) index into distinct, valid when count > 0 */
@@ -140,6 +141,7 @@ int smp_new(const struct smp_params *params, int32_t n_vocab, struct smp **out, 
     s->p = p;
     s->n_vocab = n_vocab;
     s->cand = om_xmalloc((size_t)n_vocab * sizeof *s->cand);
+    s->tmp = om_xmalloc((size_t)n_vocab * sizeof *s->tmp);
     if (p.repeat_last_n != 0) {
         s->count = om_xcalloc((size_t)n_vocab, sizeof *s->count);
         s->distinct = om_xmalloc((size_t)n_vocab * sizeof *s->distinct);
@@ -157,6 +159,7 @@ void smp_free(struct smp *s)
     if (!s)
         return;
     free(s->cand);
+    free(s->tmp);
     free(s->count);
     free(s->distinct);
     free(s->dpos);
@@ -242,7 +245,7 @@ static void stage_penalties(struct smp *s)
 
 /* Keeps the tokens of smallest |-log p - H| until their mass exceeds
  * typical_p (at least one). Order afterwards: by that distance. */
-static void stage_typical(struct smp_cand *c, size_t *n, float typical_p)
+static void stage_typical(struct smp_cand *c, struct smp_cand *tmp, size_t *n, float typical_p)
 {
     smp_cand_softmax(c, *n);
     double h = 0.0;
@@ -251,7 +254,7 @@ static void stage_typical(struct smp_cand *c, size_t *n, float typical_p)
             h -= (double)c[i].p * log((double)c[i].p);
     for (size_t i = 0; i < *n; i++)
         c[i].key = c[i].p > 0.0f ? (float)fabs(-log((double)c[i].p) - h) : INFINITY;
-    smp_cand_sort_key(c, *n);
+    smp_cand_sort_key(c, tmp, *n);
     double cum = 0.0;
     for (size_t i = 0; i < *n; i++) {
         cum += (double)c[i].p;
@@ -264,7 +267,8 @@ static void stage_typical(struct smp_cand *c, size_t *n, float typical_p)
 
 /* Keeps the most likely tokens until their mass reaches top_p (at least
  * one). Sorts lazily: 256 best first, the rest only if the mass needs it. */
-static void stage_top_p(struct smp_cand *c, size_t *n, int *sorted, float top_p)
+static void stage_top_p(struct smp_cand *c, struct smp_cand *tmp, size_t *n, int *sorted,
+                        float top_p)
 {
     smp_cand_softmax(c, *n);
     size_t ready = *n;
@@ -275,7 +279,7 @@ static void stage_top_p(struct smp_cand *c, size_t *n, int *sorted, float top_p)
     double cum = 0.0;
     for (size_t i = 0; i < *n; i++) {
         if (i == ready) { /* mass not reached within the sorted prefix */
-            smp_cand_select(c + ready, *n - ready, *n - ready);
+            smp_cand_sort(c + ready, tmp, *n - ready); /* all rank below c[0..ready) */
             ready = *n;
         }
         cum += (double)c[i].p;
@@ -362,11 +366,11 @@ int smp_filter(struct smp *s, const float *logits, const struct smp_cand **out)
         sorted = 1;
     }
     if (p->typical_p < 1.0f) {
-        stage_typical(c, &n, p->typical_p);
+        stage_typical(c, s->tmp, &n, p->typical_p);
         sorted = 0;
     }
     if (p->top_p < 1.0f)
-        stage_top_p(c, &n, &sorted, p->top_p);
+        stage_top_p(c, s->tmp, &n, &sorted, p->top_p);
     if (p->min_p > 0.0f)
         stage_min_p(c, &n, p->min_p);
     *out = c;

@@ -347,6 +347,53 @@ static void test_selection_vs_sort(void **state)
     }
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+    const struct smp_cand *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return cmp_desc(a, b);
+}
+
+/* The radix sorts against qsort: negative, zero, -inf, ties, shuffled ids,
+ * sizes on both sides of the heap/radix switch. */
+static void test_sorts(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static struct smp_cand a[N], b[N], tmp[N];
+    lcg_state = 21;
+    const size_t sizes[] = { 1, 2, 200, 256, 257, 1000, N };
+    for (size_t si = 0; si < OM_ARRAY_LEN(sizes); si++) {
+        size_t n = sizes[si];
+        for (int mode = 0; mode < 3; mode++) {
+            for (size_t i = 0; i < n; i++) {
+                double u = urand();
+                a[i].id = (int32_t)i;
+                a[i].logit = mode == 0 ? (float)(u * 200 - 100)
+                             : mode == 1 ? (float)((int)(u * 9) - 4)
+                                         : (u < 0.2 ? -INFINITY : (float)(u * 1e-3));
+                a[i].key = (float)((int)(urand() * 5)) * 0.5f;
+            }
+            for (size_t i = n; i > 1; i--) { /* shuffle: input order must not matter */
+                size_t j = (size_t)(urand() * (double)i);
+                struct smp_cand t = a[i - 1];
+                a[i - 1] = a[j];
+                a[j] = t;
+            }
+            memcpy(b, a, n * sizeof *a);
+            smp_cand_sort(b, tmp, n);
+            qsort(a, n, sizeof *a, cmp_desc);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(a[i].id, b[i].id);
+            smp_cand_sort_key(b, tmp, n);
+            qsort(a, n, sizeof *a, cmp_key);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(a[i].id, b[i].id);
+        }
+    }
+}
+
 /* Penalised logits = brute force over the window, for random accept runs. */
 static void check_penalties(int32_t last_n, float rp, float fp, float pp)
 {
@@ -504,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_top_k_one_is_greedy),
         cmocka_unit_test(test_filters_exact),
         cmocka_unit_test(test_selection_vs_sort),
+        cmocka_unit_test(test_sorts),
         cmocka_unit_test(test_penalties),
         cmocka_unit_test(test_distribution),
         cmocka_unit_test(test_big_vocab),
