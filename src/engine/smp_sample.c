@@ -14,6 +14,7 @@
 #include "engine/smp.h"
 #include "engine/smp_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,11 +236,15 @@ static void stage_penalties(struct smp *s)
     for (int32_t j = 0; j < s->n_distinct; j++) {
         int32_t t = s->distinct[j];
         float *l = &s->cand[t].logit;
+        if (*l == -INFINITY)
+            continue; /* masked stays masked, even under a reward */
         if (*l <= 0.0f)
             *l *= p->repeat_penalty;
         else
             *l /= p->repeat_penalty;
         *l -= (float)s->count[t] * p->frequency_penalty + p->presence_penalty;
+        if (isnan(*l) || *l == INFINITY)
+            *l = FLT_MAX; /* an overflowing reward: keep the chain finite */
     }
 }
 

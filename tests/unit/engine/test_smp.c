@@ -453,6 +453,20 @@ static void test_penalties(void **state)
         assert_float_equal(c[i].logit, want[i], 1e-6);
     smp_free(s);
 
+    /* masked tokens stay masked under rewards; an overflowing reward is
+     * clamped instead of turning the chain into NaN */
+    float m[3] = { -INFINITY, 1.0f, 0.0f };
+    p = params_off();
+    p.presence_penalty = -3e38f;
+    p.frequency_penalty = -3e38f;
+    s = mk(p, 3);
+    assert_int_equal(smp_accept(s, 0), 0);
+    assert_int_equal(smp_accept(s, 2), 0);
+    assert_int_equal(smp_accept(s, 2), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(smp_sample(s, m), 2);
+    smp_free(s);
+
     lcg_state = 3;
     check_penalties(-1, 1.3f, 0.2f, 0.5f);
     check_penalties(0, 1.3f, 0.2f, 0.5f);
