@@ -526,8 +526,8 @@ static void test_distribution(void **state)
     }
 }
 
-/* One token over a Qwen-sized vocabulary with Ollama's defaults must not
- * cost a full sort; also the masked-token guarantee at scale. */
+/* The masked-token guarantee at a Qwen-sized vocabulary. The time per token
+ * is printed for information only: speed belongs to bench/, not to tests. */
 static void test_big_vocab(void **state)
 {
     (void)state;
@@ -549,8 +549,6 @@ static void test_big_vocab(void **state)
     }
     double ms = (double)(om_time_ns() - t0) / 1e6 / toks;
     print_message("sampler: %.3f ms/token at n_vocab %d (defaults)\n", ms, n);
-    if (!quick())
-        assert_true(ms < 10.0);
     smp_free(s);
     free(l);
 }
