@@ -11,7 +11,9 @@
  *    Q4_K_M and Q5_K_M; Q4_K_S gets Q5_K for the first 4 attn_v and for
  *    ffn_down in the first 1/8 of layers;
  *  - a row length that does not divide the block size falls back: Q4_K->Q5_0,
- *    Q5_K->Q5_1, Q6_K->Q8_0, then F16 if even 32 does not divide it.
+ *    Q5_K->Q5_1, Q6_K->Q8_0, then F16 if even 32 does not divide it. One
+ *    deliberate difference: where llama.cpp defines no fallback (a row length
+ *    that is not a multiple of 32 with Q4_0..Q8_0) it aborts; we use F16.
  * Counters run in llama.cpp's loader order (layer number, then name). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +229,7 @@ static uint32_t mix_type(struct qstate *qs, const struct store_plan_tensor *t, e
 }
 
 /* tensor_type_fallback: the type itself when ncols fits it, else the fallback
- * (F16 when even that does not fit), 0 when llama.cpp defines none. */
+ * (F16 when even that does not fit or when llama.cpp defines none). */
 static uint32_t fallback(uint32_t type, int64_t ncols, int *fell)
 {
     const struct om_type_info *ti = om_type_get(type);
@@ -242,7 +244,7 @@ static uint32_t fallback(uint32_t type, int64_t ncols, int *fell)
     case OM_TYPE_Q5_K: r = OM_TYPE_Q5_1; break;
     case OM_TYPE_Q6_K: r = OM_TYPE_Q8_0; break;
     case OM_TYPE_IQ4_XS: r = OM_TYPE_IQ4_NL; break;
-    default: return 0; /* llama.cpp: "no tensor type fallback is defined" */
+    default: return OM_TYPE_F16; /* llama.cpp aborts here; F16 keeps such models usable */
     }
     if (ncols % om_type_get(r)->blck)
         r = OM_TYPE_F16;
@@ -283,7 +285,7 @@ int store_plan_types(struct store_plan_tensor *t, size_t n, enum store_ftype fty
             type = mix_type(&qs, pt, category(pt->name), ftype, base);
             type = fallback(type, pt->ne[0], &pt->fallback);
         }
-        if (!type || !om_type_row_size(type, pt->ne[0])) {
+        if (!om_type_row_size(type, pt->ne[0])) {
             free(ord);
             return om_err(err, errlen, OM_EINVAL, "tensor %s: row length %lld fits no type for %s",
                           pt->name, (long long)pt->ne[0], store_ftype_name(ftype));
