@@ -98,6 +98,8 @@ uint32_t eng_ctx_n_ctx(const eng_ctx *ctx);
 uint32_t eng_ctx_n_batch(const eng_ctx *ctx);
 uint32_t eng_ctx_n_seq_max(const eng_ctx *ctx);
 int32_t eng_ctx_n_threads(const eng_ctx *ctx);
+/* Bytes of the KV cache (all layers, K and V). */
+uint64_t eng_ctx_kv_bytes(const eng_ctx *ctx);
 
 /* ---- decoding ---- */
 

@@ -151,6 +151,11 @@ uint32_t eng_ctx_n_batch(const eng_ctx *c) { return c->p.n_batch; }
 uint32_t eng_ctx_n_seq_max(const eng_ctx *c) { return c->p.n_seq_max; }
 int32_t eng_ctx_n_threads(const eng_ctx *c) { return c->nth; }
 
+uint64_t eng_ctx_kv_bytes(const eng_ctx *c)
+{
+    return (uint64_t)c->kv.n_cells * (c->kv.k_row + c->kv.v_row) * (uint64_t)c->m->hp.n_layer;
+}
+
 /* Positions for a batch without them: each sequence continues after its
  * cached maximum, consecutively in batch order. */
 static const int32_t *auto_positions(eng_ctx *c, const struct eng_batch *b)

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "engine/eng_int.h"
+#include "engine/tok.h"
 
 static const struct eng_family *const g_families[] = {
-    &eng_family_llama, &eng_family_qwen2, &eng_family_qwen3,
+    &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_phi3,
+    &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,  &eng_family_nomic_bert,
 };
 
 #define ENG_MAX_DIM (1 << 20)     /* bound for embedding / ffn / head sizes */
@@ -345,6 +347,13 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
     m->layers = om_xcalloc((size_t)m->hp.n_layer, sizeof *m->layers);
     if ((rc = m->fam->load_tensors(m, err, errlen)))
         goto fail;
+    if (gguf_find_key(gf, "tokenizer.ggml.model") >= 0) {
+        char terr[200] = "";
+        if ((rc = tok_vocab_load(gf, &m->vocab, terr, sizeof terr))) {
+            rc = om_err(err, errlen, rc, "vocabulary: %s", terr);
+            goto fail;
+        }
+    }
     eng_rope_init(m);
     om_log(OM_LOG_DEBUG, "engine", "loaded %s: %s, %d layers, n_embd %d, vocab %d, %llu params",
            path, m->hp.arch, m->hp.n_layer, m->hp.n_embd, m->hp.n_vocab,
@@ -360,6 +369,7 @@ void eng_model_free(eng_model *m)
 {
     if (!m)
         return;
+    tok_vocab_free(m->vocab);
     free(m->layers);
     free(m->inv_freq);
     free(m->inv_freq_swa);
