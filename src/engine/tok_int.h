@@ -28,6 +28,11 @@ enum tok_pre {
     TOK_PRE_CHAMELEON,
 };
 
+typedef struct tok_slot {
+    int32_t id;  /* -1 when empty */
+    uint32_t fp; /* high bits of the text's hash, checked before the text */
+} tok_slot;
+
 typedef struct tok_merge_slot {
     uint64_t key; /* (left << 32) | right; UINT64_MAX when empty */
     int32_t rank;
@@ -47,7 +52,7 @@ struct tok_vocab {
     uint16_t *attr;  /* (n) TOK_ATTR_* */
     uint32_t max_token_len;
 
-    int32_t *slots;  /* token id or -1; size mask + 1 (power of two) */
+    tok_slot *slots; /* size mask + 1 (power of two), at most half full */
     uint32_t mask;
 
     tok_merge_slot *merges; /* BPE; size merge_mask + 1 */

@@ -34,12 +34,13 @@ static uint32_t slot_of(uint64_t h)
 
 int32_t tok_lookup_h(const tok_vocab *v, const char *s, size_t len, uint64_t h)
 {
+    uint32_t fp = (uint32_t)(h >> 32);
     for (uint32_t i = slot_of(h) & v->mask;; i = (i + 1) & v->mask) {
-        int32_t id = v->slots[i];
-        if (id < 0)
+        const tok_slot *sl = &v->slots[i];
+        if (sl->id < 0)
             return -1;
-        if (v->tlen[id] == len && memcmp(v->text + v->toff[id], s, len) == 0)
-            return id;
+        if (sl->fp == fp && v->tlen[sl->id] == len && memcmp(v->text + v->toff[sl->id], s, len) == 0)
+            return sl->id;
     }
 }
 
@@ -52,13 +53,32 @@ static void hash_insert(tok_vocab *v, int32_t id)
 {
     const char *s = v->text + v->toff[id];
     uint32_t len = v->tlen[id];
-    for (uint32_t i = slot_of(tok_hash(s, len)) & v->mask;; i = (i + 1) & v->mask) {
-        int32_t o = v->slots[i];
-        if (o < 0 || (v->tlen[o] == len && memcmp(v->text + v->toff[o], s, len) == 0)) {
-            v->slots[i] = id; /* a duplicate text: the later id wins */
+    uint64_t h = tok_hash(s, len);
+    uint32_t fp = (uint32_t)(h >> 32);
+    for (uint32_t i = slot_of(h) & v->mask;; i = (i + 1) & v->mask) {
+        tok_slot *sl = &v->slots[i];
+        if (sl->id < 0 || (sl->fp == fp && v->tlen[sl->id] == len &&
+                           memcmp(v->text + v->toff[sl->id], s, len) == 0)) {
+            sl->id = id; /* a duplicate text: the later id wins */
+            sl->fp = fp;
             return;
         }
     }
+}
+
+/* Sequential reader of a validated string array (the reader checked every
+ * length against the file, so walking it needs no further bounds checks). */
+typedef struct str_iter {
+    const uint8_t *p;
+} str_iter;
+
+static gguf_str str_next(str_iter *it)
+{
+    uint64_t len;
+    memcpy(&len, it->p, 8); /* GGUF is little-endian, as are the hosts we build for */
+    gguf_str s = {(const char *)it->p + 8, len};
+    it->p += 8 + len;
+    return s;
 }
 
 static uint32_t merge_slot(uint64_t key)
@@ -102,7 +122,8 @@ static int load_merges(tok_vocab *v, const gguf_file *f, char *err, size_t errle
     const char *key = "tokenizer.ggml.merges";
     enum gguf_vtype et;
     uint64_t n;
-    int rc = gguf_get_arr(f, key, &et, &n, NULL);
+    const void *data;
+    int rc = gguf_get_arr(f, key, &et, &n, &data);
     if (rc == OM_ENOTFOUND)
         return om_err(err, errlen, OM_EFORMAT, "%s: missing (required for a gpt2 tokenizer)", key);
     if (rc || et != GGUF_VT_STRING)
@@ -115,9 +136,9 @@ static int load_merges(tok_vocab *v, const gguf_file *f, char *err, size_t errle
     for (size_t i = 0; i <= v->merge_mask; i++)
         v->merges[i].key = UINT64_MAX;
     char stackbuf[512];
+    str_iter it = {data};
     for (uint64_t i = 0; i < n; i++) {
-        gguf_str s;
-        gguf_get_arr_str(f, key, i, &s);
+        gguf_str s = str_next(&it);
         const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
         if (!sp)
             return om_err(err, errlen, OM_EFORMAT, "%s[%llu]: no space between the two parts",
@@ -230,7 +251,8 @@ static int load_tokens(tok_vocab *v, const gguf_file *f, char *err, size_t errle
     const char *key = "tokenizer.ggml.tokens";
     enum gguf_vtype et;
     uint64_t n;
-    int rc = gguf_get_arr(f, key, &et, &n, NULL);
+    const void *data;
+    int rc = gguf_get_arr(f, key, &et, &n, &data);
     if (rc == OM_ENOTFOUND)
         return om_err(err, errlen, OM_ENOTFOUND, "%s: missing", key);
     if (rc || et != GGUF_VT_STRING)
@@ -258,9 +280,9 @@ static int load_tokens(tok_vocab *v, const gguf_file *f, char *err, size_t errle
         return om_err(err, errlen, OM_EFORMAT, "tokenizer.ggml.token_type: not an array");
 
     size_t total = 0;
+    str_iter it = {data};
     for (uint64_t i = 0; i < n; i++) {
-        gguf_str s;
-        gguf_get_arr_str(f, key, i, &s);
+        gguf_str s = str_next(&it);
         if (s.len > 1 << 20)
             return om_err(err, errlen, OM_EFORMAT, "%s[%llu]: %llu bytes is too long", key,
                           (unsigned long long)i, (unsigned long long)s.len);
@@ -274,9 +296,9 @@ static int load_tokens(tok_vocab *v, const gguf_file *f, char *err, size_t errle
     v->score = om_xmalloc(n * sizeof(*v->score));
     v->attr = om_xmalloc(n * sizeof(*v->attr));
     size_t off = 0;
+    it.p = data;
     for (uint64_t i = 0; i < n; i++) {
-        gguf_str s;
-        gguf_get_arr_str(f, key, i, &s);
+        gguf_str s = str_next(&it);
         v->toff[i] = (uint32_t)off;
         if (s.len) {
             memcpy(v->text + off, s.ptr, s.len);
@@ -302,7 +324,8 @@ static int load_tokens(tok_vocab *v, const gguf_file *f, char *err, size_t errle
     }
     v->mask = pow2_above((uint64_t)n) - 1;
     v->slots = om_xmalloc(((size_t)v->mask + 1) * sizeof(*v->slots));
-    memset(v->slots, 0xff, ((size_t)v->mask + 1) * sizeof(*v->slots));
+    for (size_t i = 0; i <= v->mask; i++)
+        v->slots[i] = (tok_slot){-1, 0};
     for (int32_t i = 0; i < v->n; i++)
         hash_insert(v, i);
     return 0;

@@ -177,83 +177,34 @@ size_t unicode_utf8_put(uint32_t cp, char out[4])
     return 4;
 }
 
-/* Strict check of one sequence at s[0..n): returns its length when complete
- * and valid, 0 when it is a valid but truncated prefix, -1 when invalid. */
-static int strict_seq(const uint8_t *s, size_t n)
-{
-    size_t len;
-    uint32_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3;
-        if (s[0] == 0xE0)
-            lo = 0xA0;
-        if (s[0] == 0xED)
-            hi = 0x9F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4;
-        if (s[0] == 0xF0)
-            lo = 0x90;
-        if (s[0] == 0xF4)
-            hi = 0x8F;
-    } else {
-        return -1;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n)
-            return 0;
-        uint32_t b = s[i];
-        if (i == 1 ? (b < lo || b > hi) : !is_cont(s[i]))
-            return -1;
-    }
-    return (int)len;
-}
-
-size_t unicode_utf8_valid_prefix(const char *str, size_t n, int *incomplete)
-{
-    const uint8_t *s = (const uint8_t *)str;
-    size_t i = 0;
-    *incomplete = 0;
-    while (i < n) {
-        int r = strict_seq(s + i, n - i);
-        if (r <= 0) {
-            *incomplete = r == 0;
-            break;
-        }
-        i += (size_t)r;
-    }
-    return i;
-}
-
 static int byte_is_printable(uint32_t b)
 {
     return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
 }
 
+/* The 68 non-printable bytes, in order (0x00..0x20, 0x7F..0xA0, 0xAD), map
+ * to U+0100.. U+0143. */
 uint32_t unicode_byte_to_cp(uint8_t b)
 {
     if (byte_is_printable(b))
         return b;
-    /* the non-printable bytes, in order, map to U+0100 onwards */
-    uint32_t k = 0;
-    for (uint32_t c = 0; c < b; c++)
-        k += !byte_is_printable(c);
-    return 0x100 + k;
+    if (b <= 0x20)
+        return 0x100 + b;
+    if (b <= 0xA0)
+        return 0x100 + 33 + (b - 0x7F);
+    return 0x100 + 67; /* 0xAD */
 }
 
 int unicode_cp_to_byte(uint32_t cp)
 {
     if (cp < 0x100)
         return byte_is_printable(cp) ? (int)cp : -1;
-    if (cp >= 0x100 + 68)
+    if (cp > 0x143)
         return -1;
     uint32_t k = cp - 0x100;
-    for (uint32_t c = 0; c < 256; c++) {
-        if (!byte_is_printable(c) && k-- == 0)
-            return (int)c;
-    }
-    return -1;
+    if (k <= 32)
+        return (int)k;
+    if (k <= 66)
+        return (int)(0x7F + k - 33);
+    return 0xAD;
 }

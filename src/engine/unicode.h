@@ -46,11 +46,6 @@ size_t unicode_utf8_len(uint8_t lead);
 uint32_t unicode_utf8_next(const char *s, size_t n, size_t *pos);
 /* Encodes cp (<= 0x10FFFF, else U+FFFD) into out; returns 1..4 bytes. */
 size_t unicode_utf8_put(uint32_t cp, char out[4]);
-/* Length of the longest prefix of s[0..n) that ends on a complete, valid
- * UTF-8 character, and whether the rest could still become valid with more
- * bytes (*incomplete = 1) or is invalid right away (0). */
-size_t unicode_utf8_valid_prefix(const char *s, size_t n, int *incomplete);
-
 /* GPT-2 byte-level BPE: each byte is shown as a printable code point
  * (0x21..0x7E, 0xA1..0xAC, 0xAE..0xFF as themselves, the rest from U+0100). */
 uint32_t unicode_byte_to_cp(uint8_t b);
