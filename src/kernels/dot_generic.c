@@ -30,12 +30,13 @@ void kern_dot_q4_0_q8_0_generic(int64_t n, float *s, const void *vx, const void 
     const kern_block_q8_0 *y = vy;
     float sum = 0;
     for (int64_t i = 0; i < n / 32; i++) {
-        int isum = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            isum += ((x[i].qs[j] & 0x0f) - 8) * y[i].qs[j];
-            isum += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+            q[j] = (int8_t)((x[i].qs[j] & 0x0f) - 8);
+            q[j + 16] = (int8_t)((x[i].qs[j] >> 4) - 8);
         }
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d));
+        int isum = kern_idot_i8(q, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d));
     }
     *s = sum;
 }
@@ -47,13 +48,14 @@ void kern_dot_q4_1_q8_1_generic(int64_t n, float *s, const void *vx, const void 
     const kern_block_q8_1 *y = vy;
     float sum = 0;
     for (int64_t i = 0; i < n / 32; i++) {
-        int isum = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            isum += (x[i].qs[j] & 0x0f) * y[i].qs[j];
-            isum += (x[i].qs[j] >> 4) * y[i].qs[j + 16];
+            q[j] = (int8_t)(x[i].qs[j] & 0x0f);
+            q[j + 16] = (int8_t)(x[i].qs[j] >> 4);
         }
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d)) +
-               kern_f16_to_f32(x[i].m) * kern_f16_to_f32(y[i].s);
+        int isum = kern_idot_i8(q, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d)) +
+               kern_h2f(x[i].m) * kern_h2f(y[i].s);
     }
     *s = sum;
 }
@@ -67,12 +69,13 @@ void kern_dot_q5_0_q8_0_generic(int64_t n, float *s, const void *vx, const void 
     for (int64_t i = 0; i < n / 32; i++) {
         uint8_t hb[32];
         q5_high(x[i].qh, hb);
-        int isum = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            isum += (((x[i].qs[j] & 0x0f) | hb[j]) - 16) * y[i].qs[j];
-            isum += (((x[i].qs[j] >> 4) | hb[j + 16]) - 16) * y[i].qs[j + 16];
+            q[j] = (int8_t)(((x[i].qs[j] & 0x0f) | hb[j]) - 16);
+            q[j + 16] = (int8_t)(((x[i].qs[j] >> 4) | hb[j + 16]) - 16);
         }
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d));
+        int isum = kern_idot_i8(q, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d));
     }
     *s = sum;
 }
@@ -86,13 +89,14 @@ void kern_dot_q5_1_q8_1_generic(int64_t n, float *s, const void *vx, const void 
     for (int64_t i = 0; i < n / 32; i++) {
         uint8_t hb[32];
         q5_high(x[i].qh, hb);
-        int isum = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            isum += ((x[i].qs[j] & 0x0f) | hb[j]) * y[i].qs[j];
-            isum += ((x[i].qs[j] >> 4) | hb[j + 16]) * y[i].qs[j + 16];
+            q[j] = (int8_t)((x[i].qs[j] & 0x0f) | hb[j]);
+            q[j + 16] = (int8_t)((x[i].qs[j] >> 4) | hb[j + 16]);
         }
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d)) +
-               kern_f16_to_f32(x[i].m) * kern_f16_to_f32(y[i].s);
+        int isum = kern_idot_i8(q, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d)) +
+               kern_h2f(x[i].m) * kern_h2f(y[i].s);
     }
     *s = sum;
 }
@@ -104,10 +108,8 @@ void kern_dot_q8_0_q8_0_generic(int64_t n, float *s, const void *vx, const void 
     const kern_block_q8_0 *y = vy;
     float sum = 0;
     for (int64_t i = 0; i < n / 32; i++) {
-        int isum = 0;
-        for (int j = 0; j < 32; j++)
-            isum += x[i].qs[j] * y[i].qs[j];
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d));
+        int isum = kern_idot_i8(x[i].qs, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d));
     }
     *s = sum;
 }
@@ -119,12 +121,13 @@ void kern_dot_iq4_nl_q8_0_generic(int64_t n, float *s, const void *vx, const voi
     const kern_block_q8_0 *y = vy;
     float sum = 0;
     for (int64_t i = 0; i < n / 32; i++) {
-        int isum = 0;
+        int8_t q[32];
         for (int j = 0; j < 16; j++) {
-            isum += kern_iq4nl_values[x[i].qs[j] & 0x0f] * y[i].qs[j];
-            isum += kern_iq4nl_values[x[i].qs[j] >> 4] * y[i].qs[j + 16];
+            q[j] = kern_iq4nl_values[x[i].qs[j] & 0x0f];
+            q[j + 16] = kern_iq4nl_values[x[i].qs[j] >> 4];
         }
-        sum += (float)isum * (kern_f16_to_f32(x[i].d) * kern_f16_to_f32(y[i].d));
+        int isum = kern_idot_i8(q, y[i].qs, 32);
+        sum += (float)isum * (kern_h2f(x[i].d) * kern_h2f(y[i].d));
     }
     *s = sum;
 }

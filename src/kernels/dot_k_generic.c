@@ -11,15 +11,6 @@
 
 #include "kernels/kern_int.h"
 
-/* sum of a[e]*b[e] over n elements, int32 */
-static inline int idot(const int8_t *a, const int8_t *b, int n)
-{
-    int s = 0;
-    for (int e = 0; e < n; e++)
-        s += a[e] * b[e];
-    return s;
-}
-
 void kern_dot_q2_K_q8_K_generic(int64_t n, float *s, const void *vx, const void *vy)
 {
     assert(n % OM_QK_K == 0);
@@ -34,11 +25,11 @@ void kern_dot_q2_K_q8_K_generic(int64_t n, float *s, const void *vx, const void 
                     q[128 * h + 32 * j + l] = (int8_t)((x[i].qs[32 * h + l] >> (2 * j)) & 3);
         int isum = 0, msum = 0;
         for (int g = 0; g < 16; g++) {
-            isum += (x[i].scales[g] & 0x0f) * idot(q + 16 * g, y[i].qs + 16 * g, 16);
+            isum += (x[i].scales[g] & 0x0f) * kern_idot_i8(q + 16 * g, y[i].qs + 16 * g, 16);
             msum += (x[i].scales[g] >> 4) * y[i].bsums[g];
         }
-        sum += y[i].d * (kern_f16_to_f32(x[i].d) * (float)isum -
-                         kern_f16_to_f32(x[i].dmin) * (float)msum);
+        sum += y[i].d * (kern_h2f(x[i].d) * (float)isum -
+                         kern_h2f(x[i].dmin) * (float)msum);
     }
     *s = sum;
 }
@@ -61,8 +52,8 @@ void kern_dot_q3_K_q8_K_generic(int64_t n, float *s, const void *vx, const void 
         kern_q3k_scales(x[i].scales, sc);
         int isum = 0;
         for (int g = 0; g < 16; g++)
-            isum += sc[g] * idot(q + 16 * g, y[i].qs + 16 * g, 16);
-        sum += y[i].d * kern_f16_to_f32(x[i].d) * (float)isum;
+            isum += sc[g] * kern_idot_i8(q + 16 * g, y[i].qs + 16 * g, 16);
+        sum += y[i].d * kern_h2f(x[i].d) * (float)isum;
     }
     *s = sum;
 }
@@ -84,11 +75,11 @@ void kern_dot_q4_K_q8_K_generic(int64_t n, float *s, const void *vx, const void 
         for (int sb = 0; sb < 8; sb++) {
             uint8_t sc, m;
             kern_k4_scale_min(sb, x[i].scales, &sc, &m);
-            isum += sc * idot(q + 32 * sb, y[i].qs + 32 * sb, 32);
+            isum += sc * kern_idot_i8(q + 32 * sb, y[i].qs + 32 * sb, 32);
             msum += m * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
         }
-        sum += y[i].d * (kern_f16_to_f32(x[i].d) * (float)isum -
-                         kern_f16_to_f32(x[i].dmin) * (float)msum);
+        sum += y[i].d * (kern_h2f(x[i].d) * (float)isum -
+                         kern_h2f(x[i].dmin) * (float)msum);
     }
     *s = sum;
 }
@@ -111,11 +102,11 @@ void kern_dot_q5_K_q8_K_generic(int64_t n, float *s, const void *vx, const void 
         for (int sb = 0; sb < 8; sb++) {
             uint8_t sc, m;
             kern_k4_scale_min(sb, x[i].scales, &sc, &m);
-            isum += sc * idot(q + 32 * sb, y[i].qs + 32 * sb, 32);
+            isum += sc * kern_idot_i8(q + 32 * sb, y[i].qs + 32 * sb, 32);
             msum += m * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
         }
-        sum += y[i].d * (kern_f16_to_f32(x[i].d) * (float)isum -
-                         kern_f16_to_f32(x[i].dmin) * (float)msum);
+        sum += y[i].d * (kern_h2f(x[i].d) * (float)isum -
+                         kern_h2f(x[i].dmin) * (float)msum);
     }
     *s = sum;
 }
@@ -140,8 +131,8 @@ void kern_dot_q6_K_q8_K_generic(int64_t n, float *s, const void *vx, const void 
         }
         int isum = 0;
         for (int g = 0; g < 16; g++)
-            isum += x[i].scales[g] * idot(q + 16 * g, y[i].qs + 16 * g, 16);
-        sum += y[i].d * kern_f16_to_f32(x[i].d) * (float)isum;
+            isum += x[i].scales[g] * kern_idot_i8(q + 16 * g, y[i].qs + 16 * g, 16);
+        sum += y[i].d * kern_h2f(x[i].d) * (float)isum;
     }
     *s = sum;
 }

@@ -22,15 +22,7 @@ static inline float bits_f(uint32_t u)
 
 float kern_f16_to_f32(om_f16 h)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ff;
-    if (exp == 0x1f) /* inf / nan: keep the payload */
-        return bits_f(sign | 0x7f800000u | (man << 13));
-    if (exp != 0) /* normal: rebias 15 -> 127 */
-        return bits_f(sign | ((exp + 112) << 23) | (man << 13));
-    /* zero or subnormal: man * 2^-24, exact in float */
-    return bits_f(sign | f_bits((float)man * 0x1p-24f));
+    return kern_h2f(h);
 }
 
 om_f16 kern_f32_to_f16(float f)
@@ -63,9 +55,14 @@ om_f16 kern_f32_to_f16(float f)
     return (om_f16)(sign | h);
 }
 
-float kern_bf16_to_f32(om_bf16 h)
+static inline float b2f(om_bf16 h)
 {
     return bits_f((uint32_t)h << 16);
+}
+
+float kern_bf16_to_f32(om_bf16 h)
+{
+    return b2f(h);
 }
 
 om_bf16 kern_f32_to_bf16(float f)
@@ -77,12 +74,31 @@ om_bf16 kern_f32_to_bf16(float f)
     return (om_bf16)(x >> 16);
 }
 
-/* ---- rows ---- */
+/* ---- rows ----
+ * Work goes in fixed chunks of KC elements: gcc's -O2 vectorizer only takes
+ * loops with a known trip count, and the chunked loops also keep KC partial
+ * sums so that the summation order does not depend on the compiler. */
+#define KC 16
+
+static inline void h16_to_f32(const om_f16 *x, float *y)
+{
+    for (int j = 0; j < KC; j++)
+        y[j] = kern_h2f(x[j]);
+}
+
+static inline void b16_to_f32(const om_bf16 *x, float *y)
+{
+    for (int j = 0; j < KC; j++)
+        y[j] = b2f(x[j]);
+}
 
 void kern_f16_to_f32_row_generic(const om_f16 *x, float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = kern_f16_to_f32(x[i]);
+    int64_t i = 0;
+    for (; i + KC <= n; i += KC)
+        h16_to_f32(x + i, y + i);
+    for (; i < n; i++)
+        y[i] = kern_h2f(x[i]);
 }
 
 void kern_f32_to_f16_row_generic(const float *x, om_f16 *y, int64_t n)
@@ -93,8 +109,11 @@ void kern_f32_to_f16_row_generic(const float *x, om_f16 *y, int64_t n)
 
 void kern_bf16_to_f32_row_generic(const om_bf16 *x, float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = kern_bf16_to_f32(x[i]);
+    int64_t i = 0;
+    for (; i + KC <= n; i += KC)
+        b16_to_f32(x + i, y + i);
+    for (; i < n; i++)
+        y[i] = b2f(x[i]);
 }
 
 void kern_f32_to_bf16_row_generic(const float *x, om_bf16 *y, int64_t n)
@@ -133,44 +152,55 @@ void kern_quantize_bf16_generic(const float *x, void *y, int64_t n)
     kern_f32_to_bf16_row_generic(x, y, n);
 }
 
-/* ---- dots ----
- * Eight partial sums so that the compiler may vectorize without reordering
- * a single serial chain (and so the rounding does not depend on it). */
+/* ---- dots ---- */
+
+static inline float sum_kc(const float *acc)
+{
+    float s = 0;
+    for (int j = 0; j < KC; j++)
+        s += acc[j];
+    return s;
+}
 
 float kern_dot_f32_generic(int64_t n, const float *x, const float *y)
 {
-    float acc[8] = {0};
+    float acc[KC] = {0};
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
+    for (; i + KC <= n; i += KC)
+        for (int j = 0; j < KC; j++)
             acc[j] += x[i + j] * y[i + j];
     float s = 0;
     for (; i < n; i++)
         s += x[i] * y[i];
-    for (int j = 0; j < 8; j++)
-        s += acc[j];
-    return s;
+    return s + sum_kc(acc);
 }
 
 float kern_dot_f32_f16_generic(int64_t n, const float *x, const om_f16 *y)
 {
-    float acc[8] = {0};
+    float acc[KC] = {0}, fy[KC];
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += x[i + j] * kern_f16_to_f32(y[i + j]);
+    for (; i + KC <= n; i += KC) {
+        h16_to_f32(y + i, fy);
+        for (int j = 0; j < KC; j++)
+            acc[j] += x[i + j] * fy[j];
+    }
     float s = 0;
     for (; i < n; i++)
-        s += x[i] * kern_f16_to_f32(y[i]);
-    for (int j = 0; j < 8; j++)
-        s += acc[j];
-    return s;
+        s += x[i] * kern_h2f(y[i]);
+    return s + sum_kc(acc);
 }
 
 void kern_axpy_f16_generic(int64_t n, float a, const om_f16 *x, float *y)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] += a * kern_f16_to_f32(x[i]);
+    float fx[KC];
+    int64_t i = 0;
+    for (; i + KC <= n; i += KC) {
+        h16_to_f32(x + i, fx);
+        for (int j = 0; j < KC; j++)
+            y[i + j] += a * fx[j];
+    }
+    for (; i < n; i++)
+        y[i] += a * kern_h2f(x[i]);
 }
 
 void kern_dot_f32_f32_generic(int64_t n, float *s, const void *x, const void *y)
@@ -181,31 +211,33 @@ void kern_dot_f32_f32_generic(int64_t n, float *s, const void *x, const void *y)
 void kern_dot_f16_f16_generic(int64_t n, float *s, const void *x, const void *y)
 {
     const om_f16 *a = x, *b = y;
-    float acc[8] = {0};
+    float acc[KC] = {0}, fa[KC], fb[KC];
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += kern_f16_to_f32(a[i + j]) * kern_f16_to_f32(b[i + j]);
+    for (; i + KC <= n; i += KC) {
+        h16_to_f32(a + i, fa);
+        h16_to_f32(b + i, fb);
+        for (int j = 0; j < KC; j++)
+            acc[j] += fa[j] * fb[j];
+    }
     float t = 0;
     for (; i < n; i++)
-        t += kern_f16_to_f32(a[i]) * kern_f16_to_f32(b[i]);
-    for (int j = 0; j < 8; j++)
-        t += acc[j];
-    *s = t;
+        t += kern_h2f(a[i]) * kern_h2f(b[i]);
+    *s = t + sum_kc(acc);
 }
 
 void kern_dot_bf16_bf16_generic(int64_t n, float *s, const void *x, const void *y)
 {
     const om_bf16 *a = x, *b = y;
-    float acc[8] = {0};
+    float acc[KC] = {0}, fa[KC], fb[KC];
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += kern_bf16_to_f32(a[i + j]) * kern_bf16_to_f32(b[i + j]);
+    for (; i + KC <= n; i += KC) {
+        b16_to_f32(a + i, fa);
+        b16_to_f32(b + i, fb);
+        for (int j = 0; j < KC; j++)
+            acc[j] += fa[j] * fb[j];
+    }
     float t = 0;
     for (; i < n; i++)
-        t += kern_bf16_to_f32(a[i]) * kern_bf16_to_f32(b[i]);
-    for (int j = 0; j < 8; j++)
-        t += acc[j];
-    *s = t;
+        t += b2f(a[i]) * b2f(b[i]);
+    *s = t + sum_kc(acc);
 }

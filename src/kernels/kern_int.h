@@ -25,7 +25,36 @@ static inline int kern_nearest_int(float f)
     return (i & 0x007fffff) - 0x00400000;
 }
 
-/* ---- half precision ---- */
+/* Sum of a[e]*b[e] over n int8 elements in int32; with a constant n gcc
+ * vectorizes it (widening multiply-add). */
+static inline int kern_idot_i8(const int8_t *a, const int8_t *b, int n)
+{
+    int s = 0;
+    for (int e = 0; e < n; e++)
+        s += a[e] * b[e];
+    return s;
+}
+
+/* ---- half precision ----
+ * kern_h2f: kern_f16_to_f32 inlined. Branch-free so that row loops
+ * vectorize: normals (and inf/nan, whose exponent is then forced to all
+ * ones) are a rebias of the exponent field; subnormals are man * 2^-24, an
+ * exact int->float conversion. */
+static inline float kern_h2f(om_f16 h)
+{
+    uint32_t e = h & 0x7c00u;
+    uint32_t rn = ((uint32_t)(h & 0x7fffu) << 13) + (112u << 23);
+    rn |= (0u - (uint32_t)(e == 0x7c00u)) & 0x7f800000u;
+    float fs = (float)(int32_t)(h & 0x3ffu) * 0x1p-24f;
+    uint32_t rs;
+    memcpy(&rs, &fs, sizeof(rs));
+    uint32_t sub = 0u - (uint32_t)(e == 0); /* all ones for zero/subnormal */
+    uint32_t r = (rs & sub) | (rn & ~sub) | (uint32_t)(h & 0x8000u) << 16;
+    float f;
+    memcpy(&f, &r, sizeof(f));
+    return f;
+}
+
 void kern_f16_to_f32_row_generic(const om_f16 *x, float *y, int64_t n);
 void kern_f32_to_f16_row_generic(const float *x, om_f16 *y, int64_t n);
 void kern_bf16_to_f32_row_generic(const om_bf16 *x, float *y, int64_t n);

@@ -24,7 +24,7 @@ void kern_dequant_q2_K_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q2_K *x = vx;
     for (int64_t i = 0; i < n / OM_QK_K; i++, y += OM_QK_K) {
-        float d = kern_f16_to_f32(x[i].d), dmin = kern_f16_to_f32(x[i].dmin);
+        float d = kern_h2f(x[i].d), dmin = kern_h2f(x[i].dmin);
         for (int e = 0; e < OM_QK_K; e++) {
             int h = e / 128, j = (e % 128) / 32, l = e % 32;
             int q = (x[i].qs[32 * h + l] >> (2 * j)) & 3;
@@ -38,7 +38,7 @@ void kern_dequant_q3_K_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q3_K *x = vx;
     for (int64_t i = 0; i < n / OM_QK_K; i++, y += OM_QK_K) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         int8_t sc[16];
         kern_q3k_scales(x[i].scales, sc);
         for (int e = 0; e < OM_QK_K; e++) {
@@ -55,7 +55,7 @@ void kern_dequant_q4_K_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q4_K *x = vx;
     for (int64_t i = 0; i < n / OM_QK_K; i++, y += OM_QK_K) {
-        float d = kern_f16_to_f32(x[i].d), dmin = kern_f16_to_f32(x[i].dmin);
+        float d = kern_h2f(x[i].d), dmin = kern_h2f(x[i].dmin);
         for (int j = 0; j < 4; j++) {
             uint8_t sc, m;
             const uint8_t *q = x[i].qs + 32 * j;
@@ -75,7 +75,7 @@ void kern_dequant_q5_K_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q5_K *x = vx;
     for (int64_t i = 0; i < n / OM_QK_K; i++, y += OM_QK_K) {
-        float d = kern_f16_to_f32(x[i].d), dmin = kern_f16_to_f32(x[i].dmin);
+        float d = kern_h2f(x[i].d), dmin = kern_h2f(x[i].dmin);
         for (int j = 0; j < 4; j++) {
             uint8_t sc, m;
             const uint8_t *q = x[i].qs + 32 * j;
@@ -96,7 +96,7 @@ void kern_dequant_q6_K_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q6_K *x = vx;
     for (int64_t i = 0; i < n / OM_QK_K; i++, y += OM_QK_K) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
             for (int l = 0; l < 32; l++) {

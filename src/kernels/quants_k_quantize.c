@@ -199,7 +199,7 @@ void kern_quantize_q2_K_generic(const float *x, void *vy, int64_t n)
                                        clampi(kern_nearest_int(imn * mn[g]), 0, 15) << 4);
         y[i].d = kern_f32_to_f16(max_sc / 15);
         y[i].dmin = kern_f32_to_f16(max_mn / 15);
-        float d = kern_f16_to_f32(y[i].d), dmin = kern_f16_to_f32(y[i].dmin);
+        float d = kern_h2f(y[i].d), dmin = kern_h2f(y[i].dmin);
         for (int g = 0; g < 16; g++) {
             float dl = d * (y[i].scales[g] & 0x0f);
             if (dl == 0)
@@ -242,7 +242,7 @@ void kern_quantize_q3_K_generic(const float *x, void *vy, int64_t n)
         }
         int8_t dsc[16];
         kern_q3k_scales(y[i].scales, dsc);
-        float d = kern_f16_to_f32(y[i].d);
+        float d = kern_h2f(y[i].d);
         uint8_t U[OM_QK_K];
         for (int g = 0; g < 16; g++) {
             float dl = d * dsc[g];
@@ -301,7 +301,7 @@ static void quantize_k4_levels(const float *x, int nmax, float rmin, float rdelt
     pack_k4_scales(ls, lm, scales);
     *d_out = kern_f32_to_f16(max_sc / 63);
     *dmin_out = kern_f32_to_f16(max_mn / 63);
-    float d = kern_f16_to_f32(*d_out), dmin = kern_f16_to_f32(*dmin_out);
+    float d = kern_h2f(*d_out), dmin = kern_h2f(*dmin_out);
     for (int j = 0; j < 8; j++) {
         float dl = d * ls[j];
         if (dl == 0)
@@ -361,7 +361,7 @@ void kern_quantize_q6_K_generic(const float *x, void *vy, int64_t n)
         y[i].d = kern_f32_to_f16(1 / iscale);
         for (int g = 0; g < 16; g++)
             y[i].scales[g] = (int8_t)clampi(kern_nearest_int(iscale * sc[g]), -128, 127);
-        float d = kern_f16_to_f32(y[i].d);
+        float d = kern_h2f(y[i].d);
         for (int g = 0; g < 16; g++) {
             float dl = d * y[i].scales[g];
             if (dl == 0)

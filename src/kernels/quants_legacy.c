@@ -32,7 +32,7 @@ void kern_dequant_q4_0_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q4_0 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         for (int j = 0; j < 16; j++) {
             y[j] = d * ((x[i].qs[j] & 0x0f) - 8);
             y[j + 16] = d * ((x[i].qs[j] >> 4) - 8);
@@ -44,7 +44,7 @@ void kern_dequant_q4_1_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q4_1 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d), m = kern_f16_to_f32(x[i].m);
+        float d = kern_h2f(x[i].d), m = kern_h2f(x[i].m);
         for (int j = 0; j < 16; j++) {
             y[j] = d * (x[i].qs[j] & 0x0f) + m;
             y[j + 16] = d * (x[i].qs[j] >> 4) + m;
@@ -56,7 +56,7 @@ void kern_dequant_q5_0_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q5_0 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         uint32_t qh = load_qh(x[i].qh);
         for (int j = 0; j < 16; j++) {
             int lo = (x[i].qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
@@ -71,7 +71,7 @@ void kern_dequant_q5_1_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q5_1 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d), m = kern_f16_to_f32(x[i].m);
+        float d = kern_h2f(x[i].d), m = kern_h2f(x[i].m);
         uint32_t qh = load_qh(x[i].qh);
         for (int j = 0; j < 16; j++) {
             int lo = (x[i].qs[j] & 0x0f) | (int)((qh >> j) & 1) << 4;
@@ -86,7 +86,7 @@ void kern_dequant_q8_0_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q8_0 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         for (int j = 0; j < 32; j++)
             y[j] = d * x[i].qs[j];
     }
@@ -96,7 +96,7 @@ void kern_dequant_q8_1_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_q8_1 *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         for (int j = 0; j < 32; j++)
             y[j] = d * x[i].qs[j];
     }
@@ -106,7 +106,7 @@ void kern_dequant_iq4_nl_generic(const void *vx, float *y, int64_t n)
 {
     const kern_block_iq4_nl *x = vx;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_f16_to_f32(x[i].d);
+        float d = kern_h2f(x[i].d);
         for (int j = 0; j < 16; j++) {
             y[j] = d * kern_iq4nl_values[x[i].qs[j] & 0x0f];
             y[j + 16] = d * kern_iq4nl_values[x[i].qs[j] >> 4];
@@ -304,7 +304,7 @@ void kern_quantize_iq4_nl_generic(const float *x, void *vy, int64_t n)
             }
         }
         y[i].d = kern_f32_to_f16(best_d);
-        float dq = kern_f16_to_f32(y[i].d);
+        float dq = kern_h2f(y[i].d);
         float id = dq ? 1.0f / dq : 0.0f;
         for (int j = 0; j < 16; j++) {
             int a = iq4nl_best_index(id * x[j]);
