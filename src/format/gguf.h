@@ -86,8 +86,10 @@ int gguf_get_f64(const gguf_file *f, const char *key, double *out);
 int gguf_get_bool(const gguf_file *f, const char *key, int *out);
 int gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
 
-/* Arrays: element type and count; for non-string arrays a pointer to the
- * packed little-endian elements in the file (may be unaligned: memcpy). */
+/* Arrays: element type and count; for fixed-size elements a pointer to the
+ * packed little-endian elements in the file (may be unaligned: memcpy). For
+ * string arrays and arrays of arrays data points at the first encoded element
+ * (use gguf_get_arr_str / gguf_value_at instead). Any out-param may be NULL. */
 int gguf_get_arr(const gguf_file *f, const char *key, enum gguf_vtype *elem_type,
                  uint64_t *n, const void **data);
 /* i-th string of a string array (O(1); the reader indexes string arrays).
@@ -121,6 +123,11 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 
 /* True when s equals the NUL-terminated c. */
 int gguf_str_eq(gguf_str s, const char *c);
+/* Copies s into buf (size n >= 1) with a NUL; returns 0, or OM_ERANGE when it
+ * had to truncate (buf then holds the first n-1 bytes). */
+int gguf_str_copy(gguf_str s, char *buf, size_t n);
+/* "u8", "i8", ..., "str", "arr"; "unknown" for values past the enum. */
+const char *gguf_vtype_name(enum gguf_vtype t);
 
 /* ---- writer ----
  * Builds a GGUF v3 file: metadata and tensor infos are collected (tensor data

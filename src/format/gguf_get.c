@@ -22,6 +22,24 @@ int gguf_str_eq(gguf_str s, const char *c)
     return s.len == n && memcmp(s.ptr, c, n) == 0;
 }
 
+int gguf_str_copy(gguf_str s, char *buf, size_t n)
+{
+    if (n == 0)
+        return OM_ERANGE;
+    size_t k = s.len < n ? (size_t)s.len : n - 1;
+    memcpy(buf, s.ptr, k);
+    buf[k] = 0;
+    return k == s.len ? 0 : OM_ERANGE;
+}
+
+const char *gguf_vtype_name(enum gguf_vtype t)
+{
+    static const char *const names[GGUF_VT_COUNT] = {
+        "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64",
+    };
+    return (unsigned)t < GGUF_VT_COUNT ? names[t] : "unknown";
+}
+
 static int64_t htab_find(const struct gguf_htab *t, const void *arr, size_t stride, const char *s)
 {
     if (!t->slot || !s)

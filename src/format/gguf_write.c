@@ -86,7 +86,7 @@ static void record(gguf_writer *w, int rc, const char *fmt, const char *name)
 int gguf_writer_set_raw(gguf_writer *w, const char *key, enum gguf_vtype type,
                         const void *payload, size_t len)
 {
-    if (!key || strlen(key) > GGUF_MAX_KEY_LEN || !*key) {
+    if (!key || strlen(key) > GGUF_MAX_KEY_LEN) {
         record(w, OM_EINVAL, "invalid key '%.100s'", key);
         return OM_EINVAL;
     }
@@ -465,9 +465,9 @@ int gguf_writer_write(gguf_writer *w, const char *path, char *err, size_t errlen
         free(tmp);
         return om_err(err, errlen, -e, "%s: cannot create temp file: %s", path, strerror(e));
     }
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
+    /* mkstemp makes 0600; models are meant to be shared read-only. (Not
+     * umask-derived: reading the umask means changing it, a process-wide race.) */
+    fchmod(fd, 0644);
     FILE *fp = fdopen(fd, "wb");
     if (!fp) {
         int e = errno;

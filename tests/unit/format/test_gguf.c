@@ -201,6 +201,16 @@ static void check_values(const gguf_file *f)
     assert_int_equal(gguf_get_str(f, "t.strn", &s), 0);
     assert_int_equal(s.len, 3);
     assert_memory_equal(s.ptr, "a\0b", 3);
+    char small[3];
+    assert_int_equal(gguf_str_copy(s, small, sizeof(small)), OM_ERANGE);
+    assert_memory_equal(small, "a\0", 2);
+    gguf_str ab = {"ab", 2};
+    assert_int_equal(gguf_str_copy(ab, small, sizeof(small)), 0);
+    assert_string_equal(small, "ab");
+    assert_string_equal(gguf_vtype_name(GGUF_VT_FLOAT64), "f64");
+    assert_string_equal(gguf_vtype_name(GGUF_VT_COUNT), "unknown");
+    assert_int_equal(gguf_kv_type(f, gguf_find_key(f, "t.u16")), GGUF_VT_UINT16);
+    assert_int_equal(gguf_kv_type(f, -1), GGUF_VT_COUNT);
     assert_int_equal(gguf_get_str(f, "t.empty", &s), 0);
     assert_int_equal(s.len, 0);
     assert_int_equal(gguf_get_u32(f, "t.replaced", &u32), 0);
@@ -442,6 +452,20 @@ static void test_writer_misuse(void **state)
     assert_int_equal(gguf_open(path, &f, err, sizeof(err)), 0);
     assert_int_equal(gguf_n_kv(f), 0);
     assert_int_equal(gguf_n_tensors(f), 0);
+    gguf_close(f);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+
+    /* a failed write leaves the existing file as it was */
+    w = gguf_writer_new();
+    gguf_writer_set_u32(w, "k", 1);
+    assert_int_equal(gguf_writer_add_tensor_stream(w, "s", OM_TYPE_F32, 1, ne4, fail_stream, NULL),
+                     0);
+    assert_int_equal(gguf_writer_write(w, path, err, sizeof(err)), OM_EINVAL);
+    gguf_writer_free(w);
+    assert_int_equal(gguf_open(path, &f, err, sizeof(err)), 0);
+    assert_int_equal(gguf_n_kv(f), 0);
     gguf_close(f);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q tmp", g_dir);
