@@ -2,6 +2,8 @@
 # Installs the Debian packages OllamaMax needs to build and test (idempotent).
 set -euo pipefail
 pkgs=(build-essential pkg-config cmake ninja-build clang libcmocka-dev)
+# node runs the CLI tests' JSON checks and the benchmark driver; any version >= 18 does.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -15,6 +15,8 @@ static void usage(FILE *f)
             "  tokenize -m FILE.gguf -p TEXT [--raw]\n"
             "  embed    -m FILE.gguf -p TEXT\n"
             "  bench    -m FILE.gguf [-p 128] [-n 32] [-t THREADS] [-r 5] [--json]\n"
+            "  quantize IN.gguf OUT.gguf TYPE [-t THREADS]\n"
+            "  synth    --arch ARCH | --preset NAME [--type T] [--seed S] -o OUT.gguf\n"
             "  version\n");
 }
 
