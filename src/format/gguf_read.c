@@ -152,6 +152,19 @@ static int64_t htab_insert(struct gguf_htab *t, const void *arr, size_t stride, 
 
 /* ---- parsing ---- */
 
+/* Names from the file go into messages (and from there into logs and API
+ * replies): at most 160 bytes, control bytes shown as '?'. */
+static const char *show(char *dst, size_t n, gguf_str s)
+{
+    size_t k = (size_t)OM_MIN(s.len, OM_MIN(160, n - 1));
+    for (size_t i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    dst[k] = 0;
+    return dst;
+}
+
 static int parse_kvs(gguf_file *f, uint64_t *pos, char *err, size_t errlen)
 {
     const uint8_t *b = f->base;
@@ -172,7 +185,8 @@ static int parse_kvs(gguf_file *f, uint64_t *pos, char *err, size_t errlen)
         kv->key.ptr = (const char *)b + p;
         kv->key.len = klen;
         p += klen;
-        snprintf(what, sizeof(what), "key '%.*s'", (int)OM_MIN(klen, 160), kv->key.ptr);
+        char kn[168];
+        snprintf(what, sizeof(what), "key '%s'", show(kn, sizeof(kn), kv->key));
         if (len - p < 4)
             return om_err(err, errlen, OM_EFORMAT, "%s at offset %llu: truncated value type",
                           what, (ull)p);
@@ -254,20 +268,20 @@ static int parse_tensor_info(gguf_file *f, int64_t i, uint64_t *pos, char *err, 
     t->name.ptr = (const char *)b + p;
     t->name.len = nlen;
     p += nlen;
-    int nl = (int)OM_MIN(nlen, 160);
-    const char *nm = t->name.ptr;
+    char nm[168];
+    show(nm, sizeof(nm), t->name);
     if (len - p < 4)
-        return om_err(err, errlen, OM_EFORMAT, "tensor '%.*s' at offset %llu: truncated n_dims",
-                      nl, nm, (ull)p);
+        return om_err(err, errlen, OM_EFORMAT, "tensor '%s' at offset %llu: truncated n_dims",
+                      nm, (ull)p);
     t->n_dims = gguf_rd_u32(b + p);
     p += 4;
     if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS)
         return om_err(err, errlen, OM_EFORMAT,
-                      "tensor '%.*s' at offset %llu: n_dims %u (must be 1..%d)", nl, nm,
+                      "tensor '%s' at offset %llu: n_dims %u (must be 1..%d)", nm,
                       (ull)(p - 4), t->n_dims, GGUF_MAX_DIMS);
     if (len - p < 8ull * t->n_dims + 12)
         return om_err(err, errlen, OM_EFORMAT,
-                      "tensor '%.*s' at offset %llu: truncated shape, type or offset", nl, nm,
+                      "tensor '%s' at offset %llu: truncated shape, type or offset", nm,
                       (ull)p);
     int64_t nel = 1;
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
@@ -277,11 +291,11 @@ static int parse_tensor_info(gguf_file *f, int64_t i, uint64_t *pos, char *err, 
         t->ne[d] = (int64_t)gguf_rd_u64(b + p);
         p += 8;
         if (t->ne[d] <= 0)
-            return om_err(err, errlen, OM_EFORMAT, "tensor '%.*s': ne[%u] = %lld (must be > 0)",
-                          nl, nm, d, (long long)t->ne[d]);
+            return om_err(err, errlen, OM_EFORMAT, "tensor '%s': ne[%u] = %lld (must be > 0)",
+                          nm, d, (long long)t->ne[d]);
         if (t->ne[d] > INT64_MAX / nel)
             return om_err(err, errlen, OM_EFORMAT,
-                          "tensor '%.*s': element count overflows int64 at ne[%u] = %lld", nl, nm,
+                          "tensor '%s': element count overflows int64 at ne[%u] = %lld", nm,
                           d, (long long)t->ne[d]);
         nel *= t->ne[d];
     }
@@ -290,25 +304,25 @@ static int parse_tensor_info(gguf_file *f, int64_t i, uint64_t *pos, char *err, 
     p += 12;
     *pos = p;
     if (htab_insert(&f->t_tab, f->tensors, sizeof(*f->tensors), i) >= 0)
-        return om_err(err, errlen, OM_EFORMAT, "tensor '%.*s' at offset %llu: duplicate name", nl,
+        return om_err(err, errlen, OM_EFORMAT, "tensor '%s' at offset %llu: duplicate name",
                       nm, (ull)at);
     const struct om_type_info *ti = om_type_get(t->type);
     if (!ti)
-        return om_err(err, errlen, OM_EUNSUPPORTED, "tensor '%.*s': unknown type %u", nl, nm,
+        return om_err(err, errlen, OM_EUNSUPPORTED, "tensor '%s': unknown type %u", nm,
                       t->type);
     if (t->ne[0] % ti->blck)
         return om_err(err, errlen, OM_EFORMAT,
-                      "tensor '%.*s': row length %lld is not a multiple of the block size %u of %s",
-                      nl, nm, (long long)t->ne[0], ti->blck, ti->name);
+                      "tensor '%s': row length %lld is not a multiple of the block size %u of %s",
+                      nm, (long long)t->ne[0], ti->blck, ti->name);
     uint64_t row = om_type_row_size(t->type, t->ne[0]), rows = (uint64_t)(nel / t->ne[0]);
     if (rows > (uint64_t)SIZE_MAX / row || rows * row > len)
         return om_err(err, errlen, OM_EFORMAT,
-                      "tensor '%.*s': %lld elements of %s are larger than the file", nl, nm,
+                      "tensor '%s': %lld elements of %s are larger than the file", nm,
                       (long long)nel, ti->name);
     t->size = (size_t)(rows * row);
     if (t->offset % f->alignment)
         return om_err(err, errlen, OM_EFORMAT,
-                      "tensor '%.*s': data offset %llu is not a multiple of the alignment %u", nl,
+                      "tensor '%s': data offset %llu is not a multiple of the alignment %u",
                       nm, (ull)t->offset, f->alignment);
     return 0;
 }
@@ -337,6 +351,7 @@ static int place_tensors(gguf_file *f, uint64_t info_end, char *err, size_t errl
         return om_err(err, errlen, OM_EFORMAT,
                       "data section at offset %llu starts past end of file (%llu bytes)", (ull)ds,
                       (ull)len);
+    char nm[168], nm2[168];
     struct span *s = malloc((size_t)f->n_tensors * sizeof(*s));
     if (!s)
         return om_err(err, errlen, OM_ENOMEM, "cannot sort %lld tensors", (long long)f->n_tensors);
@@ -345,9 +360,9 @@ static int place_tensors(gguf_file *f, uint64_t info_end, char *err, size_t errl
         if (t->offset > len - ds || t->size > len - ds - t->offset) {
             free(s);
             return om_err(err, errlen, OM_EFORMAT,
-                          "tensor '%.*s': data offset %llu + %llu bytes past end of file "
+                          "tensor '%s': data offset %llu + %llu bytes past end of file "
                           "(data section at %llu, file %llu bytes)",
-                          (int)OM_MIN(t->name.len, 160), t->name.ptr, (ull)t->offset,
+                          show(nm, sizeof(nm), t->name), (ull)t->offset,
                           (ull)t->size, (ull)ds, (ull)len);
         }
         t->data = f->base + ds + t->offset;
@@ -359,9 +374,9 @@ static int place_tensors(gguf_file *f, uint64_t info_end, char *err, size_t errl
         const gguf_tensor *p = &f->tensors[s[i - 1].idx], *t = &f->tensors[s[i].idx];
         if (p->offset + p->size > t->offset) {
             int rc = om_err(err, errlen, OM_EFORMAT,
-                            "tensors '%.*s' and '%.*s' overlap at data offset %llu",
-                            (int)OM_MIN(p->name.len, 160), p->name.ptr,
-                            (int)OM_MIN(t->name.len, 160), t->name.ptr, (ull)t->offset);
+                            "tensors '%s' and '%s' overlap at data offset %llu",
+                            show(nm, sizeof(nm), p->name), show(nm2, sizeof(nm2), t->name),
+                            (ull)t->offset);
             free(s);
             return rc;
         }

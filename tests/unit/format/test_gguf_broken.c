@@ -384,6 +384,11 @@ static void test_tensor_errors(void **state)
     c = b;
     memcpy(c.p + o.t_name[1], T0, strlen(T0));
     expect(&c, OM_EFORMAT, "tensor '" T0 "'", "duplicate");
+    c = b; /* control bytes in a name are not copied into the message */
+    c.p[o.t_name[1]] = '\n';
+    c.p[o.t_name[1] + 1] = 0;
+    set_u32(&c, o.t_ndims[1], 7);
+    expect(&c, OM_EFORMAT, "tensor '??k.0.attn_k.weight'", "n_dims 7");
     c = b;
     set_u64(&c, o.t_name[1] - 8, 1ull << 40);
     expect(&c, OM_EFORMAT, "tensor 1", "name length");
