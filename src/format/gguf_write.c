@@ -421,7 +421,7 @@ static int write_body(gguf_writer *w, FILE *fp, uint32_t align, char *err, size_
         off += t->size;
         off += off % align ? align - off % align : 0;
     }
-    if (!rc)
+    if (!rc && w->n_t) /* like gguf-py: a file without tensors ends after its infos */
         rc = pad(fp, pos, align);
     if (rc)
         return om_err(err, errlen, OM_EIO, "writing header: %s", strerror(errno));
