@@ -71,17 +71,18 @@ static inline __m256i x86_dot_u8i8x32(__m256i u, __m256i y)
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, y), _mm256_set1_epi16(1));
 }
 
-/* 6-bit scales and mins of Q4_K/Q5_K: 12 packed bytes -> sc[8], mn[8]. */
-static inline void x86_k4_scales(const uint8_t *q, uint8_t *sc, uint8_t *mn)
+/* Q4_K/Q5_K packed scales -> bytes 0..7 scales, 8..15 mins (both 6-bit). */
+static inline __m128i x86_k4_scales_mins(const uint8_t *p)
 {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = q[j] & 63;
-        mn[j] = q[j + 4] & 63;
-    }
-    for (int j = 4; j < 8; j++) {
-        sc[j] = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
-        mn[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+    uint32_t u[4];
+    memcpy(u, p, 12);
+    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
+    uint32_t mins_lo = u[1] & km1;
+    u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
+    u[2] = mins_lo;
+    u[0] &= km1;
+    return _mm_loadu_si128((const __m128i *)u);
 }
 
 /* 16 6-bit scales of Q3_K (12 packed bytes) -> signed values (scale - 32). */

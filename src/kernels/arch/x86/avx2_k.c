@@ -90,20 +90,6 @@ void kern_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     *s = x86_hsum_f32x8(acc);
 }
 
-/* Q4_K/Q5_K packed scales -> bytes 0..7 scales, 8..15 mins (both 6-bit). */
-static inline __m128i k4_scales_mins(const uint8_t *p)
-{
-    uint32_t u[4];
-    memcpy(u, p, 12);
-    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
-    u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
-    uint32_t mins_lo = u[1] & km1;
-    u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
-    u[2] = mins_lo;
-    u[0] &= km1;
-    return _mm_loadu_si128((const __m128i *)u);
-}
-
 /* Σ_j mins[j] * (bsums[2j] + bsums[2j+1]) as 4 int32 lanes. */
 static inline __m128i k4_min_sum(__m128i scmn, const int16_t *bsums)
 {
@@ -125,7 +111,7 @@ void kern_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
         _mm_prefetch((const char *)(x + i) + 576, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
-        __m128i scmn = k4_scales_mins(x[i].scales);
+        __m128i scmn = x86_k4_scales_mins(x[i].scales);
         accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(k4_min_sum(scmn, y[i].bsums)), accm);
         uint8_t sc[16];
         _mm_storeu_si128((__m128i *)sc, scmn);
@@ -158,7 +144,7 @@ void kern_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     for (int64_t i = 0; i < nb; i++) {
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
-        __m128i scmn = k4_scales_mins(x[i].scales);
+        __m128i scmn = x86_k4_scales_mins(x[i].scales);
         accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(k4_min_sum(scmn, y[i].bsums)), accm);
         uint8_t sc[16];
         _mm_storeu_si128((__m128i *)sc, scmn);

@@ -51,7 +51,8 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
         for (int64_t b = 0; b < nb; b++) {                                                       \
             __m512i Y[2], NC[2];                                                                 \
             __m512 DY[2];                                                                        \
-            for (int p = 0; p < 2; p++) {                                                        \
+            _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++)                                  \
+            {                                                                                    \
                 const kern_block_q8_0 *y0 = (const kern_block_q8_0 *)(yb + by * (size_t)(2 * p)) + b; \
                 const kern_block_q8_0 *y1 =                                                      \
                     (const kern_block_q8_0 *)(yb + by * (size_t)(2 * p + 1)) + b;                \
@@ -64,7 +65,8 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
                 const XT *xr = (const XT *)(xb + bx * (size_t)i) + b;                            \
                 __m512i X = ROW(xr);                                                             \
                 __m512 dx = _mm512_set1_ps(x86_f16(xr->d));                                      \
-                for (int p = 0; p < 2; p++) {                                                    \
+                _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++)                              \
+                {                                                                                \
                     __m512i t = x512_dpbusd(NC[p], X, Y[p]);                                     \
                     acc[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_mul_ps(dx, DY[p]), \
                                                 acc[i][p]);                                      \

@@ -1,0 +1,204 @@
+/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_K and Q6_K
+ * against Q8_K activations, for prompt processing: 4 weight rows x 4
+ * activation columns per call.
+ *
+ * Per super-block, each weight row is expanded once to int16 values already
+ * multiplied by their sub-block scale (Q4_K: q*sc ≤ 945; Q6_K: (q-32)*sc in
+ * [-4096, 3968]) and each activation column to int16; vpdpwssd then sums
+ * products straight into int32 accumulators (|Σ| ≤ 256*4096*127 < 2^31), one
+ * per (row, column). At the end of a super-block the 16 accumulators are
+ * folded four at a time into one vector per row and scaled in float. Q4_K's
+ * min term goes through the Q8_K bsums. Other shapes fall back to vec_dot. */
+#include "kernels/arch/x86/avx512_int.h"
+
+#define TK 4 /* rows and columns of the tile */
+
+/* Four int32 vectors -> per 128-bit lane l: [Σa, Σb, Σc, Σd] over lane l. */
+static inline __m512i fold4(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+}
+
+/* Σ over the four 128-bit lanes of v -> s[0..3]. */
+static inline void lanes_sum(__m512 v, float *s)
+{
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+}
+
+static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, const void *x,
+                          size_t bx, int nr, const void *y, size_t by, int nc)
+{
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < nc; j++)
+            dot(n, &s[(size_t)i * lds + (size_t)j], (const uint8_t *)x + bx * (size_t)i,
+                (const uint8_t *)y + by * (size_t)j);
+}
+
+static inline __m512i i8_to_i16(const int8_t *p)
+{
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* Activation scales of the 4 columns, repeated in each 128-bit lane. */
+static inline __m512 col_scales(const kern_block_q8_K *const y[TK])
+{
+    return _mm512_broadcast_f32x4(_mm_setr_ps(y[0]->d, y[1]->d, y[2]->d, y[3]->d));
+}
+
+void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
+                                  int nr, const void *vy, size_t by, int nc)
+{
+    if (nr != TK || nc != TK) {
+        tile_fallback(kern_dot_q4_K_q8_K_avx2, n, s, lds, vx, bx, nr, vy, by, nc);
+        return;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m512 facc[TK];
+    #pragma GCC unroll 8
+    for (int i = 0; i < TK; i++)
+        facc[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n / OM_QK_K; b++) {
+        const kern_block_q4_K *x[TK];
+        const kern_block_q8_K *y[TK];
+        #pragma GCC unroll 8
+        for (int k = 0; k < TK; k++) {
+            x[k] = (const kern_block_q4_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
+            y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
+        }
+        uint8_t sc[TK][16];
+        __m512i mm[TK];
+        /* bsum pairs of the 4 columns, column j in lane j */
+        int16_t bps[TK * 8];
+        #pragma GCC unroll 8
+        for (int j = 0; j < TK; j++) {
+            __m128i p = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[j]->bsums),
+                                       _mm_loadu_si128((const __m128i *)(y[j]->bsums + 8)));
+            _mm_storeu_si128((__m128i *)(bps + 8 * j), p);
+        }
+        const __m512i bp = _mm512_loadu_si512(bps);
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++) {
+            __m128i scmn = x86_k4_scales_mins(x[i]->scales);
+            _mm_storeu_si128((__m128i *)sc[i], scmn);
+            __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(scmn, scmn));
+            mm[i] = _mm512_madd_epi16(bp, _mm512_broadcast_i32x4(mins));
+        }
+        __m512i acc[TK][TK];
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++)
+            #pragma GCC unroll 8
+            for (int j = 0; j < TK; j++)
+                acc[i][j] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) { /* 32-element sub-blocks */
+            __m512i Y[TK];
+            #pragma GCC unroll 8
+            for (int j = 0; j < TK; j++)
+                Y[j] = i8_to_i16(y[j]->qs + 32 * c);
+            #pragma GCC unroll 8
+            for (int i = 0; i < TK; i++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(x[i]->qs + 32 * (c / 2)));
+                q = _mm256_and_si256(c & 1 ? _mm256_srli_epi16(q, 4) : q, m4);
+                __m512i X = _mm512_mullo_epi16(_mm512_cvtepu8_epi16(q), _mm512_set1_epi16(sc[i][c]));
+                #pragma GCC unroll 8
+                for (int j = 0; j < TK; j++)
+                    acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], X, Y[j]);
+            }
+        }
+        const __m512 dy = col_scales(y);
+        /* min terms: lane j of mfold holds [M_0j, M_1j, M_2j, M_3j] */
+        __m512i mfold = fold4(mm[0], mm[1], mm[2], mm[3]);
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++) {
+            __m512 d = _mm512_mul_ps(_mm512_set1_ps(x86_f16(x[i]->d)), dy);
+            __m512 dm = _mm512_mul_ps(_mm512_set1_ps(x86_f16(x[i]->dmin)), dy);
+            __m512i r = fold4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+            facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), d, facc[i]);
+            const __m512i idx = _mm512_setr_epi32(i, 4 + i, 8 + i, 12 + i, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  0, 0, 0, 0);
+            __m512i m = _mm512_maskz_permutexvar_epi32(0x000f, idx, mfold);
+            facc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), dm, facc[i]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int i = 0; i < TK; i++)
+        lanes_sum(facc[i], &s[(size_t)i * lds]);
+}
+
+/* vpermw indices: lanes 0..15 pick scale g, lanes 16..31 scale g + 1. */
+static inline __m512i scale_idx(int g)
+{
+    return _mm512_add_epi16(_mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(1), 1),
+                            _mm512_set1_epi16((short)g));
+}
+
+void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
+                                  int nr, const void *vy, size_t by, int nc)
+{
+    if (nr != TK || nc != TK) {
+        tile_fallback(kern_dot_q6_K_q8_K_avx2, n, s, lds, vx, bx, nr, vy, by, nc);
+        return;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+    const __m512i k32 = _mm512_set1_epi16(32);
+    __m512 facc[TK];
+    #pragma GCC unroll 8
+    for (int i = 0; i < TK; i++)
+        facc[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n / OM_QK_K; b++) {
+        const kern_block_q6_K *x[TK];
+        const kern_block_q8_K *y[TK];
+        #pragma GCC unroll 8
+        for (int k = 0; k < TK; k++) {
+            x[k] = (const kern_block_q6_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
+            y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
+        }
+        __m512i sc16[TK];
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++)
+            sc16[i] = _mm512_castsi256_si512(
+                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i]->scales)));
+        __m512i acc[TK][TK];
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++)
+            #pragma GCC unroll 8
+            for (int j = 0; j < TK; j++)
+                acc[i][j] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int h = 0; h < 2; h++)
+            #pragma GCC unroll 8
+            for (int k = 0; k < 4; k++) { /* 32 elements: 128h + 32k .. */
+                __m512i Y[TK];
+                #pragma GCC unroll 8
+                for (int j = 0; j < TK; j++)
+                    Y[j] = i8_to_i16(y[j]->qs + 128 * h + 32 * k);
+                const __m512i idx = scale_idx(8 * h + 2 * k);
+                #pragma GCC unroll 8
+                for (int i = 0; i < TK; i++) {
+                    __m256i l = _mm256_loadu_si256((const __m256i *)(x[i]->ql + 64 * h + 32 * (k & 1)));
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i]->qh + 32 * h));
+                    l = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(l, 4) : l, m4);
+                    qh = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
+                    __m256i q = _mm256_or_si256(l, _mm256_slli_epi16(qh, 4));
+                    __m512i X = _mm512_sub_epi16(_mm512_cvtepu8_epi16(q), k32);
+                    X = _mm512_mullo_epi16(X, _mm512_permutexvar_epi16(idx, sc16[i]));
+                    #pragma GCC unroll 8
+                    for (int j = 0; j < TK; j++)
+                        acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], X, Y[j]);
+                }
+            }
+        const __m512 dy = col_scales(y);
+        #pragma GCC unroll 8
+        for (int i = 0; i < TK; i++) {
+            __m512 d = _mm512_mul_ps(_mm512_set1_ps(x86_f16(x[i]->d)), dy);
+            __m512i r = fold4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+            facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), d, facc[i]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int i = 0; i < TK; i++)
+        lanes_sum(facc[i], &s[(size_t)i * lds]);
+}
