@@ -368,6 +368,98 @@ static void test_encode_speed(void **state)
         skip();
 }
 
+/* Strict UTF-8 check (no overlongs, surrogates or values past U+10FFFF). */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (!len || i + len > n)
+            return 0;
+        for (size_t j = 1; j < len; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F) ||
+            (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* Random text (valid UTF-8 when valid is set) mixing ASCII, multi-byte
+ * characters, whitespace runs, digits and special-token texts. */
+static size_t random_text(unsigned *seed, char *buf, size_t cap, int valid)
+{
+    static const char *const bits[] = {
+        " ", "  ", "\n", "\r\n", "\t", "a", "Zq", "'s", "'LL", "123", "4567", "\xc3\xa9",
+        "\xd0\xbd", "\xe6\x97\xa5", "\xe3\x80\x80", "\xc2\xa0", "\xf0\x9f\xa6\x99",
+        "\xe2\x96\x81", "<s>", "</s>", "<|endoftext|>", "<|end|>", "[CLS]", "!?", "...", "$+",
+    };
+    size_t n = 0, parts = (size_t)(rand_r(seed) % 40);
+    for (size_t i = 0; i < parts; i++) {
+        if (!valid && rand_r(seed) % 5 == 0) {
+            if (n < cap)
+                buf[n++] = (char)(rand_r(seed) & 0xFF);
+            continue;
+        }
+        const char *b = bits[rand_r(seed) % (sizeof bits / sizeof bits[0])];
+        size_t l = strlen(b);
+        if (n + l > cap)
+            break;
+        memcpy(buf + n, b, l);
+        n += l;
+    }
+    return n;
+}
+
+/* Any input: encode succeeds with in-range ids and the stream emits valid
+ * UTF-8; for gpt-2 valid text without parsed specials round-trips exactly. */
+static void test_random_inputs(void **state)
+{
+    (void)state;
+    static const char *const vocabs[] = {
+        "vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-gpt-2.gguf",
+        "vocab/ggml-vocab-bert-bge.gguf",  "vocab/ggml-vocab-deepseek-llm.gguf",
+        "vocab/ggml-vocab-mpt.gguf",       "vocab/ggml-vocab-phi-3.gguf",
+    };
+    int iters = getenv("OM_TEST_QUICK") ? 60 : 400, ran = 0;
+    unsigned seed = 12345;
+    for (size_t k = 0; k < sizeof vocabs / sizeof vocabs[0]; k++) {
+        tok_vocab *v = open_vocab(vocabs[k]);
+        if (!v)
+            continue;
+        ran++;
+        int is_gpt2 = strstr(vocabs[k], "gpt-2") != NULL;
+        for (int it = 0; it < iters; it++) {
+            char text[1024], out[8192];
+            int valid = it % 2, parse = (it / 2) % 2, add = (it / 4) % 2;
+            size_t len = random_text(&seed, text, sizeof text, valid), n, no, total = 0;
+            int32_t ids[4096];
+            assert_int_equal(tok_encode(v, text, len, add, parse, ids, 4096, &n), 0);
+            tok_stream st;
+            tok_stream_init(&st);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(ids[i] >= 0 && ids[i] < tok_n_vocab(v));
+                assert_int_equal(tok_stream_push(&st, v, ids[i], 1, out + total, sizeof out - total, &no), 0);
+                total += no;
+            }
+            assert_int_equal(tok_stream_flush(&st, out + total, sizeof out - total, &no), 0);
+            total += no;
+            assert_true(valid_utf8((const unsigned char *)out, total));
+            if (is_gpt2 && valid && !parse) {
+                assert_int_equal(tok_decode(v, ids, n, 0, out, sizeof out, &no), 0);
+                assert_int_equal(no, len);
+                assert_memory_equal(out, text, len);
+            }
+        }
+        tok_vocab_free(v);
+    }
+    if (!ran)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_bert),
         cmocka_unit_test(test_stories_metadata),
         cmocka_unit_test(test_encode_speed),
+        cmocka_unit_test(test_random_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
