@@ -17,6 +17,7 @@
 
 #include "base/om.h"
 #include "base/om_types.h"
+#include "engine/eng.h"
 #include "engine/tok.h"
 #include "format/gguf.h"
 #include "store/store.h"
@@ -230,6 +231,16 @@ static void check_family(enum store_arch a)
     assert_true(tok_bos(v) >= 0 && tok_eos(v) >= 0);
     tok_vocab_free(v);
     gguf_close(f);
+
+    /* the engine binds every tensor of the family (names, shapes, keys) */
+    eng_model *m;
+    rc = eng_model_load(out, NULL, &m, err, sizeof(err));
+    if (rc)
+        fail_msg("%s: eng_model_load: %s", e->arch, err);
+    assert_string_equal(eng_model_arch(m), e->arch);
+    assert_int_equal(eng_model_n_layer(m), s.n_layer);
+    assert_int_equal(eng_model_n_vocab(m), s.n_vocab);
+    eng_model_free(m);
     unlink(out);
 }
 
