@@ -345,7 +345,8 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
         m->hp.n_vocab = (int32_t)ntok;
     }
     m->layers = om_xcalloc((size_t)m->hp.n_layer, sizeof *m->layers);
-    if ((rc = m->fam->load_tensors(m, err, errlen)))
+    /* vocab_only binds nothing, so the families' presence checks are skipped */
+    if (!m->vocab_only && (rc = m->fam->load_tensors(m, err, errlen)))
         goto fail;
     if (gguf_find_key(gf, "tokenizer.ggml.model") >= 0) {
         char terr[200] = "";
