@@ -26,6 +26,7 @@ enum tok_pre {
     TOK_PRE_PORO,      /* also bloom, gpt3-finnish */
     TOK_PRE_VIKING,
     TOK_PRE_CHAMELEON,
+    TOK_PRE_TEKKEN,
 };
 
 typedef struct tok_slot {

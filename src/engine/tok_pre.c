@@ -97,6 +97,8 @@ static void split_gpt2(const uint32_t *c, size_t a, size_t e, lens *out)
             p++;
         push(out, p - s);
     }
+#undef GC
+#undef FL
 }
 
 /* ---- llama.cpp's LLAMA3 loop (digits = 3), also QWEN2's regex (digits = 1):
@@ -172,10 +174,85 @@ static void split_llama3(const uint32_t *c, size_t a, size_t e, size_t digits, l
     }
 }
 
+/* ---- TEKKEN (std::regex on llama.cpp's collapsed text, where every
+ * non-ASCII letter counts as both upper and lower case):
+ * [^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|
+ * [^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}|
+ *  ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * U = letters but a-z, W = letters but A-Z. U*W+ backtracks: U* takes its
+ * longest run, then gives characters back until W+ can start. */
+static int tk_u(uint32_t c) { return is_l(c) && !(c >= 'a' && c <= 'z'); }
+static int tk_w(uint32_t c) { return is_l(c) && !(c >= 'A' && c <= 'Z'); }
+
+static size_t tekken_letters(const uint32_t *c, size_t s, size_t e)
+{
+    size_t m = s;
+    while (m < e && tk_u(c[m]))
+        m++;
+    for (size_t k = m + 1; k-- > s;) { /* U*W+: k = where W+ starts */
+        if (k < e && tk_w(c[k])) {
+            size_t q = k + 1;
+            while (q < e && tk_w(c[q]))
+                q++;
+            return q;
+        }
+    }
+    if (m > s) { /* U+W* */
+        while (m < e && tk_w(c[m]))
+            m++;
+        return m;
+    }
+    return s;
+}
+
+static void split_tekken(const uint32_t *c, size_t a, size_t e, lens *out)
+{
+    const uint16_t LNW = UNICODE_F_LETTER | UNICODE_F_NUMBER | UNICODE_F_WHITESPACE;
+    size_t p = a;
+    while (p < e) {
+        uint32_t ch = c[p];
+        uint16_t f = unicode_flags(ch);
+        size_t s = p, q;
+        int opt = !is_crlf(ch) && !(f & (UNICODE_F_LETTER | UNICODE_F_NUMBER));
+        if (opt && p + 1 < e && (q = tekken_letters(c, p + 1, e)) > p + 1) {
+            p = q;
+        } else if (!opt && (q = tekken_letters(c, p, e)) > p) {
+            p = q;
+        } else if (f & UNICODE_F_NUMBER) {
+            p++;
+        } else {
+            uint16_t f2 = ch == ' ' ? (p + 1 < e ? unicode_flags(c[p + 1]) : 0) : f;
+            if (!(f2 & LNW) && f2) {
+                p += ch == ' ';
+                while (p < e && !(unicode_flags(c[p]) & LNW))
+                    p++;
+                while (p < e && (is_crlf(c[p]) || c[p] == '/'))
+                    p++;
+            } else {
+                size_t nws = 0, last_crlf = 0;
+                while (p + nws < e && is_ws(c[p + nws])) {
+                    if (is_crlf(c[p + nws]))
+                        last_crlf = p + nws + 1;
+                    nws++;
+                }
+                if (last_crlf)
+                    p = last_crlf;
+                else if (nws > 1 && p + nws < e)
+                    p += nws - 1;
+                else if (nws > 0)
+                    p += nws;
+                else
+                    p++;
+            }
+        }
+        push(out, p - s);
+    }
+}
+
 /* ---- regex-iterator steps: match_at returns the end of the match that
  * starts at p, or p when none does. */
 enum step {
-    S_GPT2, S_LLAMA3, S_QWEN2, S_PUNCT_DEFAULT, S_PUNCT_FALCON, S_N_RUN, S_N_ONE, S_DIGIT3,
+    S_GPT2, S_LLAMA3, S_QWEN2, S_TEKKEN, S_PUNCT_DEFAULT, S_PUNCT_FALCON, S_N_RUN, S_N_ONE, S_DIGIT3,
     S_CRLF_ONE, S_WS_L_RUN, S_WS_P_RUN, S_CJK_RUN, S_DS_LETTERS, S_DS_PUNCT, S_TRAILING_WS,
     S_PORO, S_SENTINEL, S_IMG, S_CH_WS, S_CH_PUNCT,
 };
@@ -339,6 +416,7 @@ static void split_step(enum step st, const uint32_t *c, size_t a, size_t e, lens
     case S_GPT2: split_gpt2(c, a, e, out); return;
     case S_LLAMA3: split_llama3(c, a, e, 3, out); return;
     case S_QWEN2: split_llama3(c, a, e, 1, out); return;
+    case S_TEKKEN: split_tekken(c, a, e, out); return;
     case S_TRAILING_WS: { /* \s+$ : the chunk's trailing whitespace */
         size_t t = e;
         while (t > a && is_ws(c[t - 1]))
@@ -374,6 +452,7 @@ static const enum step *steps_of(enum tok_pre pre, size_t *n)
     static const enum step star[] = {S_N_ONE, S_GPT2};
     static const enum step gpt2[] = {S_GPT2};
     static const enum step qwen2[] = {S_QWEN2};
+    static const enum step tekken[] = {S_TEKKEN};
     static const enum step poro[] = {S_PORO};
     static const enum step viking[] = {S_PORO, S_N_ONE};
     static const enum step cham[] = {S_SENTINEL, S_IMG, S_CH_WS, S_N_ONE, S_CH_PUNCT, S_GPT2};
@@ -386,6 +465,7 @@ static const enum step *steps_of(enum tok_pre pre, size_t *n)
     case TOK_PRE_STARCODER: RET(star);
     case TOK_PRE_GPT2: RET(gpt2);
     case TOK_PRE_QWEN2: RET(qwen2);
+    case TOK_PRE_TEKKEN: RET(tekken);
     case TOK_PRE_PORO: RET(poro);
     case TOK_PRE_VIKING: RET(viking);
     case TOK_PRE_CHAMELEON: RET(cham);

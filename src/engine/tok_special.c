@@ -69,8 +69,9 @@ static void set_defaults(tok_vocab *v)
         break;
     case TOK_KIND_BPE:
         v->bos = v->eos = dflt(v, 11);
-        v->add_bos = v->pre == TOK_PRE_LLAMA3 || v->pre == TOK_PRE_CHAMELEON;
-        v->ignore_merges = v->pre == TOK_PRE_LLAMA3;
+        v->add_bos = v->pre == TOK_PRE_LLAMA3 || v->pre == TOK_PRE_CHAMELEON ||
+                     v->pre == TOK_PRE_TEKKEN;
+        v->ignore_merges = v->pre == TOK_PRE_LLAMA3 || v->pre == TOK_PRE_TEKKEN;
         if (strcmp(v->pre_name, "chatglm-bpe") == 0)
             v->bos = -1;
         break;

@@ -196,6 +196,7 @@ static const struct {
     {"megrez", TOK_PRE_QWEN2},           {"poro-chat", TOK_PRE_PORO},
     {"bloom", TOK_PRE_PORO},             {"gpt3-finnish", TOK_PRE_PORO},
     {"viking", TOK_PRE_VIKING},          {"chameleon", TOK_PRE_CHAMELEON},
+    {"tekken", TOK_PRE_TEKKEN},
 };
 
 static int resolve_pre(tok_vocab *v, const gguf_file *f, char *err, size_t errlen)
