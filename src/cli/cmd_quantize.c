@@ -14,7 +14,7 @@
 static void quantize_usage(FILE *f)
 {
     fprintf(f, "usage: ollamamax quantize IN.gguf OUT.gguf TYPE [-t THREADS] [-q]\n"
-               "types: f32 f16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K_S q4_K_M q5_K_S q5_K_M q6_K\n");
+               "types: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K_S q4_K_M q5_K_S q5_K_M q6_K\n");
 }
 
 struct qprog {

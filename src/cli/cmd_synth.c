@@ -18,7 +18,7 @@ static void synth_usage(FILE *f)
             "usage: ollamamax synth (--arch ARCH | --preset NAME) -o OUT.gguf [options]\n"
             "  --arch      llama qwen2 qwen3 phi3 gemma2 gemma3 bert nomic-bert\n"
             "  --preset    tinyllama-1.1b qwen2.5-0.5b tiny-<arch>\n"
-            "  --type T    f32 f16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K_S q4_K_M q5_K_S q5_K_M q6_K\n"
+            "  --type T    f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_K_S q4_K_M q5_K_S q5_K_M q6_K\n"
             "  --seed S    --name NAME   -t THREADS   -q (quiet)\n"
             "  --n-embd N --n-layer N --n-head N --n-head-kv N --n-ff N --n-vocab N\n"
             "  --n-ctx N --head-dim N --rope-base F --tied 0|1 --qkv-bias 0|1\n");

@@ -29,6 +29,7 @@ enum store_ftype {
     STORE_FTYPE_Q5_K_S,
     STORE_FTYPE_Q5_K_M,
     STORE_FTYPE_Q6_K,
+    STORE_FTYPE_BF16,
     STORE_FTYPE_COUNT
 };
 

@@ -41,6 +41,7 @@ static const struct {
     [STORE_FTYPE_Q5_K_S] = {"Q5_K_S", 16, OM_TYPE_Q5_K},
     [STORE_FTYPE_Q5_K_M] = {"Q5_K_M", 17, OM_TYPE_Q5_K},
     [STORE_FTYPE_Q6_K] = {"Q6_K", 18, OM_TYPE_Q6_K},
+    [STORE_FTYPE_BF16] = {"BF16", 32, OM_TYPE_BF16},
 };
 
 int store_ftype_from_name(const char *name, enum store_ftype *out)

@@ -186,6 +186,9 @@ static void write_hparams(store_gout *g, const struct store_synth_spec *s, const
     if (s->arch == STORE_ARCH_PHI3) {
         store_gout_set_u32(g, KEY("rope.dimension_count"), (uint32_t)hd);
         store_gout_set_u32(g, KEY("rope.scaling.original_context_length"), (uint32_t)s->n_ctx);
+        /* the converter writes the config's sliding_window; llama.cpp refuses
+         * a phi3 file without it */
+        store_gout_set_u32(g, KEY("attention.sliding_window"), (uint32_t)s->n_ctx);
     }
     if (s->arch == STORE_ARCH_QWEN3 || is_gemma(s->arch) || hd * s->n_head != s->n_embd) {
         store_gout_set_u32(g, KEY("attention.key_length"), (uint32_t)hd);

@@ -107,6 +107,8 @@ static uint32_t expected_type(enum store_ftype ft, const char *name, int n_dims)
         return OM_TYPE_F32;
     if (ft == STORE_FTYPE_F16)
         return OM_TYPE_F16;
+    if (ft == STORE_FTYPE_BF16)
+        return OM_TYPE_BF16;
     uint32_t base = store_ftype_base_type(ft);
     int l = layer_of(name);
     int more = l == 0 || l == 3 || l == 6 || l == 7;
@@ -142,6 +144,7 @@ static double rmse_bound(uint32_t t)
     switch (t) {
     case OM_TYPE_F32: return 0;
     case OM_TYPE_F16: return 0.0005;
+    case OM_TYPE_BF16: return 0.004;
     case OM_TYPE_Q8_0: return 0.007;
     case OM_TYPE_Q6_K: return 0.022;
     case OM_TYPE_Q5_K: return 0.045;
@@ -308,14 +311,14 @@ static void test_threads_same_bytes(void **state)
     unlink(b);
 }
 
-/* F16 input: converted through F32, still close to the generator's values. */
-static void test_f16_input(void **state)
+/* F16 and BF16 inputs: converted through F32, still close to the generator's
+ * values. */
+static void half_input(enum store_ftype half)
 {
-    (void)state;
     char err[256], f16[300], out[300];
-    path_in(f16, sizeof(f16), "in-f16.gguf");
-    path_in(out, sizeof(out), "from-f16.gguf");
-    assert_int_equal(store_quantize_file(g_f32, f16, STORE_FTYPE_F16, 2, NULL, NULL, err,
+    path_in(f16, sizeof(f16), "in-half.gguf");
+    path_in(out, sizeof(out), "from-half.gguf");
+    assert_int_equal(store_quantize_file(g_f32, f16, half, 2, NULL, NULL, err,
                                          sizeof(err)), 0);
     assert_int_equal(store_quantize_file(f16, out, STORE_FTYPE_Q8_0, 2, NULL, NULL, err,
                                          sizeof(err)), 0);
@@ -329,6 +332,13 @@ static void test_f16_input(void **state)
     gguf_close(fq);
     unlink(f16);
     unlink(out);
+}
+
+static void test_half_input(void **state)
+{
+    (void)state;
+    half_input(STORE_FTYPE_F16);
+    half_input(STORE_FTYPE_BF16);
 }
 
 static int g_calls;
@@ -443,7 +453,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_ftype),      cmocka_unit_test(test_tensor_order),
         cmocka_unit_test(test_tied_embeddings),  cmocka_unit_test(test_threads_same_bytes),
-        cmocka_unit_test(test_f16_input),        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_half_input),        cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_real_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
