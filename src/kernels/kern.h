@@ -105,5 +105,12 @@ size_t kern_matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n_tok);
 void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, int64_t rows,
                  int64_t k, const float *x, int64_t x_stride, int64_t n_tok, float *y,
                  int64_t y_stride, void *scratch);
+/* kern_matmul over an explicit table (e.g. kern_ops_for(KERN_ISA_GENERIC)):
+ * tests hold each ISA's matmul, tile kernels included, against generic.
+ * The table must have the same vec_dot_type per type as the active one
+ * (arch installers never change it), so the scratch size is the same. */
+void kern_matmul_ops(const struct kern_ops *ops, om_pool *pool, uint32_t wtype, const void *w,
+                     size_t wstride, int64_t rows, int64_t k, const float *x, int64_t x_stride,
+                     int64_t n_tok, float *y, int64_t y_stride, void *scratch);
 
 #endif

@@ -6,8 +6,10 @@
  *     scratch in the weight type's vec_dot_type, blocks split evenly across
  *     threads (F32 weights read x directly, nothing to quantize);
  *  2. output rows are handed out in chunks from an atomic counter; inside a
- *     chunk, tokens go in blocks of MM_TOK_BLOCK so that the block's
- *     activations stay in cache while the chunk's weight rows stream past.
+ *     chunk, tokens go in blocks sized so that a block's activations stay in
+ *     L1 while the chunk's weight rows stream past, and chunks are small
+ *     enough (when there are several token blocks) that their weights stay
+ *     in L2 from one token block to the next.
  *
  * Invariant: every output element is computed by the same kernel on the same
  * inputs whatever the thread count, because chunk sizes are multiples of the
@@ -20,7 +22,9 @@
 #include "kernels/kern_int.h"
 
 #define MM_ALIGN 64
-#define MM_TOK_BLOCK 16
+#define MM_TOK_BLOCK_MAX 16
+#define MM_L1_BUDGET (32 << 10) /* activation bytes per token block */
+#define MM_L2_BUDGET (512 << 10) /* weight bytes per chunk when re-read */
 #define MM_TILE_MAX 4096 /* nm_rows * nm_cols we accept for the stack tile */
 /* Below these sizes a pool dispatch costs more than it saves. */
 #define MM_QUANT_INLINE (1 << 15)  /* activation elements */
@@ -40,6 +44,7 @@ struct mm_ctx {
     size_t act_stride; /* bytes between tokens in act */
     kern_from_float_fn quant;
     int64_t vblck; /* elements per block of vdt */
+    int64_t tok_block; /* tokens per block, a multiple of the nm tile width */
     int64_t chunk_rows, n_chunks;
     atomic_llong next;
 };
@@ -91,7 +96,7 @@ static void mm_block(const struct mm_ctx *c, int64_t r0, int64_t r1, int64_t t0,
         o->nm_rows * o->nm_cols <= MM_TILE_MAX) {
         int nr = o->nm_rows, nc = o->nm_cols;
         float tile[MM_TILE_MAX];
-        /* r0 is a multiple of nr (chunking), t0 of nc when MM_TOK_BLOCK is */
+        /* r0 is a multiple of nr (chunking), t0 of nc (token blocking) */
         rt = r0 + (r1 - r0) / nr * nr;
         tt = t0 + (t1 - t0) / nc * nc;
         for (int64_t t = t0; t < tt; t += nc)
@@ -125,8 +130,8 @@ static void mm_compute_job(void *ctx, int ith, int nth)
         if (ch >= c->n_chunks)
             break;
         int64_t r0 = ch * c->chunk_rows, r1 = OM_MIN(c->rows, r0 + c->chunk_rows);
-        for (int64_t t0 = 0; t0 < c->n_tok; t0 += MM_TOK_BLOCK)
-            mm_block(c, r0, r1, t0, OM_MIN(c->n_tok, t0 + MM_TOK_BLOCK));
+        for (int64_t t0 = 0; t0 < c->n_tok; t0 += c->tok_block)
+            mm_block(c, r0, r1, t0, OM_MIN(c->n_tok, t0 + c->tok_block));
     }
 }
 
@@ -134,8 +139,15 @@ void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, i
                  int64_t k, const float *x, int64_t x_stride, int64_t n_tok, float *y,
                  int64_t y_stride, void *scratch)
 {
+    kern_matmul_ops(kern_ops_active(), pool, wtype, w, wstride, rows, k, x, x_stride, n_tok, y,
+                    y_stride, scratch);
+}
+
+void kern_matmul_ops(const struct kern_ops *ops, om_pool *pool, uint32_t wtype, const void *w,
+                     size_t wstride, int64_t rows, int64_t k, const float *x, int64_t x_stride,
+                     int64_t n_tok, float *y, int64_t y_stride, void *scratch)
+{
     assert(wtype < OM_TYPE_COUNT);
-    const struct kern_ops *ops = kern_ops_active();
     const struct kern_type_ops *o = &ops->type[wtype];
     assert(o->vec_dot && "kern_matmul: unsupported weight type");
     if (rows <= 0 || n_tok <= 0)
@@ -170,11 +182,21 @@ void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, i
             om_pool_run(pool, mm_quant_job, &c);
     }
 
-    /* chunks: ~4 per thread for balance, a multiple of the tile height */
+    /* Token blocks: as many activation rows as fit the L1 budget, a
+     * multiple of the tile width. Row chunks: ~4 per thread for balance, a
+     * multiple of the tile height, and within the L2 budget when the weights
+     * are read once per token block. Neither depends on the thread count's
+     * effect on tiling (see the invariant at the top). */
     int64_t nr = o->vec_dot_nm && o->nm_rows > 0 ? o->nm_rows : 1;
+    int64_t nc = o->vec_dot_nm && o->nm_cols > 0 ? o->nm_cols : 1;
+    int64_t tb = (int64_t)(MM_L1_BUDGET / OM_MAX(c.act_stride, 1));
+    tb = OM_MAX(OM_MIN(tb, MM_TOK_BLOCK_MAX), 1);
+    c.tok_block = OM_MAX(tb / nc, 1) * nc;
     int64_t chunk = (rows + 4 * nth - 1) / (4 * nth);
     chunk = OM_MAX(chunk, 16);
-    chunk = (chunk + nr - 1) / nr * nr;
+    if (n_tok > c.tok_block)
+        chunk = OM_MIN(chunk, (int64_t)(MM_L2_BUDGET / OM_MAX(wstride, 1)));
+    chunk = OM_MAX((chunk + nr - 1) / nr, 1) * nr;
     c.chunk_rows = chunk;
     c.n_chunks = (rows + chunk - 1) / chunk;
     atomic_init(&c.next, 0);
