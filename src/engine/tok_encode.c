@@ -8,6 +8,9 @@
  * LSTRIP/RSTRIP also swallows the ASCII whitespace before/after it. To keep
  * this linear in practice, one scan first finds which special tokens occur
  * in the text at all; only those run the splitting pass. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
