@@ -103,7 +103,11 @@ static void att_worker(void *arg, int ith, int nth)
 void eng_attention(struct eng_ctx *c, int il, int n)
 {
     struct att_job j = {c, il, n};
-    if (c->nth == 1)
+    /* small jobs (a decode step over a short cache) cost less than waking
+     * the pool */
+    const struct eng_hparams *hp = &c->m->hp;
+    int64_t work = (int64_t)n * hp->n_head * c->kv.hi * (hp->head_dim_k + hp->head_dim_v);
+    if (c->nth == 1 || work < (1 << 15))
         att_worker(&j, 0, 1);
     else
         om_pool_run(c->pool, att_worker, &j);

@@ -3,6 +3,7 @@
  *
  * Weights are never copied: every eng_tensor is a view into the GGUF
  * mapping, which the model owns until eng_model_free. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,9 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
     char key[128];
     snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch);
     gguf_str st;
-    if (gguf_get_str(m->gf, key, &st) == 0 && !gguf_str_eq(st, "none")) {
+    /* "llama3": the converter already baked the factors into rope_freqs */
+    if (gguf_get_str(m->gf, key, &st) == 0 && !gguf_str_eq(st, "none") &&
+        !gguf_str_eq(st, "llama3")) {
         if (!gguf_str_eq(st, "linear"))
             return om_err(err, errlen, OM_EUNSUPPORTED, "%s = %.*s: unsupported rope scaling",
                           key, (int)OM_MIN(st.len, 32), st.ptr);
@@ -158,6 +161,30 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
     hp->pooling = (enum eng_pool)v;
     hp->embd_scale = 1.0f;
     hp->has_logits = 1;
+    return 0;
+}
+
+/* Checks what the family may have set or read, so that no size computed
+ * from the hyper-parameters can overflow and no value is absurd. */
+static int hparams_check(const struct eng_hparams *hp, char *err, size_t errlen)
+{
+    const int64_t nq = (int64_t)hp->n_head * hp->head_dim_k;
+    const int64_t nv = (int64_t)hp->n_head * hp->head_dim_v;
+    if (hp->n_head > 4096 || nq > ENG_MAX_DIM || nv > ENG_MAX_DIM)
+        return om_err(err, errlen, OM_EFORMAT, "%s: %d heads of %d/%d out of range", hp->arch,
+                      hp->n_head, hp->head_dim_k, hp->head_dim_v);
+    if (!(hp->rope_base > 0.0f && isfinite(hp->rope_base)) ||
+        !(hp->rope_base_swa > 0.0f && isfinite(hp->rope_base_swa)))
+        return om_err(err, errlen, OM_EFORMAT, "%s.rope.freq_base = %g invalid", hp->arch,
+                      (double)hp->rope_base);
+    if (!(hp->norm_eps >= 0.0f && hp->norm_eps < 1.0f))
+        return om_err(err, errlen, OM_EFORMAT, "%s: norm epsilon %g invalid", hp->arch,
+                      (double)hp->norm_eps);
+    if (!(hp->attn_softcap >= 0.0f && isfinite(hp->attn_softcap)) ||
+        !(hp->final_softcap >= 0.0f && isfinite(hp->final_softcap)))
+        return om_err(err, errlen, OM_EFORMAT, "%s: soft-capping value invalid", hp->arch);
+    if (hp->n_swa < 0)
+        return om_err(err, errlen, OM_EFORMAT, "%s.attention.sliding_window invalid", hp->arch);
     return 0;
 }
 
@@ -329,10 +356,8 @@ int eng_model_load(const char *path, const struct eng_model_params *p, eng_model
     snprintf(m->hp.arch, sizeof m->hp.arch, "%s", m->fam->arch);
     if ((rc = hparams_common(m, err, errlen)) || (rc = m->fam->load_hparams(m, err, errlen)))
         goto fail;
-    if (m->hp.n_layer > ENG_MAX_LAYERS) {
-        rc = om_err(err, errlen, OM_EUNSUPPORTED, "too many layers");
+    if ((rc = hparams_check(&m->hp, err, errlen)))
         goto fail;
-    }
     uint64_t ntok = 0;
     enum gguf_vtype et;
     const void *dummy;

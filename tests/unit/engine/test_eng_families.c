@@ -518,6 +518,12 @@ static void test_load_errors(void **st)
     expect_load_error(dst, OM_EUNSUPPORTED, "blk.0.attn_q.weight");
     rewrite(src, dst, NULL, NULL, "blk.0.ffn_up.weight");
     expect_load_error(dst, OM_EFORMAT, "blk.0.ffn_up.weight");
+    o.n_head_kv = 3; /* does not divide 4 heads */
+    char err0[256];
+    assert_int_equal(synth_model_write(&o, dst, err0, sizeof err0), 0);
+    expect_load_error(dst, OM_EFORMAT, "head_count_kv");
+    o.n_head_kv = 2;
+    o.rope_scale = 0.0f;
     o.arch = "mamba";
     char err[256];
     assert_int_equal(synth_model_write(&o, dst, err, sizeof err), 0);
