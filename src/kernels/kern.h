@@ -7,7 +7,7 @@
  *
  * Dot products run weight rows against activations quantized to the weight
  * type's `vec_dot_type` (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1,
- * Q8_K for the K-quants, F16 for F16, BF16 for BF16, F32 for F32). */
+ * Q8_K for the K-quants and IQ4_XS, F16 for F16, BF16 for BF16, F32 for F32). */
 #ifndef KERN_H
 #define KERN_H
 
@@ -36,6 +36,9 @@ typedef struct { om_f16 d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[
 typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; om_f16 d; } kern_block_q6_K;
 typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } kern_block_q8_K;
 typedef struct { om_f16 d; uint8_t qs[16]; } kern_block_iq4_nl;
+/* 8 sub-blocks of 32: 6-bit scales (stored +32), low 4 bits in scales_l
+ * nibbles, high 2 bits in scales_h; codes as IQ4_NL. Activations: Q8_K. */
+typedef struct { om_f16 d; uint16_t scales_h; uint8_t scales_l[4]; uint8_t qs[128]; } kern_block_iq4_xs;
 
 /* ---- half precision ---- */
 float kern_f16_to_f32(om_f16 h);

@@ -84,6 +84,7 @@ void kern_dequant_q5_1_generic(const void *x, float *y, int64_t n);
 void kern_dequant_q8_0_generic(const void *x, float *y, int64_t n);
 void kern_dequant_q8_1_generic(const void *x, float *y, int64_t n);
 void kern_dequant_iq4_nl_generic(const void *x, float *y, int64_t n);
+void kern_dequant_iq4_xs_generic(const void *x, float *y, int64_t n);
 void kern_quantize_q4_0_generic(const float *x, void *y, int64_t n);
 void kern_quantize_q4_1_generic(const float *x, void *y, int64_t n);
 void kern_quantize_q5_0_generic(const float *x, void *y, int64_t n);
@@ -91,6 +92,7 @@ void kern_quantize_q5_1_generic(const float *x, void *y, int64_t n);
 void kern_quantize_q8_0_generic(const float *x, void *y, int64_t n);
 void kern_quantize_q8_1_generic(const float *x, void *y, int64_t n);
 void kern_quantize_iq4_nl_generic(const float *x, void *y, int64_t n);
+void kern_quantize_iq4_xs_generic(const float *x, void *y, int64_t n);
 void kern_dot_q4_0_q8_0_generic(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q4_1_q8_1_generic(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q5_0_q8_0_generic(int64_t n, float *s, const void *x, const void *y);
@@ -119,6 +121,7 @@ void kern_dot_q3_K_q8_K_generic(int64_t n, float *s, const void *x, const void *
 void kern_dot_q4_K_q8_K_generic(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q5_K_q8_K_generic(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q6_K_q8_K_generic(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_iq4_xs_q8_K_generic(int64_t n, float *s, const void *x, const void *y);
 
 /* Unpacks the 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K
  * super-block from its 12 packed bytes. */

@@ -54,6 +54,8 @@ void kern_install_generic(struct kern_ops *ops)
              kern_quantize_q5_K_generic, kern_dequant_q5_K_generic);
     set_type(ops, OM_TYPE_Q6_K, kern_dot_q6_K_q8_K_generic, OM_TYPE_Q8_K,
              kern_quantize_q6_K_generic, kern_dequant_q6_K_generic);
+    set_type(ops, OM_TYPE_IQ4_XS, kern_dot_iq4_xs_q8_K_generic, OM_TYPE_Q8_K,
+             kern_quantize_iq4_xs_generic, kern_dequant_iq4_xs_generic);
     set_type(ops, OM_TYPE_Q8_K, NULL, OM_TYPE_Q8_K, kern_quantize_q8_K_generic,
              kern_dequant_q8_K_generic);
     ops->dot_f32_f16 = kern_dot_f32_f16_generic;

@@ -1,18 +1,16 @@
-/* kernels: the 32-element block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1,
- * IQ4_NL): quantization from float and dequantization to float.
+/* kernels: the 32-element block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+ * Q8_1): quantization from float and dequantization to float (IQ4_NL is in
+ * quants_iq4.c).
  *
  * Layout (GGUF): element j of a block, j < 16, is the low nibble of qs[j];
  * element j + 16 is the high nibble of qs[j]. The 5th bit of the Q5 formats
  * is bit j of qh read as a little-endian 32-bit word (element j, 0..31).
- * Q4_0/Q5_0/Q8_0: x = d * (q - offset); Q4_1/Q5_1: x = d * q + m;
- * IQ4_NL: x = d * values[q]. Scales are stored as IEEE half. */
+ * Q4_0/Q5_0/Q8_0: x = d * (q - offset); Q4_1/Q5_1: x = d * q + m.
+ * Scales are stored as IEEE half. */
 #include <assert.h>
 #include <float.h>
 
 #include "kernels/kern_int.h"
-
-const int8_t kern_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                      1,    13,   25,  38,  53,  69,  89,  113};
 
 static inline uint32_t load_qh(const uint8_t qh[4])
 {
@@ -99,18 +97,6 @@ void kern_dequant_q8_1_generic(const void *vx, float *y, int64_t n)
         float d = kern_h2f(x[i].d);
         for (int j = 0; j < 32; j++)
             y[j] = d * x[i].qs[j];
-    }
-}
-
-void kern_dequant_iq4_nl_generic(const void *vx, float *y, int64_t n)
-{
-    const kern_block_iq4_nl *x = vx;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = kern_h2f(x[i].d);
-        for (int j = 0; j < 16; j++) {
-            y[j] = d * kern_iq4nl_values[x[i].qs[j] & 0x0f];
-            y[j + 16] = d * kern_iq4nl_values[x[i].qs[j] >> 4];
-        }
     }
 }
 
@@ -247,69 +233,5 @@ void kern_quantize_q8_1_generic(const float *x, void *vy, int64_t n)
         }
         y[i].d = kern_f32_to_f16(d);
         y[i].s = kern_f32_to_f16(d * (float)sum);
-    }
-}
-
-/* ---- IQ4_NL: scale search over the non-linear grid ---- */
-
-static int iq4nl_best_index(float v)
-{
-    const int8_t *t = kern_iq4nl_values;
-    if (v <= t[0])
-        return 0;
-    if (v >= t[15])
-        return 15;
-    int lo = 0, hi = 15; /* binary search for t[lo] <= v < t[hi], hi = lo + 1 */
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (v < t[mid])
-            hi = mid;
-        else
-            lo = mid;
-    }
-    return v - t[lo] < t[hi] - v ? lo : hi;
-}
-
-/* Weighted least squares: for each candidate inverse scale, pick the nearest
- * grid value per element, then the optimal d = sum(w q x) / sum(w q q). The
- * weights x^2 favour large elements, which dominate the dot products. */
-void kern_quantize_iq4_nl_generic(const float *x, void *vy, int64_t n)
-{
-    kern_block_iq4_nl *y = vy;
-    const int8_t *t = kern_iq4nl_values;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float max = block_absmax_signed(x, 32);
-        memset(y[i].qs, 0, sizeof(y[i].qs));
-        if (fabsf(max) < 1e-15f) {
-            y[i].d = 0;
-            continue;
-        }
-        float w[32];
-        for (int j = 0; j < 32; j++)
-            w[j] = x[j] * x[j];
-        float best_d = max / t[0], best = -1.0f;
-        /* candidates: max mapped to +127 (clipped to the grid's 113), then
-         * max mapped near the grid's -127 end */
-        for (int itry = -8; itry <= 7; itry++) {
-            float id = itry == -8 ? -t[0] / max : (itry + t[0]) / max;
-            float sqx = 0, sq2 = 0;
-            for (int j = 0; j < 32; j++) {
-                float q = t[iq4nl_best_index(id * x[j])];
-                sqx += w[j] * q * x[j];
-                sq2 += w[j] * q * q;
-            }
-            if (sq2 > 0 && (best < 0 || sqx * sqx > best * sq2)) {
-                best_d = sqx / sq2;
-                best = best_d * sqx;
-            }
-        }
-        y[i].d = kern_f32_to_f16(best_d);
-        float dq = kern_h2f(y[i].d);
-        float id = dq ? 1.0f / dq : 0.0f;
-        for (int j = 0; j < 16; j++) {
-            int a = iq4nl_best_index(id * x[j]);
-            int b = iq4nl_best_index(id * x[j + 16]);
-            y[i].qs[j] = (uint8_t)(a | b << 4);
-        }
     }
 }

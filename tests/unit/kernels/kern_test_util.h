@@ -50,7 +50,7 @@ static inline int kt_quick(void)
 static const uint32_t kt_weight_types[] = {
     OM_TYPE_F32,  OM_TYPE_F16,  OM_TYPE_BF16, OM_TYPE_Q4_0, OM_TYPE_Q4_1,
     OM_TYPE_Q5_0, OM_TYPE_Q5_1, OM_TYPE_Q8_0, OM_TYPE_Q2_K, OM_TYPE_Q3_K,
-    OM_TYPE_Q4_K, OM_TYPE_Q5_K, OM_TYPE_Q6_K, OM_TYPE_IQ4_NL,
+    OM_TYPE_Q4_K, OM_TYPE_Q5_K, OM_TYPE_Q6_K, OM_TYPE_IQ4_NL, OM_TYPE_IQ4_XS,
 };
 #define KT_N_WEIGHT_TYPES (sizeof(kt_weight_types) / sizeof(kt_weight_types[0]))
 

@@ -158,6 +158,47 @@ static void test_iq4_nl(void **state)
     check_dequant(OM_TYPE_IQ4_NL, &b, want, 32);
 }
 
+/* IQ4_XS: sub-block ib (32 elements, codes as IQ4_NL) has scale ls - 32
+ * with ls = nibble (ib % 2) of scales_l[ib / 2] | bits 2ib..2ib+1 of the
+ * little-endian scales_h << 4. */
+static void test_iq4_xs(void **state)
+{
+    (void)state;
+    static const int vals[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                 1,    13,   25,  38,  53,  69,  89,  113};
+    for (int rep = 0; rep < 10; rep++) {
+        kern_block_iq4_xs b = {0};
+        b.d = kern_f32_to_f16(0.25f);
+        int ls[8];
+        for (int ib = 0; ib < 8; ib++) {
+            ls[ib] = rnd_int(0, 63);
+            b.scales_l[ib / 2] |= (uint8_t)((ls[ib] & 15) << (4 * (ib % 2)));
+            b.scales_h |= (uint16_t)((ls[ib] >> 4) << (2 * ib));
+        }
+        float want[256];
+        for (int e = 0; e < 256; e++) {
+            int q = rnd_int(0, 15);
+            put_nibble(b.qs + 16 * (e / 32), e % 32, q);
+            want[e] = 0.25f * (ls[e / 32] - 32) * vals[q];
+        }
+        check_dequant(OM_TYPE_IQ4_XS, &b, want, 256);
+    }
+    /* literal bytes: d = 1; scales_l all 0x11 -> every low part is 1;
+     * scales_h bytes 00 80 -> sub-block 7 has high bits 2, so ls = 33 (scale
+     * 1) there and ls = 1 (scale -31) elsewhere; all codes 8 (value 1) */
+    uint8_t raw[136] = {0};
+    raw[0] = 0x00, raw[1] = 0x3c; /* d = 1.0 */
+    raw[2] = 0x00, raw[3] = 0x80; /* scales_h = 0x8000 */
+    memset(raw + 4, 0x11, 4);
+    memset(raw + 8, 0x88, 128);
+    kern_block_iq4_xs b;
+    memcpy(&b, raw, sizeof(b));
+    float want[256];
+    for (int e = 0; e < 256; e++)
+        want[e] = e >= 224 ? 1.0f : -31.0f;
+    check_dequant(OM_TYPE_IQ4_XS, &b, want, 256);
+}
+
 /* ---- K-quants ----
  * Q2_K/Q3_K: element e = 128h + 32j + l keeps bits 2j..2j+1 of qs[32h + l];
  * Q3_K's high bit is bit (e/32) of hmask[e%32], set = keep, clear = -4. */
@@ -383,6 +424,7 @@ static void test_block_sizes(void **state)
     assert_int_equal(sizeof(kern_block_q6_K), om_type_get(OM_TYPE_Q6_K)->size);
     assert_int_equal(sizeof(kern_block_q8_K), om_type_get(OM_TYPE_Q8_K)->size);
     assert_int_equal(sizeof(kern_block_iq4_nl), om_type_get(OM_TYPE_IQ4_NL)->size);
+    assert_int_equal(sizeof(kern_block_iq4_xs), om_type_get(OM_TYPE_IQ4_XS)->size);
 }
 
 int main(void)
@@ -393,7 +435,7 @@ int main(void)
         cmocka_unit_test(test_q8_0_q8_1),   cmocka_unit_test(test_iq4_nl),
         cmocka_unit_test(test_q2_K),        cmocka_unit_test(test_q3_K),
         cmocka_unit_test(test_q4_K_q5_K),   cmocka_unit_test(test_q6_K),
-        cmocka_unit_test(test_q8_K),
+        cmocka_unit_test(test_q8_K),        cmocka_unit_test(test_iq4_xs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,14 +52,14 @@ struct rmse_limit {
 /* Relative RMSE (|x - deq(q(x))| / |x|) on N(0,1), n = 16384, measured
  * with ggml's own reference quantizers (llama-quantize without imatrix):
  * q8_0 .00529, q6_K .0175, q5_K .0360, q5_1 .0375, q5_0 .0426, q4_K .0713,
- * iq4_nl .0763, q4_1 .0780, q4_0 .0857, q3_K .1505, q2_K .2957. Ours match
+ * iq4_nl .0763, iq4_xs .0769, q4_1 .0780, q4_0 .0857, q3_K .1505, q2_K .2957. Ours match
  * those to 4 digits; the limits are 8% above them (and 25% for the single
  * super-block n = 256, whose error varies more). */
 static const struct rmse_limit g_limits[] = {
     {OM_TYPE_F32, 0.0},      {OM_TYPE_BF16, 0.0025}, {OM_TYPE_F16, 0.0004},
     {OM_TYPE_Q8_0, 0.00529}, {OM_TYPE_Q6_K, 0.0175}, {OM_TYPE_Q5_K, 0.0360},
     {OM_TYPE_Q5_1, 0.0375},  {OM_TYPE_Q5_0, 0.0426}, {OM_TYPE_Q4_K, 0.0713},
-    {OM_TYPE_IQ4_NL, 0.0763}, {OM_TYPE_Q4_1, 0.0780}, {OM_TYPE_Q4_0, 0.0857},
+    {OM_TYPE_IQ4_NL, 0.0763}, {OM_TYPE_IQ4_XS, 0.0769}, {OM_TYPE_Q4_1, 0.0780}, {OM_TYPE_Q4_0, 0.0857},
     {OM_TYPE_Q3_K, 0.1505},  {OM_TYPE_Q2_K, 0.2957},
 };
 
@@ -92,7 +92,8 @@ static void test_rmse_gaussian(void **state)
                               OM_TYPE_Q3_K, OM_TYPE_Q2_K};
     const uint32_t groups[][2] = {{OM_TYPE_Q5_0, OM_TYPE_Q4_0}, {OM_TYPE_Q5_1, OM_TYPE_Q4_1},
                                   {OM_TYPE_Q6_K, OM_TYPE_Q5_0}, {OM_TYPE_Q4_0, OM_TYPE_Q3_K},
-                                  {OM_TYPE_Q5_K, OM_TYPE_Q4_0}};
+                                  {OM_TYPE_Q5_K, OM_TYPE_Q4_0}, {OM_TYPE_Q5_K, OM_TYPE_IQ4_XS},
+                                  {OM_TYPE_IQ4_XS, OM_TYPE_Q3_K}};
     double e[OM_TYPE_COUNT] = {0};
     for (size_t li = 0; li < OM_ARRAY_LEN(g_limits); li++)
         e[g_limits[li].type] = got[li];
