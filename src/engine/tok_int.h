@@ -69,6 +69,7 @@ struct tok_vocab {
     int32_t bos, eos, eot, eom, unk, sep, pad, mask_id;
     int32_t fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
     int add_bos, add_eos, add_space_prefix, ignore_merges;
+    int spm_barriers; /* SPM: no token has U+2581 after anything but U+2581 */
 
     int32_t *eog;    /* sorted ids */
     size_t n_eog;
@@ -98,6 +99,9 @@ typedef struct tok_ids {
     size_t n, cap;
 } tok_ids;
 void tok_ids_push(tok_ids *o, int32_t id);
+
+/* SPM: load-time analysis of the vocabulary (sets spm_barriers). */
+void tok_spm_prepare(tok_vocab *v);
 
 /* Per-family encoders of one plain-text fragment (no special tokens in it). */
 void tok_spm_encode(const tok_vocab *v, const char *text, size_t len, tok_ids *out);

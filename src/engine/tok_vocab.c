@@ -373,6 +373,8 @@ int tok_vocab_load(const gguf_file *f, tok_vocab **out, char *err, size_t errlen
     }
     byte_tokens(v);
     tok_pieces_build(v);
+    if (v->kind == TOK_KIND_SPM)
+        tok_spm_prepare(v);
     *out = v;
     return 0;
 }

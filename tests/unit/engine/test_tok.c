@@ -16,6 +16,7 @@
 
 #include "base/om.h"
 #include "engine/tok.h"
+#include "engine/tok_int.h" /* spm_barriers: the SPM word-segmentation switch */
 #include "format/gguf.h"
 
 #define MODELS OM_SHARED_DIR "/models/"
@@ -468,6 +469,38 @@ static void test_random_inputs(void **state)
         skip();
 }
 
+/* SPM merges word by word when the vocabulary allows it; the ids must be
+ * exactly those of one global merge, on any input. */
+static void test_spm_segments_exact(void **state)
+{
+    (void)state;
+    static const char *const vocabs[] = {"vocab/ggml-vocab-llama-spm.gguf",
+                                         "vocab/ggml-vocab-phi-3.gguf", "stories260K.gguf"};
+    int iters = getenv("OM_TEST_QUICK") ? 100 : 1000, ran = 0;
+    unsigned seed = 777;
+    for (size_t k = 0; k < sizeof vocabs / sizeof vocabs[0]; k++) {
+        tok_vocab *v = open_vocab(vocabs[k]);
+        if (!v)
+            continue;
+        ran++;
+        assert_true(v->spm_barriers); /* true of Llama-family vocabularies */
+        for (int it = 0; it < iters; it++) {
+            char text[1024];
+            size_t len = random_text(&seed, text, sizeof text, it % 2), n1, n2;
+            int32_t a[4096], b[4096];
+            v->spm_barriers = 1;
+            assert_int_equal(tok_encode(v, text, len, 1, it % 3 == 0, a, 4096, &n1), 0);
+            v->spm_barriers = 0;
+            assert_int_equal(tok_encode(v, text, len, 1, it % 3 == 0, b, 4096, &n2), 0);
+            assert_int_equal(n1, n2);
+            assert_memory_equal(a, b, n1 * sizeof(int32_t));
+        }
+        tok_vocab_free(v);
+    }
+    if (!ran)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_stories_metadata),
         cmocka_unit_test(test_encode_speed),
         cmocka_unit_test(test_random_inputs),
+        cmocka_unit_test(test_spm_segments_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
