@@ -211,8 +211,12 @@ static void check_family(enum store_arch a)
     const gguf_tensor *qkv = gguf_find_tensor(f, "blk.0.attn_qkv.weight");
     if (qkv)
         assert_int_equal(qkv->ne[1], s.n_head * hd + 2 * (bert ? s.n_head : s.n_head_kv) * hd);
-    if (a == STORE_ARCH_PHI3)
+    if (a == STORE_ARCH_PHI3) {
         assert_int_equal(gguf_find_tensor(f, "blk.0.ffn_up.weight")->ne[1], 2 * s.n_ff);
+        assert_int_equal(get_u32(f, e->arch, "attention.sliding_window"), s.n_ctx);
+    }
+    if (a == STORE_ARCH_GEMMA2)
+        assert_int_equal(get_u32(f, e->arch, "attention.sliding_window"), 4096);
     if (a == STORE_ARCH_BERT)
         assert_int_equal(gguf_find_tensor(f, "position_embd.weight")->ne[1], s.n_ctx);
 
