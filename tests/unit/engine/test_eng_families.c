@@ -574,6 +574,19 @@ static void test_decode_errors(void **st)
     assert_int_equal(eng_ctx_new(m, &p, &c, err, sizeof err), OM_EINVAL);
     assert_null(c);
     eng_model_free(m);
+    /* vocab-only: hyper-parameters and vocabulary, no weights, no context */
+    char path[512];
+    model_path(path, sizeof path, "qwen2");
+    struct eng_model_params mp;
+    eng_model_params_default(&mp);
+    mp.vocab_only = 1;
+    assert_int_equal(eng_model_load(path, &mp, &m, err, sizeof err), 0);
+    assert_non_null(eng_model_vocab(m));
+    assert_int_equal(eng_model_n_vocab(m), nv);
+    assert_int_equal(eng_model_size(m), 0);
+    eng_ctx_params_default(&p);
+    assert_int_equal(eng_ctx_new(m, &p, &c, err, sizeof err), OM_EINVAL);
+    eng_model_free(m);
 }
 
 static int setup(void **st)
