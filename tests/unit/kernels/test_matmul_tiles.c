@@ -41,6 +41,8 @@ static void run_case(const struct kern_ops *ops, om_pool *pool, const struct mm_
 {
     size_t ss = kern_matmul_scratch_size(c->type, c->k, c->n_tok);
     void *scratch = ss ? om_xmalloc(ss) : NULL;
+    if (ss)
+        memset(scratch, 0x5a, ss);
     kern_matmul_ops(ops, pool, c->type, wq, wstride, c->rows, c->k, x, c->k, c->n_tok, y, c->rows,
                     scratch);
     free(scratch);
