@@ -27,6 +27,7 @@ enum tok_pre {
     TOK_PRE_VIKING,
     TOK_PRE_CHAMELEON,
     TOK_PRE_TEKKEN,
+    TOK_PRE_GPT4O,     /* also llama4 (o200k) */
 };
 
 typedef struct tok_slot {

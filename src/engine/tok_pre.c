@@ -205,7 +205,24 @@ static size_t tekken_letters(const uint32_t *c, size_t s, size_t e)
     return s;
 }
 
-static void split_tekken(const uint32_t *c, size_t a, size_t e, lens *out)
+/* Length of a contraction ('s 't 're 've 'm 'll 'd, any case) at p, or 0. */
+static size_t contraction(const uint32_t *c, size_t p, size_t e)
+{
+    if (p + 1 >= e || c[p] != '\'')
+        return 0;
+    uint32_t a = c[p + 1] | 0x20, b = p + 2 < e ? (c[p + 2] | 0x20) : 0;
+    if (c[p + 1] < 0x80 && (a == 's' || a == 't' || a == 'm' || a == 'd'))
+        return 2;
+    if (c[p + 1] < 0x80 && p + 2 < e && c[p + 2] < 0x80 &&
+        ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')))
+        return 3;
+    return 0;
+}
+
+/* TEKKEN (digits 1, no contractions) and GPT4O (o200k: digits 1-3, a
+ * contraction may follow the letters):
+ * ...((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|...|\p{N}{1,3}|... */
+static void split_tekken(const uint32_t *c, size_t a, size_t e, size_t digits, int contr, lens *out)
 {
     const uint16_t LNW = UNICODE_F_LETTER | UNICODE_F_NUMBER | UNICODE_F_WHITESPACE;
     size_t p = a;
@@ -215,11 +232,12 @@ static void split_tekken(const uint32_t *c, size_t a, size_t e, lens *out)
         size_t s = p, q;
         int opt = !is_crlf(ch) && !(f & (UNICODE_F_LETTER | UNICODE_F_NUMBER));
         if (opt && p + 1 < e && (q = tekken_letters(c, p + 1, e)) > p + 1) {
-            p = q;
+            p = q + (contr ? contraction(c, q, e) : 0);
         } else if (!opt && (q = tekken_letters(c, p, e)) > p) {
-            p = q;
+            p = q + (contr ? contraction(c, q, e) : 0);
         } else if (f & UNICODE_F_NUMBER) {
-            p++;
+            for (size_t k = 0; k < digits && p < e && is_n(c[p]); k++)
+                p++;
         } else {
             uint16_t f2 = ch == ' ' ? (p + 1 < e ? unicode_flags(c[p + 1]) : 0) : f;
             if (!(f2 & LNW) && f2) {
@@ -252,7 +270,7 @@ static void split_tekken(const uint32_t *c, size_t a, size_t e, lens *out)
 /* ---- regex-iterator steps: match_at returns the end of the match that
  * starts at p, or p when none does. */
 enum step {
-    S_GPT2, S_LLAMA3, S_QWEN2, S_TEKKEN, S_PUNCT_DEFAULT, S_PUNCT_FALCON, S_N_RUN, S_N_ONE, S_DIGIT3,
+    S_GPT2, S_LLAMA3, S_QWEN2, S_TEKKEN, S_GPT4O, S_PUNCT_DEFAULT, S_PUNCT_FALCON, S_N_RUN, S_N_ONE, S_DIGIT3,
     S_CRLF_ONE, S_WS_L_RUN, S_WS_P_RUN, S_CJK_RUN, S_DS_LETTERS, S_DS_PUNCT, S_TRAILING_WS,
     S_PORO, S_SENTINEL, S_IMG, S_CH_WS, S_CH_PUNCT,
 };
@@ -416,7 +434,8 @@ static void split_step(enum step st, const uint32_t *c, size_t a, size_t e, lens
     case S_GPT2: split_gpt2(c, a, e, out); return;
     case S_LLAMA3: split_llama3(c, a, e, 3, out); return;
     case S_QWEN2: split_llama3(c, a, e, 1, out); return;
-    case S_TEKKEN: split_tekken(c, a, e, out); return;
+    case S_TEKKEN: split_tekken(c, a, e, 1, 0, out); return;
+    case S_GPT4O: split_tekken(c, a, e, 3, 1, out); return;
     case S_TRAILING_WS: { /* \s+$ : the chunk's trailing whitespace */
         size_t t = e;
         while (t > a && is_ws(c[t - 1]))
@@ -453,6 +472,7 @@ static const enum step *steps_of(enum tok_pre pre, size_t *n)
     static const enum step gpt2[] = {S_GPT2};
     static const enum step qwen2[] = {S_QWEN2};
     static const enum step tekken[] = {S_TEKKEN};
+    static const enum step gpt4o[] = {S_GPT4O};
     static const enum step poro[] = {S_PORO};
     static const enum step viking[] = {S_PORO, S_N_ONE};
     static const enum step cham[] = {S_SENTINEL, S_IMG, S_CH_WS, S_N_ONE, S_CH_PUNCT, S_GPT2};
@@ -466,6 +486,7 @@ static const enum step *steps_of(enum tok_pre pre, size_t *n)
     case TOK_PRE_GPT2: RET(gpt2);
     case TOK_PRE_QWEN2: RET(qwen2);
     case TOK_PRE_TEKKEN: RET(tekken);
+    case TOK_PRE_GPT4O: RET(gpt4o);
     case TOK_PRE_PORO: RET(poro);
     case TOK_PRE_VIKING: RET(viking);
     case TOK_PRE_CHAMELEON: RET(cham);

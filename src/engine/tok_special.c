@@ -72,7 +72,7 @@ static void set_defaults(tok_vocab *v)
         v->add_bos = v->pre == TOK_PRE_LLAMA3 || v->pre == TOK_PRE_CHAMELEON ||
                      v->pre == TOK_PRE_TEKKEN;
         v->ignore_merges = v->pre == TOK_PRE_LLAMA3 || v->pre == TOK_PRE_TEKKEN;
-        if (strcmp(v->pre_name, "chatglm-bpe") == 0)
+        if (strcmp(v->pre_name, "chatglm-bpe") == 0 || strcmp(v->pre_name, "glm4") == 0)
             v->bos = -1;
         break;
     }
@@ -156,14 +156,18 @@ static int cmp_i32(const void *a, const void *b)
 static void build_eog(tok_vocab *v)
 {
     static const char *const eot_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                            "<|endoftext|>", "<EOT>",
-                                            "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"};
+                                            "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
+                                            "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                            "<end_of_utterance>"};
     static const char *const eom_names[] = {"<|eom_id|>"};
     static const char *const pad_names[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>"};
-    static const char *const rep_names[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"};
+    static const char *const rep_names[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+                                            "<reponame>"};
     static const char *const sep_names[] = {"<|file_sep|>"};
-    static const char *const eog_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                            "<|endoftext|>", "<|eom_id|>", "<EOT>"};
+    static const char *const eog_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
+                                            "<|call|>", "<end_of_turn>", "<|endoftext|>",
+                                            "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
+                                            "<end_of_utterance>"};
     if (v->eot < 0)
         v->eot = detect(v, eot_names, OM_ARRAY_LEN(eot_names));
     if (v->eom < 0)
@@ -175,7 +179,7 @@ static void build_eog(tok_vocab *v)
     if (v->fim_sep < 0)
         v->fim_sep = detect(v, sep_names, OM_ARRAY_LEN(sep_names));
 
-    int32_t ids[16];
+    int32_t ids[32];
     size_t n = 0;
     int32_t fixed[] = {v->fim_pad, v->fim_rep, v->fim_sep, v->eos, v->eot, v->eom};
     for (size_t i = 0; i < OM_ARRAY_LEN(fixed); i++)
@@ -187,6 +191,25 @@ static void build_eog(tok_vocab *v)
             v->attr[id] |= TOK_ATTR_CONTROL;
             ids[n++] = id;
         }
+    }
+    /* gpt-oss (harmony): these render and split as plain text tokens, and
+     * with <|return|> and <|call|> present <|end|> only ends a message */
+    static const char *const harmony[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(harmony); i++) {
+        int32_t id = find_str(v, harmony[i]);
+        if (id >= 0)
+            v->attr[id] = TOK_ATTR_USER_DEFINED;
+    }
+    int32_t end = find_str(v, "<|end|>");
+    if (end >= 0 && find_str(v, "<|return|>") >= 0 && find_str(v, "<|call|>") >= 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] != end)
+                ids[k++] = ids[i];
+        n = k;
+        v->attr[end] = TOK_ATTR_USER_DEFINED;
+        if (v->eot == end)
+            v->eot = -1;
     }
     qsort(ids, n, sizeof(ids[0]), cmp_i32);
     v->eog = om_xmalloc((n ? n : 1) * sizeof(*v->eog));

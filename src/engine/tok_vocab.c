@@ -196,7 +196,13 @@ static const struct {
     {"megrez", TOK_PRE_QWEN2},           {"poro-chat", TOK_PRE_PORO},
     {"bloom", TOK_PRE_PORO},             {"gpt3-finnish", TOK_PRE_PORO},
     {"viking", TOK_PRE_VIKING},          {"chameleon", TOK_PRE_CHAMELEON},
-    {"tekken", TOK_PRE_TEKKEN},
+    {"tekken", TOK_PRE_TEKKEN},          {"gpt-4o", TOK_PRE_GPT4O},
+    {"llama4", TOK_PRE_GPT4O},           {"minimax-m2", TOK_PRE_GPT4O},
+    {"exaone4", TOK_PRE_GPT2},           {"a.x-4.0", TOK_PRE_GPT2},
+    {"mellum", TOK_PRE_GPT2},            {"trillion", TOK_PRE_GPT2},
+    {"granite-docling", TOK_PRE_GPT2},   {"kormo", TOK_PRE_QWEN2},
+    {"hunyuan", TOK_PRE_QWEN2},          {"grok-2", TOK_PRE_QWEN2},
+    {"glm4", TOK_PRE_DBRX},
 };
 
 static int resolve_pre(tok_vocab *v, const gguf_file *f, char *err, size_t errlen)

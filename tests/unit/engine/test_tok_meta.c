@@ -244,6 +244,38 @@ static void test_spm_synthetic(void **state)
     tok_vocab_free(v);
 }
 
+/* gpt-oss's harmony tokens: <|end|> stops being end-of-generation when
+ * <|return|> and <|call|> exist, and the framing tokens are split out of
+ * text even without parse_special. */
+static void test_harmony_eog(void **state)
+{
+    (void)state;
+    static const char *const toks[] = {"a", "b", "<|end|>", "<|return|>", "<|call|>", "<|channel|>",
+                                       "<|im_end|>"};
+    int32_t types[] = {1, 1, 3, 3, 3, 3, 1};
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2");
+    gguf_writer_set_str(w, "tokenizer.ggml.pre", "gpt-4o");
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 7);
+    gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_VT_INT32, types, 7);
+    static const char *const merges[] = {"a b"};
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", merges, 0); /* an empty list is valid */
+    tok_vocab *v;
+    char err[256];
+    assert_int_equal(load(w, &v, err, sizeof err), 0);
+    assert_false(tok_is_eog(v, 2));
+    assert_true(tok_is_eog(v, 3));
+    assert_true(tok_is_eog(v, 4));
+    assert_true(tok_is_eog(v, 6)); /* by its text, and made a control token */
+    assert_true(tok_is_control(v, 6));
+    int32_t ids[16];
+    size_t n;
+    assert_int_equal(tok_encode(v, "a<|channel|>b", 13, 0, 0, ids, 16, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(ids[1], 5);
+    tok_vocab_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_bad_ids),
         cmocka_unit_test(test_bpe_merge_order),
         cmocka_unit_test(test_spm_synthetic),
+        cmocka_unit_test(test_harmony_eog),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /* Pre-tokenizer splits for every family, including those whose vocabulary
- * files are not at hand (llama3, qwen2, tekken, chameleon, poro, viking).
+ * files are not at hand (llama3, qwen2, tekken, gpt-4o, chameleon, poro,
+ * viking).
  * Expected splits were produced by Python's `regex` module running the
  * original regex lists in llama.cpp's order (each regex refines the chunks
  * of the previous one): an independent implementation of the same rules.
@@ -77,6 +78,10 @@ static const struct {
     {TOK_PRE_TEKKEN, 1, " \x01"" I\x01""'M\x01"" here\x01""'s\x01"" THEY\x01""'LL\x01""\x0d""\x0a""\x0d""\x0a""\x01"" \x01"" b\x01""\x0a"" \x0a""\x01"" c\x01""   "},
     {TOK_PRE_TEKKEN, 2, "w\x01""0\x01""4\x01""8\x01"" \x01""7\x01""tuijk\x01"" dsdfhu\x01"" \x01""1\x01""2\x01""3\x01""4\x01""5\x01""6\x01""7\x01"" \x01""\xd9""\xa1""\x01""\xd9""\xa2""\x01""\xd9""\xa3""\x01"" $+<=>^~|`@\x01"" ...!\x3f"""},
     {TOK_PRE_TEKKEN, 3, "hello\x01""World\x01"" ABCdef\x01"" \xc3""\x80""\x01""B\x01"" \xd0""\x9f""\xd1""\x80""\xd0""\xb8""\xd0""\xb2""\xd0""\xb5""\xd1""\x82""\x01"" i\x01""Phone\x01"" a\x01""/b\x01""//\x0a""\x01""<sentinel\x01"":\x01""1\x01""2\x01"">IMGIMGABZ\x01""\x09""   \x01"" x"},
+    {TOK_PRE_GPT4O, 0, "Hello\x01"",\x01"" y\x01""'all\x01""!\x01"" How\x01"" ARE\x01"" you\x01"" \xf0""\x9f""\x98""\x81""\x01"" \x3f""\x01""\xe6""\x88""\x91""\xe6""\x83""\xb3""\xe5""\x9c""\xa8""apple\xe5""\xb7""\xa5""\xe4""\xbd""\x9c""\x01""131\x01""415\x01""1\x01""\xe5""\xa4""\xa9""\x01""\xef""\xbd""\x9e"""},
+    {TOK_PRE_GPT4O, 1, " \x01"" I'M\x01"" here's\x01"" THEY'LL\x01""\x0d""\x0a""\x0d""\x0a""\x01"" \x01"" b\x01""\x0a"" \x0a""\x01"" c\x01""   "},
+    {TOK_PRE_GPT4O, 2, "w\x01""048\x01"" \x01""7\x01""tuijk\x01"" dsdfhu\x01"" \x01""123\x01""456\x01""7\x01"" \x01""\xd9""\xa1""\xd9""\xa2""\xd9""\xa3""\x01"" $+<=>^~|`@\x01"" ...!\x3f"""},
+    {TOK_PRE_GPT4O, 3, "hello\x01""World\x01"" ABCdef\x01"" \xc3""\x80""\x01""B\x01"" \xd0""\x9f""\xd1""\x80""\xd0""\xb8""\xd0""\xb2""\xd0""\xb5""\xd1""\x82""\x01"" i\x01""Phone\x01"" a\x01""/b\x01""//\x0a""\x01""<sentinel\x01"":\x01""12\x01"">IMGIMGABZ\x01""\x09""   \x01"" x"},
 };
 
 static void test_splits(void **state)
