@@ -7,8 +7,9 @@
  *   matmul  2048x2048 x 128 tokens, one thread, through the tile kernel
  *           (vec_dot_nm) where the table has one, as prompt processing does.
  *           Reported as GFLOP/s (2*rows*k*n_tok) and GB/s of weights.
- *   kern_matmul with a 2-thread pool on the active table (n_tok 1 and 128),
- *   timed by the wall clock (the others by thread CPU time).
+ *   kern_matmul on the active table (n_tok 1 and 128), single-threaded (CPU
+ *   time) and with a 2-thread pool (wall clock: only meaningful on an idle
+ *   machine).
  *
  * Build (not part of the CMake build):
  *   cc -O2 -I src bench/kern_bench.c build-x/libomcore.a -lm -lpthread -o kern_bench
@@ -165,6 +166,7 @@ static void bench_matmul(const struct kern_ops *ops, uint32_t t, int64_t rows, i
 
 static void bench_kern_matmul(om_pool *pool, uint32_t t, int64_t rows, int64_t k, int64_t nt)
 {
+    double (*tick)(void) = pool ? wall_s : now_s;
     size_t ws;
     uint8_t *w = make_weights(t, rows, k, &ws);
     float *x = om_xmalloc((size_t)(k * nt) * sizeof(float));
@@ -173,15 +175,15 @@ static void bench_kern_matmul(om_pool *pool, uint32_t t, int64_t rows, int64_t k
     for (int64_t j = 0; j < k * nt; j++)
         x[j] = rnd();
     int it = 0;
-    double t0 = wall_s(), t1;
+    double t0 = tick(), t1;
     do {
         kern_matmul(pool, t, w, ws, rows, k, x, k, nt, y, rows, scratch);
         it++;
-        t1 = wall_s();
+        t1 = tick();
     } while (t1 - t0 < 0.5 || it < 2);
     double dt = (t1 - t0) / it;
-    printf("%-6s %-12s kern_matmul 2thr %5lldx%-5lld x%-3lld %7.1f GFLOP/s %6.2f GB/s\n",
-           om_type_name(t), kern_ops_active()->isa, (long long)rows, (long long)k, (long long)nt,
+    printf("%-6s %-12s kern_matmul %dthr %5lldx%-5lld x%-3lld %7.1f GFLOP/s %6.2f GB/s\n",
+           om_type_name(t), kern_ops_active()->isa, pool ? om_pool_size(pool) : 1, (long long)rows, (long long)k, (long long)nt,
            2.0 * (double)(rows * k * nt) / dt * 1e-9, (double)(ws * (size_t)rows) / dt * 1e-9);
     free(w);
     free(x);
@@ -217,6 +219,8 @@ int main(int argc, char **argv)
             bench_matvec(ops, t, 5632, 2048);
             bench_matmul(ops, t, 2048, 2048, isa == 0 ? 16 : 128);
         }
+        bench_kern_matmul(NULL, t, 5632, 2048, 1);
+        bench_kern_matmul(NULL, t, 2048, 2048, 128);
         bench_kern_matmul(pool, t, 5632, 2048, 1);
         bench_kern_matmul(pool, t, 2048, 2048, 128);
         fflush(stdout);
