@@ -152,6 +152,8 @@ void kern_matmul_ops(const struct kern_ops *ops, om_pool *pool, uint32_t wtype, 
     assert(o->vec_dot && "kern_matmul: unsupported weight type");
     if (rows <= 0 || n_tok <= 0)
         return;
+    assert(x_stride >= k && y_stride >= rows);
+    assert(om_type_row_size(wtype, k) > 0 && wstride >= om_type_row_size(wtype, k));
     struct mm_ctx c = {
         .o = o,
         .vdt = o->vec_dot_type,
