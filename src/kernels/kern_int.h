@@ -35,6 +35,22 @@ static inline int kern_idot_i8(const int8_t *a, const int8_t *b, int n)
     return s;
 }
 
+/* max |x[e]| over n elements, n a multiple of 8; eight lanes so that gcc -O2
+ * vectorizes it (NaNs are ignored). */
+static inline float kern_amax(const float *x, int n)
+{
+    float m[8] = {0};
+    for (int e = 0; e < n; e += 8)
+        for (int l = 0; l < 8; l++) {
+            float a = fabsf(x[e + l]);
+            m[l] = a > m[l] ? a : m[l];
+        }
+    float r = 0;
+    for (int l = 0; l < 8; l++)
+        r = m[l] > r ? m[l] : r;
+    return r;
+}
+
 /* ---- half precision ----
  * kern_h2f: kern_f16_to_f32 inlined. Branch-free so that row loops
  * vectorize: normals (and inf/nan, whose exponent is then forced to all

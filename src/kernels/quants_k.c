@@ -129,9 +129,7 @@ void kern_quantize_q8_K_generic(const float *x, void *vy, int64_t n)
 {
     kern_block_q8_K *y = vy;
     for (int64_t i = 0; i < n / OM_QK_K; i++, x += OM_QK_K) {
-        float amax = 0;
-        for (int e = 0; e < OM_QK_K; e++)
-            amax = fmaxf(amax, fabsf(x[e]));
+        float amax = kern_amax(x, OM_QK_K);
         float d = amax / 127, id = amax ? 127 / amax : 0.0f;
         y[i].d = d;
         for (int e = 0; e < OM_QK_K; e++)

@@ -207,9 +207,7 @@ void kern_quantize_q8_0_generic(const float *x, void *vy, int64_t n)
 {
     kern_block_q8_0 *y = vy;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0;
-        for (int j = 0; j < 32; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+        float amax = kern_amax(x, 32);
         float d = amax / 127, id = d ? 1.0f / d : 0.0f;
         y[i].d = kern_f32_to_f16(d);
         for (int j = 0; j < 32; j++)
@@ -221,9 +219,7 @@ void kern_quantize_q8_1_generic(const float *x, void *vy, int64_t n)
 {
     kern_block_q8_1 *y = vy;
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax = 0;
-        for (int j = 0; j < 32; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+        float amax = kern_amax(x, 32);
         float d = amax / 127, id = d ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
