@@ -92,10 +92,18 @@ void kern_install_avx2(struct kern_ops *ops);
 void kern_install_avx512(struct kern_ops *ops);
 
 /* ---- convenience entry points over the active table ---- */
+/* 1 when type can be a matmul weight (it has a vec_dot), else 0 (also for
+ * activation-only Q8_1/Q8_K and values GGUF does not define). */
 int kern_type_supported(uint32_t type);
+/* The activation format type's vec_dot takes; type < OM_TYPE_COUNT. */
 uint32_t kern_vec_dot_type(uint32_t type);
-/* Quantizes n floats (n a multiple of the block size) into type. Returns bytes written. */
+/* Quantizes n floats (n a multiple of the block size) into type. Returns
+ * bytes written, or 0 (nothing written) when type has no quantizer or n is
+ * not a multiple of its block size. Weight quantizers are ggml-reference
+ * quality (see docs/kernels.md). */
 size_t kern_quantize_row(uint32_t type, const float *x, void *y, int64_t n);
+/* Dequantizes n elements (a multiple of the block size) of type, which must
+ * have a to_float (every type kern_type_supported() accepts, plus Q8_1/Q8_K). */
 void kern_dequant_row(uint32_t type, const void *x, float *y, int64_t n);
 
 /* y(n_tok, rows) = x(n_tok, k) · W(rows, k)^T.
