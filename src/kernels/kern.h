@@ -116,6 +116,26 @@ size_t kern_matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n_tok);
 void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, int64_t rows,
                  int64_t k, const float *x, int64_t x_stride, int64_t n_tok, float *y,
                  int64_t y_stride, void *scratch);
+/* Several products over the same activations, y_j(n_tok, rows_j) =
+ * x(n_tok, k) · W_j(rows_j, k)^T for j < n <= KERN_MM_MAX (e.g. the Q, K, V
+ * projections, or gate and up). The activations are quantized once per
+ * vec_dot_type and all rows of the matrices sharing it are computed in one
+ * pool run: one barrier instead of n. The W_j may differ in type (Q4_K and
+ * Q6_K share Q8_K activations). scratch: the largest
+ * kern_matmul_scratch_size(wtype_j, k, n_tok). Results are bit-identical to n
+ * kern_matmul calls. */
+#define KERN_MM_MAX 8
+struct kern_mm_out {
+    uint32_t wtype;
+    const void *w;
+    size_t wstride;
+    int64_t rows;
+    float *y;
+    int64_t y_stride;
+};
+void kern_matmul_multi(om_pool *pool, const struct kern_mm_out *outs, int n, int64_t k,
+                       const float *x, int64_t x_stride, int64_t n_tok, void *scratch);
+
 /* kern_matmul over an explicit table (e.g. kern_ops_for(KERN_ISA_GENERIC)):
  * tests hold each ISA's matmul, tile kernels included, against generic.
  * The table must have the same vec_dot_type per type as the active one
@@ -123,5 +143,8 @@ void kern_matmul(om_pool *pool, uint32_t wtype, const void *w, size_t wstride, i
 void kern_matmul_ops(const struct kern_ops *ops, om_pool *pool, uint32_t wtype, const void *w,
                      size_t wstride, int64_t rows, int64_t k, const float *x, int64_t x_stride,
                      int64_t n_tok, float *y, int64_t y_stride, void *scratch);
+void kern_matmul_multi_ops(const struct kern_ops *ops, om_pool *pool,
+                           const struct kern_mm_out *outs, int n, int64_t k, const float *x,
+                           int64_t x_stride, int64_t n_tok, void *scratch);
 
 #endif
