@@ -1,4 +1,4 @@
-/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_0 and Q8_0
+/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_0, Q5_0, Q8_0
  * against Q8_0 activations, for prompt processing: 8 weight rows x 4
  * activation columns per call.
  *
@@ -17,6 +17,16 @@
 static inline __m512i q4_0_row(const kern_block_q4_0 *b)
 {
     return _mm512_broadcast_i64x4(x86_nibbles32(b->qs));
+}
+
+/* 5th bit set: nibble + 16 (the unsigned value is q5 = w + 16) */
+static inline __m512i q5_0_row(const kern_block_q5_0 *b)
+{
+    uint32_t qh;
+    memcpy(&qh, b->qh, 4);
+    __m256i q = _mm256_mask_add_epi8(x86_nibbles32(b->qs), (__mmask32)qh, x86_nibbles32(b->qs),
+                                     _mm256_set1_epi8(16));
+    return _mm512_broadcast_i64x4(q);
 }
 
 static inline __m512i q8_0_row(const kern_block_q8_0 *b)
@@ -80,4 +90,5 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
     }
 
 TILE_Q0(kern_dot_nm_q4_0_q8_0_avx512, kern_block_q4_0, q4_0_row, 8, kern_dot_q4_0_q8_0_avx512)
+TILE_Q0(kern_dot_nm_q5_0_q8_0_avx512, kern_block_q5_0, q5_0_row, 16, kern_dot_q5_0_q8_0_avx512)
 TILE_Q0(kern_dot_nm_q8_0_q8_0_avx512, kern_block_q8_0, q8_0_row, 0x80, kern_dot_q8_0_q8_0_avx512)
