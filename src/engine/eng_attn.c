@@ -9,7 +9,9 @@
  *
  * Per item: s_j = scale * q·k_j (then cap * tanh(s_j / cap) with attention
  * soft-capping), p = softmax(s), out = sum_j p_j v_j. K/V rows are F16
- * (kern dot_f32_f16 / axpy_f16) or F32. */
+ * (kern dot_f32_f16 / axpy_f16) or F32. With an F16 cache, q and p are
+ * rounded to F16 too, which is what ggml's F16 matmuls do: it keeps our
+ * logits within ~1e-5 of llama.cpp's instead of ~3e-4. */
 #include <math.h>
 #include <string.h>
 
@@ -58,6 +60,7 @@ static void att_worker(void *arg, int ith, int nth)
     const int64_t items = (int64_t)j->n * H;
     const int64_t i0 = items * ith / nth, i1 = items * (ith + 1) / nth;
     int cur_t = -1, nc = 0;
+    float qr[4096]; /* head_dim_k <= 4096 (checked at load) */
     for (int64_t it = i0; it < i1; it++) {
         const int t = (int)(it / H), h = (int)(it % H), kvh = h / group;
         if (t != cur_t) {
@@ -65,6 +68,11 @@ static void att_worker(void *arg, int ith, int nth)
             cur_t = t;
         }
         const float *q = c->qkv + (size_t)t * c->qkv_w + (size_t)h * hk;
+        if (f16) { /* q in F16 precision, as the F16 cache (and llama.cpp) has it */
+            for (int d = 0; d < hk; d++)
+                qr[d] = kern_f16_to_f32(kern_f32_to_f16(q[d]));
+            q = qr;
+        }
         float *out = c->att + ((size_t)t * H + h) * hv;
         const size_t koff = (size_t)kvh * hk, voff = (size_t)kvh * hv;
         float mx = -INFINITY;
@@ -89,8 +97,9 @@ static void att_worker(void *arg, int ith, int nth)
         for (int i = 0; i < nc; i++) {
             const uint8_t *vrow = kv->v[il] + kv->v_row * (size_t)cells[i];
             const float w = sc[i] * inv;
-            if (f16) {
-                ops->axpy_f16(hv, w, (const om_f16 *)vrow + voff, out);
+            if (f16) { /* weights rounded to F16 like the values they scale */
+                ops->axpy_f16(hv, kern_f16_to_f32(kern_f32_to_f16(w)),
+                              (const om_f16 *)vrow + voff, out);
             } else {
                 const float *vv = (const float *)vrow + voff;
                 for (int d = 0; d < hv; d++)

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +64,12 @@ static eng_ctx *new_ctx(eng_model *m, uint32_t kv_type, int n_threads)
 /* First-step top-k logits agree within rel (relative to max(1, |logit|)). */
 static void check_topk(const struct golden_case *gc, const float *lg, int n_vocab, double rel)
 {
+    double worst = 0.0;
+    for (int k = 0; k < gc->n_topk; k++)
+        worst = fmax(worst, fabs(lg[gc->top_id[k]] - gc->top_logit[k]) /
+                                fmax(1.0, fabs(gc->top_logit[k])));
+    if (getenv("OM_TEST_VERBOSE"))
+        fprintf(stderr, "top-%d worst relative error %.3g\n", gc->n_topk, worst);
     for (int k = 0; k < gc->n_topk; k++) {
         int id = gc->top_id[k];
         assert_true(id >= 0 && id < n_vocab);
@@ -114,7 +121,8 @@ static void run_golden(const char *model, const char *golden, double rel, int n_
 static void test_stories_f16kv(void **st)
 {
     (void)st;
-    run_golden("stories260K.gguf", "stories260K.greedy.json", 1e-3, 32, OM_TYPE_F16, 2);
+    /* F16 cache: same roundings as llama.cpp's, so much closer than the 1e-3 asked */
+    run_golden("stories260K.gguf", "stories260K.greedy.json", 1e-4, 32, OM_TYPE_F16, 2);
 }
 
 static void test_stories_f32kv_1thread(void **st)
@@ -127,7 +135,7 @@ static void test_tiny_random(void **st)
 {
     (void)st;
     /* random weights: near-ties make long sequences meaningless (see README) */
-    run_golden("llama-2-tiny-random.gguf", "llama-2-tiny-random.greedy.json", 1e-3, 1,
+    run_golden("llama-2-tiny-random.gguf", "llama-2-tiny-random.greedy.json", 1e-4, 1,
                OM_TYPE_F16, 2);
 }
 
