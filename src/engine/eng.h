@@ -75,7 +75,8 @@ const struct tok_vocab *eng_model_vocab(const eng_model *m);
 
 struct eng_ctx_params {
     uint32_t n_ctx;     /* KV cells; 0: min(n_ctx_train, 4096) */
-    uint32_t n_batch;   /* max tokens per forward chunk; 0: 512 */
+    uint32_t n_batch;   /* max tokens per forward chunk; 0: 512, fewer for wide
+                           models (forward scratch kept near 48 MiB) */
     uint32_t n_seq_max; /* sequence ids 0..n_seq_max-1 (at most 64); 0: 1 */
     int32_t n_threads;  /* 0: om_cpu_physical_cores() */
     uint32_t type_kv;   /* OM_TYPE_F16 (default) or OM_TYPE_F32 (= 0: start from
@@ -143,7 +144,7 @@ const float *eng_get_embeddings(const eng_ctx *ctx, int32_t seq);
 
 /* ---- KV cache, per sequence ----
  * Position ranges are [p0, p1): p0 < 0 means 0, p1 < 0 means infinity.
- * seq < 0 means every sequence. */
+ * seq < 0 means every sequence (eng_kv_seq_rm, eng_kv_seq_pos_max/min). */
 
 /* Removes the sequence's cells with pos in [p0, p1). Returns the number of
  * cells freed. */

@@ -34,6 +34,26 @@ static size_t mm_scratch_need(const struct eng_model *m, int64_t B)
     return need;
 }
 
+/* Floats per token of the shared work buffer. */
+static size_t work_floats(const struct eng_hparams *hp)
+{
+    size_t qkv = (size_t)hp->n_head * hp->head_dim_k + (size_t)hp->n_head_kv * hp->head_dim_k +
+                 (size_t)hp->n_head_kv * hp->head_dim_v;
+    size_t att = (size_t)hp->n_head * hp->head_dim_v;
+    return OM_MAX(OM_MAX(qkv + att, 2 * (size_t)hp->n_ff), (size_t)hp->n_embd);
+}
+
+/* Default chunk: 512 tokens, fewer for wide models so that the forward
+ * scratch stays within ~48 MiB (RSS budget: file + KV cache + 64 MiB). */
+static uint32_t default_n_batch(const struct eng_hparams *hp)
+{
+    size_t per_tok = sizeof(float) * (2 * (size_t)hp->n_embd + work_floats(hp) +
+                                      2 * (size_t)hp->n_rot) +
+                     2 * (size_t)OM_MAX(hp->n_embd, hp->n_ff); /* quantized activations */
+    size_t n = ((size_t)48 << 20) / per_tok;
+    return (uint32_t)OM_MAX(OM_MIN(n, (size_t)512), (size_t)32);
+}
+
 static float *falloc(size_t n)
 {
     return om_xalloc_aligned(sizeof(float) * (n ? n : 1));
@@ -56,7 +76,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     if (p.n_ctx > (1u << 20))
         return om_err(err, errlen, OM_ERANGE, "n_ctx %u too large", p.n_ctx);
     if (p.n_batch == 0)
-        p.n_batch = 512;
+        p.n_batch = default_n_batch(hp);
     if (p.n_batch > p.n_ctx)
         p.n_batch = p.n_ctx;
     if (p.n_seq_max == 0)
@@ -80,18 +100,20 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->p.n_threads = c->nth;
     eng_kv_init(&c->kv, m, p.n_ctx, p.type_kv);
 
-    const size_t B = p.n_batch, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t B = p.n_batch, E = (size_t)hp->n_embd;
     const size_t nq = (size_t)hp->n_head * hp->head_dim_k;
     const size_t nk = (size_t)hp->n_head_kv * hp->head_dim_k;
     const size_t nv = (size_t)hp->n_head_kv * hp->head_dim_v;
-    const size_t no = (size_t)hp->n_head * hp->head_dim_v;
     c->qkv_w = (int32_t)(nq + nk + nv);
     c->x = falloc(B * E);
     c->cur = falloc(B * E);
-    c->out_x = falloc(B * E);
-    c->qkv = falloc(B * (size_t)c->qkv_w);
-    c->att = falloc(B * no);
-    c->ffn = falloc(B * 2 * F);
+    /* one buffer for what is never live at the same time: q|k|v + attention
+     * output (until Wo), then the FFN's gate|up, then the output rows */
+    c->work = falloc(B * work_floats(hp));
+    c->qkv = c->work;
+    c->att = c->work + B * (size_t)c->qkv_w;
+    c->ffn = c->work;
+    c->out_x = c->work;
     c->cs = falloc(B * (size_t)hp->n_rot);
     c->cs_swa = falloc(B * (size_t)hp->n_rot);
     c->mm_scratch = om_xalloc_aligned(OM_MAX(mm_scratch_need(m, (int64_t)B), 64));
@@ -123,10 +145,7 @@ void eng_ctx_free(eng_ctx *c)
     eng_kv_close(&c->kv, c->m->hp.n_layer);
     om_afree(c->x);
     om_afree(c->cur);
-    om_afree(c->out_x);
-    om_afree(c->qkv);
-    om_afree(c->att);
-    om_afree(c->ffn);
+    om_afree(c->work);
     om_afree(c->cs);
     om_afree(c->cs_swa);
     om_afree(c->mm_scratch);

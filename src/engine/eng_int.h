@@ -173,7 +173,9 @@ struct eng_ctx {
     struct eng_kv kv;
     /* forward scratch, sized for n_batch tokens (see eng_ctx_new) */
     int32_t qkv_w;           /* floats per token in qkv: q | k | v */
-    float *x, *cur, *qkv, *att, *ffn, *out_x;
+    float *x, *cur;          /* (n_batch, n_embd): residual stream, branch */
+    float *work;             /* shared by qkv | att, ffn and out_x (never live together) */
+    float *qkv, *att, *ffn, *out_x;
     float *cs, *cs_swa;      /* (n_batch, n_rot/2, 2) cos/sin tables */
     void *mm_scratch;
     float *att_scores;       /* (nth, n_ctx) */
