@@ -227,10 +227,13 @@ static void layer(struct eng_ctx *c, int il, int n)
     }
     if (L->wqkv.data) {
         matmul(c, &L->wqkv, in, E, n, c->qkv, W);
-    } else {
-        matmul(c, &L->wq, in, E, n, c->qkv, W);
-        matmul(c, &L->wk, in, E, n, c->qkv + nq, W);
-        matmul(c, &L->wv, in, E, n, c->qkv + nq + nk, W);
+    } else { /* one quantization of cur and one pool run for the three */
+        const struct kern_mm_out o[3] = {
+            {L->wq.type, L->wq.data, L->wq.row_bytes, L->wq.ne[1], c->qkv, W},
+            {L->wk.type, L->wk.data, L->wk.row_bytes, L->wk.ne[1], c->qkv + nq, W},
+            {L->wv.type, L->wv.data, L->wv.row_bytes, L->wv.ne[1], c->qkv + nq + nk, W},
+        };
+        kern_matmul_multi(c->pool, o, 3, E, in, E, n, c->mm_scratch);
     }
     par_tokens(c, il, n, tok_qkv_post);
     eng_attention(c, il, n);
@@ -241,8 +244,13 @@ static void layer(struct eng_ctx *c, int il, int n)
     if (hp->fused_gate_up || hp->act == ENG_ACT_GELU) {
         matmul(c, &L->ffn_up, in, E, n, c->ffn, 2 * (int64_t)F);
     } else {
-        matmul(c, &L->ffn_gate, in, E, n, c->ffn, 2 * (int64_t)F);
-        matmul(c, &L->ffn_up, in, E, n, c->ffn + F, 2 * (int64_t)F);
+        const struct kern_mm_out o[2] = {
+            {L->ffn_gate.type, L->ffn_gate.data, L->ffn_gate.row_bytes, L->ffn_gate.ne[1], c->ffn,
+             2 * (int64_t)F},
+            {L->ffn_up.type, L->ffn_up.data, L->ffn_up.row_bytes, L->ffn_up.ne[1], c->ffn + F,
+             2 * (int64_t)F},
+        };
+        kern_matmul_multi(c->pool, o, 2, E, in, E, n, c->mm_scratch);
     }
     par_tokens(c, il, n, tok_ffn_act);
     matmul(c, &L->ffn_down, c->ffn, 2 * (int64_t)F, n, c->cur, E);
