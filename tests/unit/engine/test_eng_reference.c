@@ -1,0 +1,363 @@
+/* Engine vs a naive reference: for every family, a plain, slow forward pass
+ * written straight from llama.cpp's graphs (src/models/<family>.cpp), reading
+ * F32 weights directly from the GGUF, must give the engine's logits (or
+ * pooled embeddings) for every position. It shares no code with the engine's
+ * core, so a wrong offset, norm order, RoPE mode or mask in the core or a
+ * family hook shows up here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/om.h"
+#include "base/om_types.h"
+#include "engine/eng.h"
+#include "format/gguf.h"
+#include "helpers/synth_model.h"
+
+#define T_MAX 12
+static char g_dir[256];
+
+struct ref {
+    const gguf_file *f;
+    char arch[32];
+    int E, L, H, HKV, F, V, hd, rot, swa;
+    float eps, base, scale;
+    int bert, nomic, gemma2, gemma3, neox, qwen3;
+};
+
+static const float *tw(const struct ref *r, const char *fmt, int il)
+{
+    char name[96];
+    snprintf(name, sizeof name, fmt, il);
+    const gguf_tensor *t = gguf_find_tensor(r->f, name);
+    if (!t)
+        return NULL;
+    assert_int_equal(t->type, OM_TYPE_F32);
+    return t->data;
+}
+
+static uint32_t ku(const struct ref *r, const char *sfx, uint32_t def)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", r->arch, sfx);
+    uint32_t v = def;
+    gguf_get_u32(r->f, key, &v);
+    return v;
+}
+
+static float kf(const struct ref *r, const char *sfx, float def)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", r->arch, sfx);
+    float v = def;
+    gguf_get_f32(r->f, key, &v);
+    return v;
+}
+
+/* y[rows] = W (rows x cols, row-major) x[cols] (+ b) */
+static void mv(float *y, const float *W, const float *x, int rows, int cols, const float *b)
+{
+    for (int i = 0; i < rows; i++) {
+        double s = b ? b[i] : 0.0;
+        for (int j = 0; j < cols; j++)
+            s += (double)W[(size_t)i * cols + j] * x[j];
+        y[i] = (float)s;
+    }
+}
+
+static void norm(float *x, int n, const float *w, const float *b, float eps, int layer)
+{
+    double mean = 0, var = 0;
+    if (layer) {
+        for (int i = 0; i < n; i++)
+            mean += x[i];
+        mean /= n;
+    }
+    for (int i = 0; i < n; i++)
+        var += (x[i] - mean) * (x[i] - mean);
+    double sc = 1.0 / sqrt(var / n + eps);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)((x[i] - mean) * sc * (w ? w[i] : 1.0) + (b ? b[i] : 0.0));
+}
+
+static float gelu(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+}
+
+static void rope(const struct ref *r, float *v, int pos, float base, float scale)
+{
+    for (int i = 0; i < r->rot / 2; i++) {
+        double th = pos * scale * pow(base, -2.0 * i / r->rot);
+        int a = r->neox ? i : 2 * i, b = r->neox ? i + r->rot / 2 : 2 * i + 1;
+        float x0 = v[a], x1 = v[b];
+        v[a] = (float)(x0 * cos(th) - x1 * sin(th));
+        v[b] = (float)(x0 * sin(th) + x1 * cos(th));
+    }
+}
+
+/* Hidden states (n, E) after the last layer (before output_norm). */
+static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X)
+{
+    const int E = r->E, hd = r->hd, nq = r->H * hd, nkv = r->HKV * hd;
+    static float Q[T_MAX][1024], K[T_MAX][1024], Vv[T_MAX][1024], tmp[T_MAX][2048];
+    static float g[4096], u[4096], att[1024], cur[2048];
+    const float *emb = tw(r, "token_embd.weight", 0);
+    for (int t = 0; t < n; t++) {
+        float *x = X + (size_t)t * E;
+        memcpy(x, emb + (size_t)tok[t] * E, sizeof(float) * (size_t)E);
+        if (r->gemma2 || r->gemma3)
+            for (int i = 0; i < E; i++)
+                x[i] *= sqrtf((float)E);
+        if (r->bert || r->nomic) {
+            const float *ty = tw(r, "token_types.weight", 0), *pe = tw(r, "position_embd.weight", 0);
+            for (int i = 0; i < E; i++)
+                x[i] += ty[i] + (pe ? pe[(size_t)t * E + i] : 0.0f);
+            norm(x, E, tw(r, "token_embd_norm.weight", 0), tw(r, "token_embd_norm.bias", 0),
+                 r->eps, 1);
+        }
+    }
+    for (int il = 0; il < r->L; il++) {
+        int swa_layer = r->gemma2 ? il % 2 == 0 : r->gemma3 ? il % 6 < 5 : 0;
+        float base = r->gemma3 && swa_layer ? 10000.0f : r->base;
+        float scale = r->gemma3 && swa_layer ? 1.0f : r->scale;
+        for (int t = 0; t < n; t++) {
+            float *x = X + (size_t)t * E;
+            memcpy(cur, x, sizeof(float) * (size_t)E);
+            if (!(r->bert || r->nomic))
+                norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il), NULL, r->eps, 0);
+            const float *wqkv = tw(r, "blk.%d.attn_qkv.weight", il);
+            if (wqkv) { /* rows: [Q; K; V] */
+                static float all[3072];
+                mv(all, wqkv, cur, nq + 2 * nkv, E, NULL);
+                memcpy(Q[t], all, sizeof(float) * (size_t)nq);
+                memcpy(K[t], all + nq, sizeof(float) * (size_t)nkv);
+                memcpy(Vv[t], all + nq + nkv, sizeof(float) * (size_t)nkv);
+            } else {
+                mv(Q[t], tw(r, "blk.%d.attn_q.weight", il), cur, nq, E, tw(r, "blk.%d.attn_q.bias", il));
+                mv(K[t], tw(r, "blk.%d.attn_k.weight", il), cur, nkv, E, tw(r, "blk.%d.attn_k.bias", il));
+                mv(Vv[t], tw(r, "blk.%d.attn_v.weight", il), cur, nkv, E, tw(r, "blk.%d.attn_v.bias", il));
+            }
+            const float *qn = tw(r, "blk.%d.attn_q_norm.weight", il);
+            const float *kn = tw(r, "blk.%d.attn_k_norm.weight", il);
+            for (int h = 0; h < r->H; h++) {
+                if (qn)
+                    norm(Q[t] + h * hd, hd, qn, NULL, r->eps, 0);
+                if (!r->bert)
+                    rope(r, Q[t] + h * hd, t, base, scale);
+            }
+            for (int h = 0; h < r->HKV; h++) {
+                if (kn)
+                    norm(K[t] + h * hd, hd, kn, NULL, r->eps, 0);
+                if (!r->bert)
+                    rope(r, K[t] + h * hd, t, base, scale);
+            }
+        }
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < r->H; h++) {
+                int kh = h / (r->H / r->HKV);
+                double sc[T_MAX], mx = -1e30, sum = 0;
+                float qs = 1.0f / sqrtf((float)hd); /* gemma too, below its 27B shapes */
+                for (int s = 0; s < n; s++) {
+                    int vis = (r->bert || r->nomic) ? 1 : s <= t;
+                    if (swa_layer && t - s >= r->swa)
+                        vis = 0;
+                    if (!vis) {
+                        sc[s] = -INFINITY;
+                        continue;
+                    }
+                    double d = 0;
+                    for (int i = 0; i < hd; i++)
+                        d += (double)Q[t][h * hd + i] * K[s][kh * hd + i];
+                    d *= qs;
+                    if (r->gemma2)
+                        d = 50.0 * tanh(d / 50.0);
+                    sc[s] = d;
+                    if (d > mx)
+                        mx = d;
+                }
+                for (int s = 0; s < n; s++)
+                    sum += sc[s] == -INFINITY ? 0 : exp(sc[s] - mx);
+                for (int i = 0; i < hd; i++) {
+                    double o = 0;
+                    for (int s = 0; s < n; s++)
+                        if (sc[s] != -INFINITY)
+                            o += exp(sc[s] - mx) / sum * Vv[s][kh * hd + i];
+                    att[h * hd + i] = (float)o;
+                }
+            }
+            mv(tmp[t], tw(r, "blk.%d.attn_output.weight", il), att, E, nq,
+               tw(r, "blk.%d.attn_output.bias", il));
+        }
+        for (int t = 0; t < n; t++) {
+            float *x = X + (size_t)t * E;
+            if (r->gemma2 || r->gemma3)
+                norm(tmp[t], E, tw(r, "blk.%d.post_attention_norm.weight", il), NULL, r->eps, 0);
+            for (int i = 0; i < E; i++)
+                x[i] += tmp[t][i];
+            if (r->bert || r->nomic)
+                norm(x, E, tw(r, "blk.%d.attn_output_norm.weight", il),
+                     tw(r, "blk.%d.attn_output_norm.bias", il), r->eps, 1);
+            memcpy(cur, x, sizeof(float) * (size_t)E);
+            if (!(r->bert || r->nomic))
+                norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), NULL, r->eps, 0);
+            const float *gate = tw(r, "blk.%d.ffn_gate.weight", il);
+            if (r->bert) {
+                mv(g, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E, tw(r, "blk.%d.ffn_up.bias", il));
+                for (int i = 0; i < r->F; i++)
+                    g[i] = gelu(g[i]);
+            } else {
+                if (gate) {
+                    mv(g, gate, cur, r->F, E, NULL);
+                    mv(u, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E, NULL);
+                } else { /* phi3: ffn_up rows = [gate; up] */
+                    static float gu[8192];
+                    mv(gu, tw(r, "blk.%d.ffn_up.weight", il), cur, 2 * r->F, E, NULL);
+                    memcpy(g, gu, sizeof(float) * (size_t)r->F);
+                    memcpy(u, gu + r->F, sizeof(float) * (size_t)r->F);
+                }
+                for (int i = 0; i < r->F; i++)
+                    g[i] = (r->gemma2 || r->gemma3 ? gelu(g[i]) : g[i] / (1.0f + expf(-g[i]))) * u[i];
+            }
+            mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F, tw(r, "blk.%d.ffn_down.bias", il));
+            if (r->gemma2 || r->gemma3)
+                norm(cur, E, tw(r, "blk.%d.post_ffw_norm.weight", il), NULL, r->eps, 0);
+            for (int i = 0; i < E; i++)
+                x[i] += cur[i];
+            if (r->bert || r->nomic)
+                norm(x, E, tw(r, "blk.%d.layer_output_norm.weight", il),
+                     tw(r, "blk.%d.layer_output_norm.bias", il), r->eps, 1);
+        }
+    }
+}
+
+static void check_family(const char *arch)
+{
+    struct synth_opts o;
+    synth_opts_default(&o, arch);
+    o.rope_scale = !strcmp(arch, "gemma3") ? 8.0f : 0.0f;
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/%s.gguf", g_dir, arch);
+    assert_int_equal(synth_model_write(&o, path, err, sizeof err), 0);
+    gguf_file *f = NULL;
+    assert_int_equal(gguf_open(path, &f, err, sizeof err), 0);
+    struct ref r = {.f = f};
+    snprintf(r.arch, sizeof r.arch, "%s", arch);
+    r.E = (int)ku(&r, ".embedding_length", 0);
+    r.L = (int)ku(&r, ".block_count", 0);
+    r.H = (int)ku(&r, ".attention.head_count", 0);
+    r.HKV = (int)ku(&r, ".attention.head_count_kv", (uint32_t)r.H);
+    r.F = (int)ku(&r, ".feed_forward_length", 0);
+    r.V = o.n_vocab;
+    r.hd = (int)ku(&r, ".attention.key_length", (uint32_t)(r.E / r.H));
+    r.rot = r.hd;
+    r.swa = (int)ku(&r, ".attention.sliding_window", 0);
+    r.bert = !strcmp(arch, "bert");
+    r.nomic = !strcmp(arch, "nomic-bert");
+    r.gemma2 = !strcmp(arch, "gemma2");
+    r.gemma3 = !strcmp(arch, "gemma3");
+    r.neox = strcmp(arch, "llama") != 0;
+    r.eps = (r.bert || r.nomic) ? kf(&r, ".attention.layer_norm_epsilon", 0)
+                                : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
+    r.base = kf(&r, ".rope.freq_base", 10000.0f);
+    r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
+
+    const int n = 10;
+    int32_t tok[T_MAX];
+    for (int i = 0; i < n; i++)
+        tok[i] = 3 + (i * 11 + 5) % (r.V - 3);
+    static float X[T_MAX * 2048];
+    ref_forward(&r, tok, n, X);
+
+    eng_model *m = NULL;
+    assert_int_equal(eng_model_load(path, NULL, &m, err, sizeof err), 0);
+    struct eng_ctx_params p;
+    eng_ctx_params_default(&p);
+    p.n_ctx = 32;
+    p.type_kv = OM_TYPE_F32;
+    p.n_threads = 2;
+    eng_ctx *c = NULL;
+    assert_int_equal(eng_ctx_new(m, &p, &c, err, sizeof err), 0);
+    int8_t want[T_MAX];
+    memset(want, 1, sizeof want);
+    struct eng_batch b = {.n_tokens = n, .token = tok, .logits = want};
+    assert_int_equal(eng_decode(c, &b), 0);
+    double worst = 0;
+    if (r.bert || r.nomic) { /* mean pooling (synth default), L2-normalized */
+        static float e[2048];
+        double ss = 0;
+        for (int i = 0; i < r.E; i++) {
+            double s = 0;
+            for (int t = 0; t < n; t++)
+                s += X[(size_t)t * r.E + i];
+            e[i] = (float)(s / n);
+            ss += (double)e[i] * e[i];
+        }
+        const float *got = eng_get_embeddings(c, 0);
+        for (int i = 0; i < r.E; i++)
+            worst = fmax(worst, fabs(got[i] - e[i] / sqrt(ss)));
+        if (worst > 1e-4 || getenv("OM_TEST_VERBOSE"))
+            fprintf(stderr, "%s: embedding differs by %g\n", arch, worst);
+        assert_true(worst <= 1e-4);
+    } else {
+        const float *on = tw(&r, "output_norm.weight", 0);
+        const float *out = tw(&r, "output.weight", 0);
+        if (!out)
+            out = tw(&r, "token_embd.weight", 0);
+        static float lg[512];
+        for (int t = 0; t < n; t++) {
+            float *x = X + (size_t)t * r.E;
+            norm(x, r.E, on, NULL, r.eps, 0);
+            mv(lg, out, x, r.V, r.E, NULL);
+            if (r.gemma2)
+                for (int v = 0; v < r.V; v++)
+                    lg[v] = 30.0f * tanhf(lg[v] / 30.0f);
+            const float *got = eng_get_logits(c, t);
+            for (int v = 0; v < r.V; v++)
+                worst = fmax(worst, fabs(got[v] - lg[v]) / fmax(1.0, fabs(lg[v])));
+        }
+        if (worst > 1e-4 || getenv("OM_TEST_VERBOSE"))
+            fprintf(stderr, "%s: logits differ by %g (relative)\n", arch, worst);
+        assert_true(worst <= 1e-4);
+    }
+    eng_ctx_free(c);
+    eng_model_free(m);
+    gguf_close(f);
+    unlink(path);
+}
+
+static void test_reference_all_families(void **st)
+{
+    (void)st;
+    const char *fam[] = {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "bert",
+                         "nomic-bert"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
+        check_family(fam[i]);
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(g_dir, sizeof g_dir, "/tmp/om_eng_ref_XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    return rmdir(g_dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_reference_all_families)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
