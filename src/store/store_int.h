@@ -1,60 +1,52 @@
 /* store: private interfaces shared by the files of src/store.
  *
- * store_gout is a streaming GGUF v3 writer: metadata and tensor infos are
- * declared first (every tensor's type and shape, hence its size, is known
- * before any data), then tensor bytes are appended in declaration order, so a
- * model of any size is written with no more memory than the caller's chunk.
- * (format/gguf.h's writer copies each tensor's data, which does not scale to
- * multi-GB models.) */
+ * Output goes through format/gguf.h's gguf_writer: the caller sets the
+ * metadata on a writer, then store_write_model() declares every tensor as a
+ * streamed one and writes the file. Each tensor is either copied as is or
+ * produced row by row as F32, converted to its output type in chunks of a few
+ * MiB on a thread pool and pushed to the writer's sink, so a model of any size
+ * is written with one chunk plus one F32 row per thread of memory. */
 #ifndef STORE_INT_H
 #define STORE_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/om_pool.h"
 #include "format/gguf.h"
 #include "store/store.h"
 
 #define STORE_QNT_VERSION 2 /* general.quantization_version (GGML_QNT_VERSION) */
 
-typedef struct store_gout store_gout;
+/* Writes row r (ne0 values) of a tensor as F32 into x. Called concurrently
+ * from the pool's threads, for distinct rows; must not fail. */
+typedef void (*store_row_fn)(const void *ctx, int64_t r, float *x, int64_t ne0);
 
-store_gout *store_gout_new(void);
-/* Frees g; if the output was opened and not committed, the temp file is removed. */
-void store_gout_free(store_gout *g);
+/* Where the bytes of one output tensor come from. */
+struct store_src {
+    const void *copy;     /* non-NULL: the tensor's bytes in its output type, written as is */
+    store_row_fn row;     /* else: produces its rows as F32 */
+    const void *row_ctx;  /* borrowed; passed to row */
+    uint64_t bytes_in;    /* reported to progress */
+};
 
-/* Metadata setters; a key set twice keeps its first position and the last value. */
-void store_gout_set_u32(store_gout *g, const char *key, uint32_t v);
-void store_gout_set_i32(store_gout *g, const char *key, int32_t v);
-void store_gout_set_f32(store_gout *g, const char *key, float v);
-void store_gout_set_bool(store_gout *g, const char *key, int v);
-void store_gout_set_str(store_gout *g, const char *key, const char *v);
-void store_gout_set_arr(store_gout *g, const char *key, enum gguf_vtype elem, const void *data,
-                        uint64_t n);
-/* Array of n strings (each NUL-terminated). */
-void store_gout_set_arr_str(store_gout *g, const char *key, const char *const *v, uint64_t n);
-void store_gout_del(store_gout *g, const char *key);
-/* Copies every key of the GGUF file at path, byte for byte, in file order.
- * Returns 0, or OM_EFORMAT / -errno with err set. */
-int store_gout_copy_kv(store_gout *g, const char *path, char *err, size_t errlen);
+/* Adds the n tensors of plan (names, shapes, src_type and dst_type; in file
+ * order) to w as streamed tensors, with bytes from src, and writes w to path
+ * atomically (gguf_writer_write). Rows whose F32 values hold a NaN or Inf fail
+ * the write with OM_EFORMAT naming the tensor and row. progress (may be NULL)
+ * is called before each tensor's data is written; non-zero cancels with
+ * OM_ECANCELED. n_threads <= 0: physical cores; the bytes written do not
+ * depend on it. On failure nothing is left at path (an earlier file there is
+ * untouched) and err names the tensor or step. plan, src and w stay the
+ * caller's; afterwards w holds callbacks into this call's state, so it may
+ * only be freed, not written again. */
+int store_write_model(gguf_writer *w, const struct store_plan_tensor *plan,
+                      const struct store_src *src, size_t n, int n_threads,
+                      store_progress_fn progress, void *progress_ud, const char *path, char *err,
+                      size_t errlen);
 
-/* Declares the next tensor. Returns OM_EINVAL (err set) when the row length
- * does not fit the type's block size. */
-int store_gout_add_tensor(store_gout *g, const char *name, uint32_t type, uint32_t n_dims,
-                          const int64_t *ne, char *err, size_t errlen);
-/* Bytes of the data of declared tensor i. */
-uint64_t store_gout_tensor_size(const store_gout *g, size_t i);
-
-/* Creates a temp file beside path and writes header, metadata and tensor infos. */
-int store_gout_open(store_gout *g, const char *path, char *err, size_t errlen);
-/* Appends n bytes of tensor data (tensors in declaration order; a tensor may
- * take several calls). Padding between tensors is written automatically. */
-int store_gout_write(store_gout *g, const void *data, size_t n, char *err, size_t errlen);
-/* Checks that all data was written, fsyncs and renames over path. */
-int store_gout_commit(store_gout *g, char *err, size_t errlen);
-
-/* ---- shared by quantizer and synthesizer ---- */
+/* Sets general.quantization_version and general.file_type for ftype, in that
+ * order (a key already present keeps its position). */
+void store_set_ftype(gguf_writer *w, enum store_ftype ftype);
 
 /* Converts one row of n F32 values into type (F32, F16, BF16 or a quantized
  * type the kernels support). Returns bytes written, 0 when unsupported. */
@@ -67,8 +59,5 @@ int store_type_writable(uint32_t type);
 /* Sort order of llama.cpp's loader: layer number of "blk.N." (-1 for none),
  * then name. qsort-style compare of two names. */
 int store_tensor_name_cmp(const char *a, const char *b);
-
-/* Sets general.file_type and general.quantization_version for ftype. */
-void store_gout_set_ftype(store_gout *g, enum store_ftype ftype);
 
 #endif

@@ -2,23 +2,20 @@
  *
  * Pass 1 reads the input's tensor table and plans every output type
  * (store_quant_rules.c), so the output header is final before any data is
- * written. Pass 2 streams tensors in llama.cpp's order: rows are converted to
- * F32 and quantized in chunks of a few MiB on a thread pool (each thread takes
- * a contiguous slice of the chunk's rows), and the chunk is appended to the
- * temp file. Memory: one chunk plus one F32 row per thread. */
-#include <math.h>
+ * written. Pass 2 (store_write_model) streams tensors in llama.cpp's order
+ * through format's gguf_writer: rows are converted to F32 and quantized in
+ * chunks of a few MiB on a thread pool; tensors already of their target type
+ * are copied from the input's mapping. Memory: one chunk plus one F32 row per
+ * thread. Also holds the row converters shared with the synthesizer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/om.h"
-#include "base/om_pool.h"
 #include "base/om_types.h"
 #include "format/gguf.h"
 #include "kernels/kern.h"
 #include "store/store_int.h"
-
-#define CHUNK_BYTES (8u << 20)
 
 int store_type_writable(uint32_t type)
 {
@@ -84,47 +81,19 @@ int store_row_to_f32(uint32_t type, const void *x, float *y, int64_t n)
     }
 }
 
-void store_gout_set_ftype(store_gout *g, enum store_ftype ftype)
+/* store_row_fn over a source tensor (F32, F16 or BF16 rows). */
+static void src_row(const void *ctx, int64_t r, float *x, int64_t ne0)
 {
-    store_gout_set_u32(g, "general.quantization_version", STORE_QNT_VERSION);
-    store_gout_set_u32(g, "general.file_type", (uint32_t)store_ftype_llama(ftype));
-}
-
-/* One chunk of rows, converted by every thread of the pool. */
-struct qjob {
-    const uint8_t *src;
-    size_t src_row, dst_row;
-    uint32_t src_type, dst_type;
-    int64_t ne0, nrows;
-    uint8_t *dst;
-    float **scratch; /* one row per thread */
-    int64_t bad_row; /* first row with a non-finite value, or -1 */
-};
-
-static void qjob_run(void *ctx, int ith, int nth)
-{
-    struct qjob *j = ctx;
-    int64_t r0 = j->nrows * ith / nth, r1 = j->nrows * (ith + 1) / nth;
-    float *f = j->scratch[ith];
-    for (int64_t r = r0; r < r1; r++) {
-        store_row_to_f32(j->src_type, j->src + (size_t)r * j->src_row, f, j->ne0);
-        for (int64_t i = 0; i < j->ne0; i++)
-            if (!isfinite(f[i])) {
-                /* Benign race: any bad row is reported. */
-                __atomic_store_n(&j->bad_row, r, __ATOMIC_RELAXED);
-                break;
-            }
-        store_row_from_f32(j->dst_type, f, j->dst + (size_t)r * j->dst_row, j->ne0);
-    }
+    const gguf_tensor *t = ctx;
+    size_t row = om_type_row_size(t->type, ne0);
+    store_row_to_f32(t->type, (const uint8_t *)t->data + (size_t)r * row, x, ne0);
 }
 
 struct qctx {
     gguf_file *in;
-    store_gout *out;
-    om_pool *pool;
-    int n_threads;
+    gguf_writer *out;
     struct store_plan_tensor *plan;
-    const gguf_tensor **src;
+    struct store_src *src;
     char **names;
     size_t n;
 };
@@ -137,8 +106,7 @@ static void qctx_free(struct qctx *q)
     free(q->names);
     free(q->plan);
     free(q->src);
-    store_gout_free(q->out);
-    om_pool_free(q->pool);
+    gguf_writer_free(q->out);
     gguf_close(q->in);
 }
 
@@ -168,45 +136,6 @@ static int read_model_info(const gguf_file *f, struct store_model_info *mi, char
     if (gguf_get_u32(f, key, &v) == 0)
         mi->n_expert = (int)v;
     return 0;
-}
-
-static int quantize_tensor(struct qctx *q, size_t k, char *err, size_t errlen)
-{
-    const struct store_plan_tensor *pt = &q->plan[k];
-    const gguf_tensor *st = q->src[k];
-    if (pt->dst_type == st->type) /* copy as is */
-        return store_gout_write(q->out, st->data, st->size, err, errlen);
-    int64_t ne0 = st->ne[0];
-    int64_t rows = st->ne[1] * st->ne[2] * st->ne[3];
-    size_t src_row = om_type_row_size(st->type, ne0);
-    size_t dst_row = om_type_row_size(pt->dst_type, ne0);
-    int64_t chunk = (int64_t)(CHUNK_BYTES / dst_row);
-    if (chunk < 1)
-        chunk = 1;
-    if (chunk > rows)
-        chunk = rows;
-    uint8_t *buf = om_xmalloc((size_t)chunk * dst_row);
-    float **scratch = om_xcalloc((size_t)q->n_threads, sizeof(float *));
-    for (int i = 0; i < q->n_threads; i++)
-        scratch[i] = om_xmalloc((size_t)ne0 * sizeof(float));
-    int rc = 0;
-    for (int64_t r = 0; r < rows && !rc; r += chunk) {
-        int64_t nr = rows - r < chunk ? rows - r : chunk;
-        struct qjob j = {(const uint8_t *)st->data + (size_t)r * src_row, src_row, dst_row,
-                         st->type, pt->dst_type, ne0, nr, buf, scratch, -1};
-        om_pool_run(nr >= q->n_threads ? q->pool : NULL, qjob_run, &j);
-        if (j.bad_row >= 0) {
-            rc = om_err(err, errlen, OM_EFORMAT, "tensor %s: row %lld has a NaN or Inf value",
-                        pt->name, (long long)(r + j.bad_row));
-            break;
-        }
-        rc = store_gout_write(q->out, buf, (size_t)nr * dst_row, err, errlen);
-    }
-    for (int i = 0; i < q->n_threads; i++)
-        free(scratch[i]);
-    free(scratch);
-    free(buf);
-    return rc;
 }
 
 struct ord { const char *name; size_t i; };
@@ -250,7 +179,7 @@ int store_quantize_file(const char *in_path, const char *out_path, enum store_ft
     for (size_t k = 0; k < q.n; k++) {
         const gguf_tensor *t = gguf_tensor_at(q.in, (int64_t)ord[k].i);
         q.names[k] = names[ord[k].i];
-        q.src[k] = t;
+        q.src[k] = (struct store_src){NULL, src_row, t, t->size};
         q.plan[k] = (struct store_plan_tensor){q.names[k], t->n_dims,
                                                {t->ne[0], t->ne[1], t->ne[2], t->ne[3]},
                                                t->type, 0, 0};
@@ -262,8 +191,11 @@ int store_quantize_file(const char *in_path, const char *out_path, enum store_ft
         goto done;
     for (size_t k = 0; k < q.n; k++) {
         const struct store_plan_tensor *pt = &q.plan[k];
-        if (pt->dst_type == pt->src_type)
+        if (pt->dst_type == pt->src_type) { /* kept: copied from the input's mapping */
+            const gguf_tensor *t = q.src[k].row_ctx;
+            q.src[k].copy = t->data;
             continue;
+        }
         if (pt->src_type != OM_TYPE_F32 && pt->src_type != OM_TYPE_F16 &&
             pt->src_type != OM_TYPE_BF16) {
             rc = om_err(err, errlen, OM_EUNSUPPORTED,
@@ -278,40 +210,14 @@ int store_quantize_file(const char *in_path, const char *out_path, enum store_ft
         }
     }
 
-    q.out = store_gout_new();
-    rc = store_gout_copy_kv(q.out, in_path, err, errlen);
-    if (rc)
-        goto done;
-    store_gout_del(q.out, "split.no");
-    store_gout_del(q.out, "split.count");
-    store_gout_del(q.out, "split.tensors.count");
-    store_gout_set_ftype(q.out, ftype);
-    for (size_t k = 0; k < q.n && !rc; k++)
-        rc = store_gout_add_tensor(q.out, q.names[k], q.plan[k].dst_type, q.plan[k].n_dims,
-                                   q.plan[k].ne, err, errlen);
-    if (rc)
-        goto done;
-    rc = store_gout_open(q.out, out_path, err, errlen);
-    if (rc)
-        goto done;
-    q.n_threads = n_threads > 0 ? n_threads : om_cpu_physical_cores();
-    q.pool = q.n_threads > 1 ? om_pool_new(q.n_threads) : NULL;
-    if (!q.pool)
-        q.n_threads = 1;
-    for (size_t k = 0; k < q.n && !rc; k++) {
-        if (progress) {
-            struct store_progress p = {(int64_t)k, (int64_t)q.n, q.names[k], q.plan[k].src_type,
-                                       q.plan[k].dst_type, q.src[k]->size,
-                                       store_gout_tensor_size(q.out, k)};
-            if (progress(&p, progress_ud)) {
-                rc = om_err(err, errlen, OM_ECANCELED, "canceled at tensor %s", q.names[k]);
-                break;
-            }
-        }
-        rc = quantize_tensor(&q, k, err, errlen);
-    }
-    if (!rc)
-        rc = store_gout_commit(q.out, err, errlen);
+    q.out = gguf_writer_new();
+    gguf_writer_copy_kv(q.out, q.in);
+    gguf_writer_remove(q.out, "split.no");
+    gguf_writer_remove(q.out, "split.count");
+    gguf_writer_remove(q.out, "split.tensors.count");
+    store_set_ftype(q.out, ftype);
+    rc = store_write_model(q.out, q.plan, q.src, q.n, n_threads, progress, progress_ud, out_path,
+                           err, errlen);
 done:
     qctx_free(&q);
     return rc;

@@ -5,7 +5,7 @@
  * metadata keys the HF converters write. Weights are generated row by row
  * from a counter-based RNG keyed by (seed, tensor name, row), so the file is
  * the same whatever the thread count; rows are quantized with the quantizer's
- * plan and streamed into the output like store_quantize_file does.
+ * plan and streamed into the output by store_write_model, as the quantizer's.
  * Values are "Gaussian-ish" (Irwin-Hall sum of four uniforms, mean and std as
  * asked): weights and biases std 0.02, norm weights 1 +- 0.02. */
 #include <math.h>
@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "base/om.h"
-#include "base/om_pool.h"
 #include "base/om_types.h"
 #include "store/store_synth_int.h"
 
@@ -25,6 +24,7 @@ struct stensor {
     uint32_t n_dims;
     int64_t ne[4];
     enum init init;
+    uint64_t key; /* RNG key of the tensor (seed, name) */
 };
 
 struct tlist {
@@ -154,57 +154,57 @@ static void build_tensors(const struct store_synth_spec *s, struct tlist *l)
     }
 }
 
-static void write_hparams(store_gout *g, const struct store_synth_spec *s, const char *name)
+static void write_hparams(gguf_writer *g, const struct store_synth_spec *s, const char *name)
 {
     const char *an = store_arch_name(s->arch);
     const int64_t hd = s->head_dim > 0 ? s->head_dim : s->n_embd / s->n_head;
     char k[128];
 #define KEY(suffix) (snprintf(k, sizeof(k), "%s." suffix, an), k)
-    store_gout_set_str(g, "general.architecture", an);
-    store_gout_set_str(g, "general.type", "model");
-    store_gout_set_str(g, "general.name", name);
-    store_gout_set_u32(g, KEY("context_length"), (uint32_t)s->n_ctx);
-    store_gout_set_u32(g, KEY("embedding_length"), (uint32_t)s->n_embd);
-    store_gout_set_u32(g, KEY("feed_forward_length"), (uint32_t)s->n_ff);
-    store_gout_set_u32(g, KEY("block_count"), (uint32_t)s->n_layer);
-    store_gout_set_u32(g, KEY("attention.head_count"), (uint32_t)s->n_head);
+    gguf_writer_set_str(g, "general.architecture", an);
+    gguf_writer_set_str(g, "general.type", "model");
+    gguf_writer_set_str(g, "general.name", name);
+    gguf_writer_set_u32(g, KEY("context_length"), (uint32_t)s->n_ctx);
+    gguf_writer_set_u32(g, KEY("embedding_length"), (uint32_t)s->n_embd);
+    gguf_writer_set_u32(g, KEY("feed_forward_length"), (uint32_t)s->n_ff);
+    gguf_writer_set_u32(g, KEY("block_count"), (uint32_t)s->n_layer);
+    gguf_writer_set_u32(g, KEY("attention.head_count"), (uint32_t)s->n_head);
     if (is_bert(s->arch)) {
-        store_gout_set_f32(g, KEY("attention.layer_norm_epsilon"), s->norm_eps);
-        store_gout_set_bool(g, KEY("attention.causal"), 0);
-        store_gout_set_u32(g, KEY("pooling_type"), s->arch == STORE_ARCH_BERT ? 2 : 1);
+        gguf_writer_set_f32(g, KEY("attention.layer_norm_epsilon"), s->norm_eps);
+        gguf_writer_set_bool(g, KEY("attention.causal"), 0);
+        gguf_writer_set_u32(g, KEY("pooling_type"), s->arch == STORE_ARCH_BERT ? 2 : 1);
         if (s->arch == STORE_ARCH_NOMIC_BERT)
-            store_gout_set_f32(g, KEY("rope.freq_base"), s->rope_base);
+            gguf_writer_set_f32(g, KEY("rope.freq_base"), s->rope_base);
         return;
     }
-    store_gout_set_u32(g, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv);
-    store_gout_set_f32(g, KEY("rope.freq_base"), s->rope_base);
-    store_gout_set_f32(g, KEY("attention.layer_norm_rms_epsilon"), s->norm_eps);
+    gguf_writer_set_u32(g, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv);
+    gguf_writer_set_f32(g, KEY("rope.freq_base"), s->rope_base);
+    gguf_writer_set_f32(g, KEY("attention.layer_norm_rms_epsilon"), s->norm_eps);
     if (s->arch == STORE_ARCH_LLAMA) {
-        store_gout_set_u32(g, KEY("vocab_size"), (uint32_t)s->n_vocab);
-        store_gout_set_u32(g, KEY("rope.dimension_count"), (uint32_t)hd);
+        gguf_writer_set_u32(g, KEY("vocab_size"), (uint32_t)s->n_vocab);
+        gguf_writer_set_u32(g, KEY("rope.dimension_count"), (uint32_t)hd);
     }
     if (s->arch == STORE_ARCH_PHI3) {
-        store_gout_set_u32(g, KEY("rope.dimension_count"), (uint32_t)hd);
-        store_gout_set_u32(g, KEY("rope.scaling.original_context_length"), (uint32_t)s->n_ctx);
+        gguf_writer_set_u32(g, KEY("rope.dimension_count"), (uint32_t)hd);
+        gguf_writer_set_u32(g, KEY("rope.scaling.original_context_length"), (uint32_t)s->n_ctx);
         /* the converter writes the config's sliding_window; llama.cpp refuses
          * a phi3 file without it */
-        store_gout_set_u32(g, KEY("attention.sliding_window"), (uint32_t)s->n_ctx);
+        gguf_writer_set_u32(g, KEY("attention.sliding_window"), (uint32_t)s->n_ctx);
     }
     if (s->arch == STORE_ARCH_QWEN3 || is_gemma(s->arch) || hd * s->n_head != s->n_embd) {
-        store_gout_set_u32(g, KEY("attention.key_length"), (uint32_t)hd);
-        store_gout_set_u32(g, KEY("attention.value_length"), (uint32_t)hd);
+        gguf_writer_set_u32(g, KEY("attention.key_length"), (uint32_t)hd);
+        gguf_writer_set_u32(g, KEY("attention.value_length"), (uint32_t)hd);
     }
     if (s->arch == STORE_ARCH_GEMMA2) {
-        store_gout_set_f32(g, KEY("attn_logit_softcapping"), 50.0f);
-        store_gout_set_f32(g, KEY("final_logit_softcapping"), 30.0f);
-        store_gout_set_u32(g, KEY("attention.sliding_window"), 4096);
+        gguf_writer_set_f32(g, KEY("attn_logit_softcapping"), 50.0f);
+        gguf_writer_set_f32(g, KEY("final_logit_softcapping"), 30.0f);
+        gguf_writer_set_u32(g, KEY("attention.sliding_window"), 4096);
     }
     if (s->arch == STORE_ARCH_GEMMA3)
-        store_gout_set_u32(g, KEY("attention.sliding_window"), 512);
+        gguf_writer_set_u32(g, KEY("attention.sliding_window"), 512);
 #undef KEY
 }
 
-static void write_chat_template(store_gout *g, enum store_arch a)
+static void write_chat_template(gguf_writer *g, enum store_arch a)
 {
     const char *t = NULL;
     if (a == STORE_ARCH_QWEN2 || a == STORE_ARCH_QWEN3)
@@ -221,7 +221,7 @@ static void write_chat_template(store_gout *g, enum store_arch a)
             "message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if "
             "add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}";
     if (t)
-        store_gout_set_str(g, "tokenizer.chat_template", t);
+        gguf_writer_set_str(g, "tokenizer.chat_template", t);
 }
 
 /* ---- generation ---- */
@@ -255,25 +255,11 @@ static void gen_row(uint64_t key, float m, float sd, float *x, int64_t n)
     }
 }
 
-struct gjob {
-    uint64_t key;
-    float mean, sd;
-    int64_t ne0, row0, nrows;
-    uint32_t type;
-    size_t dst_row;
-    uint8_t *dst;
-    float **scratch;
-};
-
-static void gjob_run(void *ctx, int ith, int nth)
+/* store_row_fn: row r of a tensor (ctx: its struct stensor, key set). */
+static void synth_row(const void *ctx, int64_t r, float *x, int64_t ne0)
 {
-    struct gjob *j = ctx;
-    int64_t r0 = j->nrows * ith / nth, r1 = j->nrows * (ith + 1) / nth;
-    for (int64_t r = r0; r < r1; r++) {
-        gen_row(j->key ^ mix64((uint64_t)(j->row0 + r) + 1), j->mean, j->sd, j->scratch[ith],
-                j->ne0);
-        store_row_from_f32(j->type, j->scratch[ith], j->dst + (size_t)r * j->dst_row, j->ne0);
-    }
+    const struct stensor *t = ctx;
+    gen_row(t->key ^ mix64((uint64_t)r + 1), t->init == INIT_NORM ? 1.0f : 0.0f, 0.02f, x, ne0);
 }
 
 static int stensor_cmp(const void *a, const void *b)
@@ -325,11 +311,8 @@ int store_synth(const struct store_synth_spec *spec, const char *out_path,
     struct store_model_info mi = {store_arch_name(s.arch), (int)s.n_layer, (int)s.n_head,
                                   (int)s.n_head_kv, 0};
     struct store_vocab voc = {0};
-    store_gout *g = NULL;
-    om_pool *pool = NULL;
-    int nt = s.n_threads > 0 ? s.n_threads : om_cpu_physical_cores();
-    float **scratch = NULL;
-    uint8_t *buf = NULL;
+    gguf_writer *g = NULL;
+    struct store_src *src = om_xcalloc(l.n, sizeof(*src));
     rc = store_plan_types(plan, l.n, s.ftype, &mi, err, errlen);
     for (size_t i = 0; !rc && i < l.n; i++)
         if (!store_type_writable(plan[i].dst_type))
@@ -342,67 +325,21 @@ int store_synth(const struct store_synth_spec *spec, const char *out_path,
         rc = store_vocab_build(vs, (uint64_t)s.n_vocab, s.seed, &voc, err, errlen);
     if (rc)
         goto done;
-    g = store_gout_new();
+    g = gguf_writer_new();
     write_hparams(g, &s, s.name ? s.name : store_arch_name(s.arch));
-    store_gout_set_ftype(g, s.ftype);
+    store_set_ftype(g, s.ftype);
     store_vocab_write(g, &voc, vs);
     write_chat_template(g, s.arch);
-    for (size_t i = 0; !rc && i < l.n; i++)
-        rc = store_gout_add_tensor(g, l.t[i].name, plan[i].dst_type, l.t[i].n_dims, l.t[i].ne,
-                                   err, errlen);
-    if (!rc)
-        rc = store_gout_open(g, out_path, err, errlen);
-    if (rc)
-        goto done;
-    pool = nt > 1 ? om_pool_new(nt) : NULL;
-    if (!pool)
-        nt = 1;
-    int64_t max_ne0 = 1;
-    for (size_t i = 0; i < l.n; i++)
-        max_ne0 = OM_MAX(max_ne0, l.t[i].ne[0]);
-    scratch = om_xcalloc((size_t)nt, sizeof(float *));
-    for (int i = 0; i < nt; i++)
-        scratch[i] = om_xmalloc((size_t)max_ne0 * sizeof(float));
-    size_t buf_cap = 0;
-    for (size_t i = 0; !rc && i < l.n; i++) {
-        const struct stensor *t = &l.t[i];
-        size_t dst_row = om_type_row_size(plan[i].dst_type, t->ne[0]);
-        if (progress) {
-            struct store_progress p = {(int64_t)i, (int64_t)l.n, t->name, OM_TYPE_F32,
-                                       plan[i].dst_type, (uint64_t)(t->ne[0] * t->ne[1] * 4),
-                                       store_gout_tensor_size(g, i)};
-            if (progress(&p, progress_ud)) {
-                rc = om_err(err, errlen, OM_ECANCELED, "canceled at tensor %s", t->name);
-                break;
-            }
-        }
-        int64_t chunk = OM_MAX((int64_t)1, (int64_t)((8u << 20) / dst_row));
-        chunk = OM_MIN(chunk, t->ne[1]);
-        if ((size_t)chunk * dst_row > buf_cap) {
-            buf_cap = (size_t)chunk * dst_row;
-            free(buf);
-            buf = om_xmalloc(buf_cap);
-        }
-        float mean = t->init == INIT_NORM ? 1.0f : 0.0f;
-        uint64_t key = name_seed(s.seed, t->name);
-        for (int64_t r = 0; !rc && r < t->ne[1]; r += chunk) {
-            int64_t nr = OM_MIN(chunk, t->ne[1] - r);
-            struct gjob j = {key, mean, 0.02f, t->ne[0], r, nr, plan[i].dst_type, dst_row, buf,
-                             scratch};
-            om_pool_run(nr >= nt ? pool : NULL, gjob_run, &j);
-            rc = store_gout_write(g, buf, (size_t)nr * dst_row, err, errlen);
-        }
+    for (size_t i = 0; i < l.n; i++) {
+        l.t[i].key = name_seed(s.seed, l.t[i].name);
+        src[i] = (struct store_src){NULL, synth_row, &l.t[i],
+                                    (uint64_t)(l.t[i].ne[0] * l.t[i].ne[1] * 4)};
     }
-    if (!rc)
-        rc = store_gout_commit(g, err, errlen);
+    rc = store_write_model(g, plan, src, l.n, s.n_threads, progress, progress_ud, out_path, err,
+                           errlen);
 done:
-    if (scratch)
-        for (int i = 0; i < nt; i++)
-            free(scratch[i]);
-    free(scratch);
-    free(buf);
-    om_pool_free(pool);
-    store_gout_free(g);
+    gguf_writer_free(g);
+    free(src);
     store_vocab_free(&voc);
     free(plan);
     free(l.t);

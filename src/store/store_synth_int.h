@@ -26,6 +26,6 @@ int store_vocab_build(enum store_vocab_style style, uint64_t n, uint64_t seed,
                       struct store_vocab *v, char *err, size_t errlen);
 void store_vocab_free(struct store_vocab *v);
 /* Writes the tokenizer.ggml.* keys. */
-void store_vocab_write(store_gout *g, const struct store_vocab *v, enum store_vocab_style style);
+void store_vocab_write(gguf_writer *g, const struct store_vocab *v, enum store_vocab_style style);
 
 #endif

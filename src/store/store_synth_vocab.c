@@ -247,35 +247,35 @@ void store_vocab_free(struct store_vocab *v)
     memset(v, 0, sizeof(*v));
 }
 
-void store_vocab_write(store_gout *g, const struct store_vocab *v, enum store_vocab_style style)
+void store_vocab_write(gguf_writer *g, const struct store_vocab *v, enum store_vocab_style style)
 {
     static const char *const model[] = {"llama", "gpt2", "bert"};
-    store_gout_set_str(g, "tokenizer.ggml.model", model[style]);
+    gguf_writer_set_str(g, "tokenizer.ggml.model", model[style]);
     if (style == STORE_VOCAB_BPE)
-        store_gout_set_str(g, "tokenizer.ggml.pre", "qwen2");
+        gguf_writer_set_str(g, "tokenizer.ggml.pre", "qwen2");
     else if (style == STORE_VOCAB_WPM)
-        store_gout_set_str(g, "tokenizer.ggml.pre", "default");
-    store_gout_set_arr_str(g, "tokenizer.ggml.tokens", (const char *const *)v->tok, v->n);
+        gguf_writer_set_str(g, "tokenizer.ggml.pre", "default");
+    gguf_writer_set_arr_str(g, "tokenizer.ggml.tokens", (const char *const *)v->tok, v->n);
     if (style == STORE_VOCAB_SPM)
-        store_gout_set_arr(g, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, v->score, v->n);
-    store_gout_set_arr(g, "tokenizer.ggml.token_type", GGUF_VT_INT32, v->type, v->n);
+        gguf_writer_set_arr(g, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, v->score, v->n);
+    gguf_writer_set_arr(g, "tokenizer.ggml.token_type", GGUF_VT_INT32, v->type, v->n);
     if (style == STORE_VOCAB_BPE)
-        store_gout_set_arr_str(g, "tokenizer.ggml.merges", (const char *const *)v->merges,
+        gguf_writer_set_arr_str(g, "tokenizer.ggml.merges", (const char *const *)v->merges,
                                v->n_merges);
     if (style == STORE_VOCAB_WPM)
-        store_gout_set_u32(g, "tokenizer.ggml.token_type_count", 2);
+        gguf_writer_set_u32(g, "tokenizer.ggml.token_type_count", 2);
     if (v->bos >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.bos_token_id", (uint32_t)v->bos);
+        gguf_writer_set_u32(g, "tokenizer.ggml.bos_token_id", (uint32_t)v->bos);
     if (v->eos >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.eos_token_id", (uint32_t)v->eos);
+        gguf_writer_set_u32(g, "tokenizer.ggml.eos_token_id", (uint32_t)v->eos);
     if (v->unk >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.unknown_token_id", (uint32_t)v->unk);
+        gguf_writer_set_u32(g, "tokenizer.ggml.unknown_token_id", (uint32_t)v->unk);
     if (v->sep >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.seperator_token_id", (uint32_t)v->sep);
+        gguf_writer_set_u32(g, "tokenizer.ggml.seperator_token_id", (uint32_t)v->sep);
     if (v->pad >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.padding_token_id", (uint32_t)v->pad);
+        gguf_writer_set_u32(g, "tokenizer.ggml.padding_token_id", (uint32_t)v->pad);
     if (v->mask >= 0)
-        store_gout_set_u32(g, "tokenizer.ggml.mask_token_id", (uint32_t)v->mask);
-    store_gout_set_bool(g, "tokenizer.ggml.add_bos_token", style != STORE_VOCAB_BPE);
-    store_gout_set_bool(g, "tokenizer.ggml.add_eos_token", style == STORE_VOCAB_WPM);
+        gguf_writer_set_u32(g, "tokenizer.ggml.mask_token_id", (uint32_t)v->mask);
+    gguf_writer_set_bool(g, "tokenizer.ggml.add_bos_token", style != STORE_VOCAB_BPE);
+    gguf_writer_set_bool(g, "tokenizer.ggml.add_eos_token", style == STORE_VOCAB_WPM);
 }

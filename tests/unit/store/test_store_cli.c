@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,31 +15,20 @@
 
 #include "base/om_types.h"
 #include "format/gguf.h"
+#include "store/store_tmpdir.h"
 
-static char g_dir[256];
 static char g_out[1 << 16];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/om_test_cli_store_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tmpdir_make("cli_store");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char p[600];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof(p), "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-    rmdir(g_dir);
+    tmpdir_remove();
     return 0;
 }
 

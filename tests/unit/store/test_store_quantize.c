@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +21,8 @@
 #include "format/gguf.h"
 #include "kernels/kern.h"
 #include "store/store.h"
+#include "store/store_tmpdir.h"
 
-static char g_dir[256];
 static char g_f32[300]; /* llama, n_embd 256, 8 layers, ffn 288, untied */
 
 static void path_in(char *out, size_t n, const char *name)
@@ -49,8 +48,7 @@ static void base_spec(struct store_synth_spec *s)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/om_test_quant_XXXXXX");
-    if (!mkdtemp(g_dir))
+    if (tmpdir_make("quant"))
         return -1;
     path_in(g_f32, sizeof(g_f32), "base-f32.gguf");
     struct store_synth_spec s;
@@ -65,29 +63,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char p[600];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof(p), "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-    rmdir(g_dir);
+    tmpdir_remove();
     return 0;
-}
-
-static int count_files(void)
-{
-    DIR *d = opendir(g_dir);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 static int layer_of(const char *name)
@@ -354,7 +331,7 @@ static void test_hostile(void **state)
     (void)state;
     char err[512], out[300], q4[300], junk[300];
     path_in(out, sizeof(out), "hostile.gguf");
-    int before = count_files();
+    int before = tmpdir_count();
 
     /* missing input */
     int rc = store_quantize_file("/nonexistent/x.gguf", out, STORE_FTYPE_Q4_0, 1, NULL, NULL,
@@ -416,7 +393,7 @@ static void test_hostile(void **state)
                              NULL, err, sizeof(err));
     assert_true(rc < 0);
     unlink(q4);
-    assert_int_equal(count_files(), before);
+    assert_int_equal(tmpdir_count(), before);
 }
 
 /* A real trained model from the shared folder, if present. */

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,30 +20,19 @@
 #include "engine/tok.h"
 #include "format/gguf.h"
 #include "store/store.h"
+#include "store/store_tmpdir.h"
 
-static char g_dir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof(g_dir), "/tmp/om_test_synth_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return tmpdir_make("synth");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    char p[600];
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.') {
-            snprintf(p, sizeof(p), "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    if (d)
-        closedir(d);
-    rmdir(g_dir);
+    tmpdir_remove();
     return 0;
 }
 
@@ -415,11 +403,7 @@ static void test_bad_specs(void **state)
     s.n_embd = 0;
     assert_int_equal(store_synth(&s, out, NULL, NULL, err, sizeof(err)), OM_EINVAL);
     assert_int_equal(access(out, F_OK), -1);
-    DIR *d = opendir(g_dir);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        assert_true(e->d_name[0] == '.'); /* no temp files left */
-    closedir(d);
+    assert_int_equal(tmpdir_count(), 0); /* no temp files left */
 }
 
 int main(void)
