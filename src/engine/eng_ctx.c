@@ -98,6 +98,11 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->pool = om_pool_new(p.n_threads);
     c->nth = om_pool_size(c->pool);
     c->p.n_threads = c->nth;
+    /* LongRoPE: the long factors once a sequence may pass the original
+     * context (llama.cpp's rule: n_ctx per sequence > n_ctx_orig) */
+    c->inv_freq = m->inv_freq_long && p.n_ctx / p.n_seq_max > (uint32_t)hp->n_ctx_orig
+                      ? m->inv_freq_long
+                      : m->inv_freq;
     eng_kv_init(&c->kv, m, p.n_ctx, p.type_kv);
 
     const size_t B = p.n_batch, E = (size_t)hp->n_embd;

@@ -98,10 +98,10 @@ static void tok_embed(struct eng_ctx *c, int il, int t)
     if (m->embd_norm.data)
         eng_norm_row(hp->norm, x, x, E, vec(&m->embd_norm), vec(&m->embd_norm_b), hp->norm_eps);
     if (hp->rope != ENG_ROPE_NONE) {
-        eng_rope_cs(c->cs + (size_t)t * hp->n_rot, hp->n_rot, m->inv_freq, hp->rope_scale,
-                    (float)c->ub_pos[t]);
+        eng_rope_cs(c->cs + (size_t)t * hp->n_rot, hp->n_rot, c->inv_freq, hp->rope_scale,
+                    (float)c->ub_pos[t], hp->rope_mscale);
         eng_rope_cs(c->cs_swa + (size_t)t * hp->n_rot, hp->n_rot, m->inv_freq_swa,
-                    hp->rope_scale_swa, (float)c->ub_pos[t]);
+                    hp->rope_scale_swa, (float)c->ub_pos[t], hp->rope_mscale);
     }
 }
 

@@ -62,6 +62,8 @@ struct eng_hparams {
     float rope_base_swa;  /* sliding-window layers (gemma3: 10000) */
     float rope_scale;     /* linear position scale (1 / rope.scaling.factor) */
     float rope_scale_swa;
+    float rope_mscale;    /* rope.scaling.attn_factor: scales rotated q and k (1) */
+    int32_t n_ctx_orig;   /* rope.scaling.original_context_length (LongRoPE switch) */
     enum eng_act act;
     int fused_gate_up;    /* ffn_up holds [gate; up] (phi3) */
     int causal;
@@ -95,9 +97,11 @@ struct eng_model {
     struct eng_tensor tok_embd, pos_embd, type_embd, embd_norm, embd_norm_b;
     struct eng_tensor out_norm, out_norm_b, output; /* output may alias tok_embd */
     struct eng_tensor rope_freqs;                   /* llama3: per-dim divisors */
+    struct eng_tensor rope_long, rope_short;        /* phi3 LongRoPE divisors */
     struct eng_layer *layers;                       /* n_layer */
     float *inv_freq;     /* n_rot/2: base^(-2i/n_rot) / freq_factor[i] (global) */
     float *inv_freq_swa; /* same for sliding-window layers */
+    float *inv_freq_long;/* with rope_long (LongRoPE, contexts past n_ctx_orig); or NULL */
     uint64_t n_bytes, n_params;
     int vocab_only;
     struct tok_vocab *vocab;
@@ -133,15 +137,19 @@ int eng_bind_common_io(struct eng_model *m, char *err, size_t errlen);
 int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen);
 
 /* ---- RoPE (eng_rope.c) ---- */
-/* Fills m->inv_freq / inv_freq_swa from hp and rope_freqs. */
+/* Fills m->inv_freq / inv_freq_swa / inv_freq_long from hp and the factor
+ * tensors (rope_freqs, else rope_short; rope_long). */
 void eng_rope_init(struct eng_model *m);
 /* Rotates n_head heads of one token row in place: x (n_head, head_dim),
  * rotating the first n_rot dims of each head; cs holds (n_rot/2) cos,sin
  * pairs for this token's position. */
 void eng_rope_apply(enum eng_rope type, float *x, int n_head, int head_dim, int n_rot,
                     const float *cs);
-/* cs (n_rot/2 pairs) for position pos with the given inverse frequencies. */
-void eng_rope_cs(float *cs, int n_rot, const float *inv_freq, float scale, float pos);
+/* cs (n_rot/2 pairs) for position pos with the given inverse frequencies,
+ * multiplied by mscale (the attention factor; 1 for re-rotating the cache,
+ * whose keys already carry it). */
+void eng_rope_cs(float *cs, int n_rot, const float *inv_freq, float scale, float pos,
+                 float mscale);
 
 /* ---- element-wise ops (eng_ops.c), on one row ---- */
 void eng_norm_row(enum eng_norm kind, float *y, const float *x, int n, const float *w,
@@ -170,6 +178,7 @@ struct eng_ctx {
     struct eng_ctx_params p;
     om_pool *pool;
     int nth;
+    const float *inv_freq;   /* m->inv_freq, or inv_freq_long for long LongRoPE contexts */
     struct eng_kv kv;
     /* forward scratch, sized for n_batch tokens (see eng_ctx_new) */
     int32_t qkv_w;           /* floats per token in qkv: q | k | v */

@@ -120,8 +120,8 @@ static void kv_rerotate(eng_ctx *ctx, uint32_t c, int32_t delta, float *row, flo
     const struct kern_ops *ops = kern_ops_active();
     for (int il = 0; il < hp->n_layer; il++) {
         int swa = hp->swa_layer[il];
-        eng_rope_cs(cs, hp->n_rot, swa ? m->inv_freq_swa : m->inv_freq,
-                    swa ? hp->rope_scale_swa : hp->rope_scale, (float)delta);
+        eng_rope_cs(cs, hp->n_rot, swa ? m->inv_freq_swa : ctx->inv_freq,
+                    swa ? hp->rope_scale_swa : hp->rope_scale, (float)delta, 1.0f);
         uint8_t *k = kv->k[il] + kv->k_row * c;
         if (kv->type == OM_TYPE_F16) {
             for (int i = 0; i < nk; i++)

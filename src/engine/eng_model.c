@@ -138,6 +138,13 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
                           hp->arch, (double)f);
         hp->rope_scale = 1.0f / f;
     }
+    hp->rope_mscale = 1.0f;
+    if ((rc = eng_meta_f32(m, ".rope.scaling.attn_factor", 0, &hp->rope_mscale, err, errlen)))
+        return rc;
+    v = (uint32_t)hp->n_ctx_train;
+    if ((rc = eng_meta_u32(m, ".rope.scaling.original_context_length", 0, &v, err, errlen)))
+        return rc;
+    hp->n_ctx_orig = (int32_t)OM_MIN(v, (uint32_t)INT32_MAX);
     hp->rope_base_swa = hp->rope_base;
     hp->rope_scale_swa = hp->rope_scale;
     hp->norm_eps = 1e-5f;
@@ -177,6 +184,9 @@ static int hparams_check(const struct eng_hparams *hp, char *err, size_t errlen)
         !(hp->rope_base_swa > 0.0f && isfinite(hp->rope_base_swa)))
         return om_err(err, errlen, OM_EFORMAT, "%s.rope.freq_base = %g invalid", hp->arch,
                       (double)hp->rope_base);
+    if (!(hp->rope_mscale > 0.0f && hp->rope_mscale < 100.0f))
+        return om_err(err, errlen, OM_EFORMAT, "%s.rope.scaling.attn_factor = %g invalid",
+                      hp->arch, (double)hp->rope_mscale);
     if (!(hp->norm_eps >= 0.0f && hp->norm_eps < 1.0f))
         return om_err(err, errlen, OM_EFORMAT, "%s: norm epsilon %g invalid", hp->arch,
                       (double)hp->norm_eps);
@@ -399,6 +409,7 @@ void eng_model_free(eng_model *m)
     free(m->layers);
     free(m->inv_freq);
     free(m->inv_freq_swa);
+    free(m->inv_freq_long);
     gguf_close(m->gf);
     free(m);
 }

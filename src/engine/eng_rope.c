@@ -27,19 +27,25 @@ void eng_rope_init(struct eng_model *m)
     int half = hp->n_rot / 2;
     m->inv_freq = om_xcalloc((size_t)OM_MAX(half, 1), sizeof(float));
     m->inv_freq_swa = om_xcalloc((size_t)OM_MAX(half, 1), sizeof(float));
-    const float *ff = m->rope_freqs.data; /* F32, n_rot/2 (checked at bind) */
+    /* F32, n_rot/2 (checked at bind) */
+    const float *ff = m->rope_freqs.data ? m->rope_freqs.data : m->rope_short.data;
     fill_inv_freq(m->inv_freq, hp->n_rot, hp->rope_base, ff);
+    if (m->rope_long.data) {
+        m->inv_freq_long = om_xcalloc((size_t)OM_MAX(half, 1), sizeof(float));
+        fill_inv_freq(m->inv_freq_long, hp->n_rot, hp->rope_base, m->rope_long.data);
+    }
     /* llama.cpp applies rope_freqs to every layer that has them; the
      * sliding-window base only differs for gemma3, which has none. */
     fill_inv_freq(m->inv_freq_swa, hp->n_rot, hp->rope_base_swa, ff);
 }
 
-void eng_rope_cs(float *cs, int n_rot, const float *inv_freq, float scale, float pos)
+void eng_rope_cs(float *cs, int n_rot, const float *inv_freq, float scale, float pos,
+                 float mscale)
 {
     for (int i = 0; i < n_rot / 2; i++) {
         float th = pos * scale * inv_freq[i];
-        cs[2 * i] = cosf(th);
-        cs[2 * i + 1] = sinf(th);
+        cs[2 * i] = cosf(th) * mscale;
+        cs[2 * i + 1] = sinf(th) * mscale;
     }
 }
 

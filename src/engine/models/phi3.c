@@ -3,9 +3,10 @@
  * A llama block with fused projections: attn_qkv holds [Q; K; V] rows and
  * ffn_up holds [gate; up] (2 * n_ff rows, SwiGLU on the halves). RoPE NEOX.
  * The sliding window some conversions declare is ignored, as llama.cpp does
- * (its attention is full). LongRoPE models (rope_factors_long/short tensors)
- * are refused: they need the per-context factor switch and attention factor,
- * which the core does not implement. */
+ * (its attention is full). LongRoPE (Phi-3/3.5 128k): rope_factors_short /
+ * rope_factors_long divide the frequencies, the long ones for contexts whose
+ * per-sequence size passes rope.scaling.original_context_length, and
+ * rope.scaling.attn_factor scales the rotated q and k. */
 #include "engine/eng_int.h"
 
 static int phi3_hparams(struct eng_model *m, char *err, size_t errlen)
@@ -18,12 +19,18 @@ static int phi3_hparams(struct eng_model *m, char *err, size_t errlen)
 
 static int phi3_tensors(struct eng_model *m, char *err, size_t errlen)
 {
-    if (gguf_find_tensor(m->gf, "rope_factors_long.weight") ||
-        gguf_find_tensor(m->gf, "blk.0.rope_factors_long.weight"))
-        return om_err(err, errlen, OM_EUNSUPPORTED,
-                      "tensor rope_factors_long.weight: LongRoPE scaling unsupported");
+    const int64_t half = m->hp.n_rot / 2;
     int rc = eng_bind_common_io(m, err, errlen);
-    return rc ? rc : eng_bind_decoder_layers(m, err, errlen);
+    if (rc || (rc = eng_bind_decoder_layers(m, err, errlen)) ||
+        (rc = eng_bind(m, &m->rope_long, "rope_factors_long.weight", ENG_T_VEC, 0, half, 0, err,
+                       errlen)) ||
+        (rc = eng_bind(m, &m->rope_short, "rope_factors_short.weight", ENG_T_VEC, 0, half, 0,
+                       err, errlen)))
+        return rc;
+    if (!m->rope_long.data != !m->rope_short.data)
+        return om_err(err, errlen, OM_ENOTFOUND,
+                      "tensor rope_factors_long/short.weight: only one of the pair present");
+    return 0;
 }
 
 const struct eng_family eng_family_phi3 = {

@@ -263,6 +263,12 @@ static void test_kv_rerotation(void **st)
     eng_model *m = load_opts(&o, "llama-ropefreqs");
     rotation_case(m, "llama rope_freqs", OM_TYPE_F32, 1e-4);
     eng_model_free(m);
+    /* phi3 LongRoPE: long factors (n_ctx 64 > 16) and attention factor */
+    synth_opts_default(&o, "phi3");
+    o.longrope = 1;
+    m = load_opts(&o, "phi3-longrope");
+    rotation_case(m, "phi3 longrope", OM_TYPE_F32, 1e-4);
+    eng_model_free(m);
 }
 
 static void test_context_shift(void **st)

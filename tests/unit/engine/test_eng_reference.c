@@ -29,7 +29,8 @@ struct ref {
     const gguf_file *f;
     char arch[32];
     int E, L, H, HKV, F, V, hd, rot, swa;
-    float eps, base, scale;
+    float eps, base, scale, mscale;
+    const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
     int bert, nomic, gemma2, gemma3, neox, qwen3;
 };
 
@@ -96,11 +97,12 @@ static float gelu(float x)
 static void rope(const struct ref *r, float *v, int pos, float base, float scale)
 {
     for (int i = 0; i < r->rot / 2; i++) {
-        double th = pos * scale * pow(base, -2.0 * i / r->rot);
+        double th = pos * scale * pow(base, -2.0 * i / r->rot) / (r->ff ? r->ff[i] : 1.0);
+        double cs = cos(th) * r->mscale, sn = sin(th) * r->mscale;
         int a = r->neox ? i : 2 * i, b = r->neox ? i + r->rot / 2 : 2 * i + 1;
         float x0 = v[a], x1 = v[b];
-        v[a] = (float)(x0 * cos(th) - x1 * sin(th));
-        v[b] = (float)(x0 * sin(th) + x1 * cos(th));
+        v[a] = (float)(x0 * cs - x1 * sn);
+        v[b] = (float)(x0 * sn + x1 * cs);
     }
 }
 
@@ -239,11 +241,13 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
     }
 }
 
-static void check_family(const char *arch)
+static void check_family(const char *arch, int variant, uint32_t n_ctx)
 {
     struct synth_opts o;
     synth_opts_default(&o, arch);
     o.rope_scale = !strcmp(arch, "gemma3") ? 8.0f : 0.0f;
+    o.longrope = variant == 1;
+    o.rope_freqs = variant == 2;
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/%s.gguf", g_dir, arch);
     assert_int_equal(synth_model_write(&o, path, err, sizeof err), 0);
@@ -269,6 +273,13 @@ static void check_family(const char *arch)
                                 : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
+    r.mscale = kf(&r, ".rope.scaling.attn_factor", 1.0f);
+    r.ff = tw(&r, "rope_freqs.weight", 0);
+    if (o.longrope)
+        r.ff = tw(&r, n_ctx > ku(&r, ".rope.scaling.original_context_length", 0)
+                          ? "rope_factors_long.weight"
+                          : "rope_factors_short.weight",
+                  0);
 
     const int n = 10;
     int32_t tok[T_MAX];
@@ -281,7 +292,7 @@ static void check_family(const char *arch)
     assert_int_equal(eng_model_load(path, NULL, &m, err, sizeof err), 0);
     struct eng_ctx_params p;
     eng_ctx_params_default(&p);
-    p.n_ctx = 32;
+    p.n_ctx = n_ctx;
     p.type_kv = OM_TYPE_F32;
     p.n_threads = 2;
     eng_ctx *c = NULL;
@@ -340,7 +351,10 @@ static void test_reference_all_families(void **st)
     const char *fam[] = {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "bert",
                          "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
-        check_family(fam[i]);
+        check_family(fam[i], 0, 32);
+    check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */
+    check_family("phi3", 1, 16); /* LongRoPE, short factors */
+    check_family("llama", 2, 32); /* llama3-style rope_freqs */
 }
 
 static int setup(void **st)
@@ -353,7 +367,9 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    return rmdir(g_dir);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
