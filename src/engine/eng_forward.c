@@ -36,11 +36,12 @@ static void par_worker(void *arg, int ith, int nth)
         j->fn(j->c, j->il, t);
 }
 
-/* Runs fn(c, il, t) for t in [0, n), split over the pool. */
-static void par_tokens(struct eng_ctx *c, int il, int n, tok_fn fn)
+/* Runs fn(c, il, t) for t in [0, n), split over the pool when there is
+ * enough work (per_tok: rough element count per token) to pay for waking it. */
+static void par_tokens(struct eng_ctx *c, int il, int n, tok_fn fn, int64_t per_tok)
 {
     struct par_job j = {c, fn, il, n};
-    if (n == 1 || c->nth == 1)
+    if (n == 1 || c->nth == 1 || (int64_t)n * per_tok < (1 << 15))
         par_worker(&j, 0, 1);
     else
         om_pool_run(c->pool, par_worker, &j);
@@ -222,7 +223,7 @@ static void layer(struct eng_ctx *c, int il, int n)
     /* attention input: normed x (pre-norm) or x itself (post-norm) */
     const float *in = c->x;
     if (!hp->post_norm) {
-        par_tokens(c, il, n, tok_attn_norm);
+        par_tokens(c, il, n, tok_attn_norm, E);
         in = c->cur;
     }
     if (L->wqkv.data) {
@@ -235,10 +236,10 @@ static void layer(struct eng_ctx *c, int il, int n)
         };
         kern_matmul_multi(c->pool, o, 3, E, in, E, n, c->mm_scratch);
     }
-    par_tokens(c, il, n, tok_qkv_post);
+    par_tokens(c, il, n, tok_qkv_post, W);
     eng_attention(c, il, n);
     matmul(c, &L->wo, c->att, (int64_t)hp->n_head * hp->head_dim_v, n, c->cur, E);
-    par_tokens(c, il, n, tok_attn_residual); /* also leaves the ffn input in cur */
+    par_tokens(c, il, n, tok_attn_residual, 2 * (int64_t)E); /* leaves the ffn input in cur */
 
     in = hp->post_norm ? c->x : c->cur;
     if (hp->fused_gate_up || hp->act == ENG_ACT_GELU) {
@@ -252,9 +253,9 @@ static void layer(struct eng_ctx *c, int il, int n)
         };
         kern_matmul_multi(c->pool, o, 2, E, in, E, n, c->mm_scratch);
     }
-    par_tokens(c, il, n, tok_ffn_act);
+    par_tokens(c, il, n, tok_ffn_act, 4 * (int64_t)F); /* expf per element */
     matmul(c, &L->ffn_down, c->ffn, 2 * (int64_t)F, n, c->cur, E);
-    par_tokens(c, il, n, tok_ffn_residual);
+    par_tokens(c, il, n, tok_ffn_residual, E);
 }
 
 /* Final norm of x row t into y. */
@@ -311,7 +312,7 @@ static void outputs(struct eng_ctx *c, int n)
 
 void eng_forward_chunk(struct eng_ctx *c, int n)
 {
-    par_tokens(c, 0, n, tok_embed);
+    par_tokens(c, 0, n, tok_embed, c->m->hp.n_embd);
     for (int il = 0; il < c->m->hp.n_layer; il++)
         layer(c, il, n);
     outputs(c, n);
