@@ -248,6 +248,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     o.rope_scale = !strcmp(arch, "gemma3") ? 8.0f : 0.0f;
     o.longrope = variant == 1;
     o.rope_freqs = variant == 2;
+    o.n_rot = variant == 3 ? 8 : 0; /* partial rotary: 8 of 16 dims */
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/%s.gguf", g_dir, arch);
     assert_int_equal(synth_model_write(&o, path, err, sizeof err), 0);
@@ -262,7 +263,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.F = (int)ku(&r, ".feed_forward_length", 0);
     r.V = o.n_vocab;
     r.hd = (int)ku(&r, ".attention.key_length", (uint32_t)(r.E / r.H));
-    r.rot = r.hd;
+    r.rot = (int)ku(&r, ".rope.dimension_count", (uint32_t)r.hd);
     r.swa = (int)ku(&r, ".attention.sliding_window", 0);
     r.bert = !strcmp(arch, "bert");
     r.nomic = !strcmp(arch, "nomic-bert");
@@ -355,6 +356,8 @@ static void test_reference_all_families(void **st)
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */
     check_family("phi3", 1, 16); /* LongRoPE, short factors */
     check_family("llama", 2, 32); /* llama3-style rope_freqs */
+    check_family("llama", 3, 32); /* partial rotary, NORM */
+    check_family("qwen2", 3, 32); /* partial rotary, NEOX */
 }
 
 static int setup(void **st)

@@ -182,6 +182,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         gguf_writer_set_str(w, key, "linear");
         kv_f32(w, a, ".rope.scaling.factor", o->rope_scale);
     }
+    if (o->n_rot > 0)
+        kv_u32(w, a, ".rope.dimension_count", (uint32_t)o->n_rot);
     if (o->longrope) {
         kv_f32(w, a, ".rope.scaling.attn_factor", 1.19f);
         kv_u32(w, a, ".rope.scaling.original_context_length", 16);
@@ -207,7 +209,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         if (!o->tied)
             add(&g, "output.weight", E, o->n_vocab, 0.0f, ws);
         if (o->rope_freqs)
-            add(&g, "rope_freqs.weight", hd / 2, 0, 2.0f, 1.0f); /* factors in [1, 3) */
+            add(&g, "rope_freqs.weight", (o->n_rot ? o->n_rot : hd) / 2, 0, 2.0f, 1.0f); /* [1, 3) */
         if (o->longrope) {
             add(&g, "rope_factors_long.weight", hd / 2, 0, 5.0f, 4.0f);  /* [1, 9) */
             add(&g, "rope_factors_short.weight", hd / 2, 0, 1.25f, 0.25f); /* [1, 1.5) */
