@@ -63,7 +63,9 @@ struct eng_hparams {
     float rope_scale;     /* linear position scale (1 / rope.scaling.factor) */
     float rope_scale_swa;
     float rope_mscale;    /* rope.scaling.attn_factor: scales rotated q and k (1) */
-    int32_t n_ctx_orig;   /* rope.scaling.original_context_length (LongRoPE switch) */
+    int32_t n_ctx_orig;   /* rope.scaling.original_context_length (LongRoPE, YaRN) */
+    int yarn;             /* rope.scaling.type yarn (folded into inv_freq at load) */
+    float yarn_beta_fast, yarn_beta_slow;
     enum eng_act act;
     int fused_gate_up;    /* ffn_up holds [gate; up] (phi3) */
     int causal;

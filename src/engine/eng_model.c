@@ -123,14 +123,19 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
     char key[128];
     snprintf(key, sizeof key, "%s.rope.scaling.type", hp->arch);
     gguf_str st;
-    /* "llama3": the converter already baked the factors into rope_freqs */
-    if (gguf_get_str(m->gf, key, &st) == 0 && !gguf_str_eq(st, "none") &&
-        !gguf_str_eq(st, "llama3")) {
-        if (!gguf_str_eq(st, "linear"))
+    /* "llama3": the converter already baked the factors into rope_freqs.
+     * No type at all: linear when a factor is given (llama.cpp's default). */
+    int has_type = gguf_get_str(m->gf, key, &st) == 0;
+    if (has_type && !gguf_str_eq(st, "none") && !gguf_str_eq(st, "llama3")) {
+        if (gguf_str_eq(st, "yarn"))
+            hp->yarn = 1;
+        else if (!gguf_str_eq(st, "linear"))
             return om_err(err, errlen, OM_EUNSUPPORTED, "%s = %.*s: unsupported rope scaling",
                           key, (int)OM_MIN(st.len, 32), st.ptr);
         if ((rc = eng_meta_f32(m, ".rope.scaling.factor", 1, &f, err, errlen)))
             return rc;
+    } else if (!has_type && (rc = eng_meta_f32(m, ".rope.scaling.factor", 0, &f, err, errlen))) {
+        return rc;
     }
     if (f != 0.0f) {
         if (!(f > 0.0f && f < 1e6f))
@@ -141,6 +146,17 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
     hp->rope_mscale = 1.0f;
     if ((rc = eng_meta_f32(m, ".rope.scaling.attn_factor", 0, &hp->rope_mscale, err, errlen)))
         return rc;
+    hp->yarn_beta_fast = 32.0f;
+    hp->yarn_beta_slow = 1.0f;
+    if (hp->yarn) {
+        if ((rc = eng_meta_f32(m, ".rope.scaling.yarn_beta_fast", 0, &hp->yarn_beta_fast, err,
+                               errlen)) ||
+            (rc = eng_meta_f32(m, ".rope.scaling.yarn_beta_slow", 0, &hp->yarn_beta_slow, err,
+                               errlen)))
+            return rc;
+        if (f > 1.0f) /* YaRN's magnitude correction, as ggml's rope applies it */
+            hp->rope_mscale *= 1.0f + 0.1f * logf(f);
+    }
     v = (uint32_t)hp->n_ctx_train;
     if ((rc = eng_meta_u32(m, ".rope.scaling.original_context_length", 0, &v, err, errlen)))
         return rc;

@@ -21,6 +21,31 @@ static void fill_inv_freq(float *out, int n_rot, float base, const float *ff)
     }
 }
 
+/* YaRN (ggml's rope_yarn with ext_factor 1): pair i rotates by
+ * theta * (s * (1 - r_i) + r_i) instead of theta * s, where r_i ramps from 1
+ * (fast pairs, extrapolated) to 0 (slow pairs, interpolated) between the
+ * correction dims. Since that is still linear in pos, fold it into the
+ * frequencies (the core multiplies by s afterwards); the magnitude part is
+ * in hp->rope_mscale. */
+static float yarn_corr_dim(int n_rot, int n_ctx_orig, float beta, float base)
+{
+    return (float)n_rot * logf((float)n_ctx_orig / (beta * 2.0f * (float)M_PI)) /
+           (2.0f * logf(base));
+}
+
+static void yarn_fold(float *inv_freq, const struct eng_hparams *hp, float base, float s)
+{
+    float lo = floorf(yarn_corr_dim(hp->n_rot, hp->n_ctx_orig, hp->yarn_beta_fast, base));
+    float hi = ceilf(yarn_corr_dim(hp->n_rot, hp->n_ctx_orig, hp->yarn_beta_slow, base));
+    lo = OM_MAX(0.0f, lo);
+    hi = OM_MIN((float)(hp->n_rot - 1), hi);
+    for (int i = 0; i < hp->n_rot / 2; i++) {
+        float y = ((float)i - lo) / OM_MAX(0.001f, hi - lo);
+        float r = 1.0f - OM_MIN(1.0f, OM_MAX(0.0f, y));
+        inv_freq[i] *= (s * (1.0f - r) + r) / s;
+    }
+}
+
 void eng_rope_init(struct eng_model *m)
 {
     const struct eng_hparams *hp = &m->hp;
@@ -37,6 +62,10 @@ void eng_rope_init(struct eng_model *m)
     /* llama.cpp applies rope_freqs to every layer that has them; the
      * sliding-window base only differs for gemma3, which has none. */
     fill_inv_freq(m->inv_freq_swa, hp->n_rot, hp->rope_base_swa, ff);
+    if (hp->yarn) {
+        yarn_fold(m->inv_freq, hp, hp->rope_base, hp->rope_scale);
+        yarn_fold(m->inv_freq_swa, hp, hp->rope_base_swa, hp->rope_scale_swa);
+    }
 }
 
 void eng_rope_cs(float *cs, int n_rot, const float *inv_freq, float scale, float pos,

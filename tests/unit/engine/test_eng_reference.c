@@ -30,6 +30,7 @@ struct ref {
     char arch[32];
     int E, L, H, HKV, F, V, hd, rot, swa;
     float eps, base, scale, mscale;
+    int yarn, n_ctx_orig;
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
     int bert, nomic, gemma2, gemma3, neox, qwen3;
 };
@@ -97,8 +98,19 @@ static float gelu(float x)
 static void rope(const struct ref *r, float *v, int pos, float base, float scale)
 {
     for (int i = 0; i < r->rot / 2; i++) {
-        double th = pos * scale * pow(base, -2.0 * i / r->rot) / (r->ff ? r->ff[i] : 1.0);
-        double cs = cos(th) * r->mscale, sn = sin(th) * r->mscale;
+        double th = pos * pow(base, -2.0 * i / r->rot) / (r->ff ? r->ff[i] : 1.0);
+        double ms = r->mscale;
+        if (r->yarn && scale != 1.0f) { /* ggml rope_yarn, beta_fast 32, beta_slow 1 */
+            double k = r->rot / (2.0 * log(base));
+            double lo = fmax(0.0, floor(k * log(r->n_ctx_orig / (32.0 * 2 * M_PI))));
+            double hi = fmin(r->rot - 1, ceil(k * log(r->n_ctx_orig / (1.0 * 2 * M_PI))));
+            double ramp = 1.0 - fmin(1.0, fmax(0.0, (i - lo) / fmax(0.001, hi - lo)));
+            th = th * scale * (1.0 - ramp) + th * ramp;
+            ms *= 1.0 + 0.1 * log(1.0 / scale);
+        } else {
+            th *= scale;
+        }
+        double cs = cos(th) * ms, sn = sin(th) * ms;
         int a = r->neox ? i : 2 * i, b = r->neox ? i + r->rot / 2 : 2 * i + 1;
         float x0 = v[a], x1 = v[b];
         v[a] = (float)(x0 * cs - x1 * sn);
@@ -249,6 +261,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     o.longrope = variant == 1;
     o.rope_freqs = variant == 2;
     o.n_rot = variant == 3 ? 8 : 0; /* partial rotary: 8 of 16 dims */
+    o.yarn = variant == 4;
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/%s.gguf", g_dir, arch);
     assert_int_equal(synth_model_write(&o, path, err, sizeof err), 0);
@@ -275,6 +288,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
     r.mscale = kf(&r, ".rope.scaling.attn_factor", 1.0f);
+    r.yarn = o.yarn;
+    r.n_ctx_orig = (int)ku(&r, ".rope.scaling.original_context_length", (uint32_t)o.n_ctx_train);
     r.ff = tw(&r, "rope_freqs.weight", 0);
     if (o.longrope)
         r.ff = tw(&r, n_ctx > ku(&r, ".rope.scaling.original_context_length", 0)
@@ -358,6 +373,8 @@ static void test_reference_all_families(void **st)
     check_family("llama", 2, 32); /* llama3-style rope_freqs */
     check_family("llama", 3, 32); /* partial rotary, NORM */
     check_family("qwen2", 3, 32); /* partial rotary, NEOX */
+    check_family("qwen2", 4, 32); /* YaRN */
+    check_family("llama", 4, 32); /* YaRN, NORM */
 }
 
 static int setup(void **st)

@@ -182,6 +182,13 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         gguf_writer_set_str(w, key, "linear");
         kv_f32(w, a, ".rope.scaling.factor", o->rope_scale);
     }
+    if (o->yarn) {
+        char key[128];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+        gguf_writer_set_str(w, key, "yarn");
+        kv_f32(w, a, ".rope.scaling.factor", 4.0f);
+        kv_u32(w, a, ".rope.scaling.original_context_length", 16);
+    }
     if (o->n_rot > 0)
         kv_u32(w, a, ".rope.dimension_count", (uint32_t)o->n_rot);
     if (o->longrope) {

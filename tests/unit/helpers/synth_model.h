@@ -21,6 +21,7 @@ struct synth_opts {
     int rope_freqs;    /* llama: add rope_freqs.weight (llama3-style factors) */
     float rope_scale;  /* >1: rope.scaling.type linear with this factor */
     int n_rot;         /* >0: rope.dimension_count (partial rotary) */
+    int yarn;          /* rope.scaling.type yarn, factor 4, original_context_length 16 */
     int longrope;      /* phi3: rope_factors_long/short, attn_factor 1.19,
                           original_context_length 16 */
     uint32_t pooling;  /* encoders: 1 mean, 2 cls, 3 last */
