@@ -13,12 +13,13 @@
  * [y0.qs | y1.qs]: block 0 low nibbles, block 0 high, block 1 low, high. */
 static inline __m512i nibble_pair(const uint8_t *qs0, const uint8_t *qs1)
 {
-    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qs0)),
-                                        _mm_loadu_si128((const __m128i *)qs1), 1);
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); /* lo0 lo1 hi0 hi1 */
-    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));         /* lo0 hi0 lo1 hi1 */
+    /* [qs0 qs0 qs1 qs1] (broadcast loads), the odd 128-bit lanes shifted to
+     * their high nibbles */
+    __m512i z = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs0))),
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs1)), 1);
+    z = _mm512_mask_srli_epi16(z, 0xff00ff00u, z, 4);
+    return _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
 }
 
 static inline __m512i q4_0_pair(const kern_block_q4_0 *x)
@@ -52,14 +53,17 @@ static inline __m512i iq4_nl_pair(const kern_block_iq4_nl *x)
     return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
 }
 
-/* The four f16 scales at p, p+stride, ... as floats. */
+/* The four f16 scales at p, p+stride, ... as floats (assembled in a general
+ * register: four narrow stores read back as one word would stall on store
+ * forwarding). */
 static inline __m128 scales4(const uint8_t *p, size_t stride)
 {
-    uint16_t h[4];
-    for (int k = 0; k < 4; k++)
-        memcpy(&h[k], p + stride * (size_t)k, 2);
-    uint64_t u;
-    memcpy(&u, h, 8);
+    uint64_t u = 0;
+    for (int k = 0; k < 4; k++) {
+        uint16_t h;
+        memcpy(&h, p + stride * (size_t)k, 2);
+        u |= (uint64_t)h << (16 * k);
+    }
     return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)u));
 }
 

@@ -14,9 +14,18 @@
 #define T_ROWS 8
 #define T_COLS 4
 
+/* [qs qs qs qs] from one broadcast load; lanes 1 and 3 shifted to the high
+ * nibbles: elements 0..31 in each 256-bit half. */
+static inline __m512i nibbles_x2(const uint8_t *qs)
+{
+    __m512i z = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)qs));
+    z = _mm512_mask_srli_epi16(z, 0xff00ff00u, z, 4);
+    return _mm512_and_si512(z, _mm512_set1_epi8(0x0f));
+}
+
 static inline __m512i q4_0_row(const kern_block_q4_0 *b)
 {
-    return _mm512_broadcast_i64x4(x86_nibbles32(b->qs));
+    return nibbles_x2(b->qs);
 }
 
 /* 5th bit set: nibble + 16 (the unsigned value is q5 = w + 16) */
@@ -24,9 +33,8 @@ static inline __m512i q5_0_row(const kern_block_q5_0 *b)
 {
     uint32_t qh;
     memcpy(&qh, b->qh, 4);
-    __m256i q = _mm256_mask_add_epi8(x86_nibbles32(b->qs), (__mmask32)qh, x86_nibbles32(b->qs),
-                                     _mm256_set1_epi8(16));
-    return _mm512_broadcast_i64x4(q);
+    __m512i q = nibbles_x2(b->qs);
+    return _mm512_mask_add_epi8(q, (__mmask64)qh * 0x100000001ULL, q, _mm512_set1_epi8(16));
 }
 
 static inline __m512i q8_0_row(const kern_block_q8_0 *b)
