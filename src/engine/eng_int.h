@@ -219,6 +219,7 @@ extern const struct eng_family eng_family_llama;
 extern const struct eng_family eng_family_qwen2;
 extern const struct eng_family eng_family_qwen3;
 extern const struct eng_family eng_family_phi3;
+extern const struct eng_family eng_family_gemma;
 extern const struct eng_family eng_family_gemma2;
 extern const struct eng_family eng_family_gemma3;
 extern const struct eng_family eng_family_bert;

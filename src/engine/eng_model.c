@@ -13,7 +13,8 @@
 
 static const struct eng_family *const g_families[] = {
     &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_phi3,
-    &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,  &eng_family_nomic_bert,
+    &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
+    &eng_family_nomic_bert,
 };
 
 #define ENG_MAX_DIM (1 << 20)     /* bound for embedding / ffn / head sizes */

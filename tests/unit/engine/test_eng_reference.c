@@ -32,7 +32,7 @@ struct ref {
     float eps, base, scale, mscale;
     int yarn, n_ctx_orig;
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
-    int bert, nomic, gemma2, gemma3, neox, qwen3;
+    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3;
 };
 
 static const float *tw(const struct ref *r, const char *fmt, int il)
@@ -128,7 +128,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
     for (int t = 0; t < n; t++) {
         float *x = X + (size_t)t * E;
         memcpy(x, emb + (size_t)tok[t] * E, sizeof(float) * (size_t)E);
-        if (r->gemma2 || r->gemma3)
+        if (r->gemma || r->gemma2 || r->gemma3)
             for (int i = 0; i < E; i++)
                 x[i] *= sqrtf((float)E);
         if (r->bert || r->nomic) {
@@ -239,7 +239,9 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                     memcpy(u, gu + r->F, sizeof(float) * (size_t)r->F);
                 }
                 for (int i = 0; i < r->F; i++)
-                    g[i] = (r->gemma2 || r->gemma3 ? gelu(g[i]) : g[i] / (1.0f + expf(-g[i]))) * u[i];
+                    g[i] = (r->gemma || r->gemma2 || r->gemma3 ? gelu(g[i])
+                                                                : g[i] / (1.0f + expf(-g[i]))) *
+                           u[i];
             }
             mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F, tw(r, "blk.%d.ffn_down.bias", il));
             if (r->gemma2 || r->gemma3)
@@ -280,6 +282,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.swa = (int)ku(&r, ".attention.sliding_window", 0);
     r.bert = !strcmp(arch, "bert");
     r.nomic = !strcmp(arch, "nomic-bert");
+    r.gemma = !strcmp(arch, "gemma");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
     r.neox = strcmp(arch, "llama") != 0;
@@ -364,8 +367,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
 static void test_reference_all_families(void **st)
 {
     (void)st;
-    const char *fam[] = {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "bert",
-                         "nomic-bert"};
+    const char *fam[] = {"llama",  "qwen2",  "qwen3", "phi3",      "gemma",
+                         "gemma2", "gemma3", "bert",  "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

@@ -27,8 +27,11 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
     o->n_ctx_train = 256;
     o->seed = 1;
     o->pooling = 1;
-    if (!strcmp(arch, "qwen3") || !strcmp(arch, "gemma2") || !strcmp(arch, "gemma3"))
+    if (!strcmp(arch, "qwen3") || !strcmp(arch, "gemma") || !strcmp(arch, "gemma2") ||
+        !strcmp(arch, "gemma3"))
         o->head_dim = 32; /* head_dim != n_embd / n_head, as in the real models */
+    if (!strcmp(arch, "gemma"))
+        o->tied = 1;
     if (!strcmp(arch, "gemma2") || !strcmp(arch, "gemma3"))
         o->tied = 1, o->n_swa = 6, o->n_layer = 6;
     if (!strcmp(arch, "bert") || !strcmp(arch, "nomic-bert"))
@@ -149,6 +152,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_bert = !strcmp(a, "bert"), is_nomic = !strcmp(a, "nomic-bert");
     const int enc = is_bert || is_nomic;
     const int is_g2 = !strcmp(a, "gemma2"), is_g3 = !strcmp(a, "gemma3");
+    const int is_g1 = !strcmp(a, "gemma");
     const int is_phi3 = !strcmp(a, "phi3"), is_q2 = !strcmp(a, "qwen2");
     const int is_q3 = !strcmp(a, "qwen3");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
@@ -204,7 +208,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     vocab(w, o->n_vocab, enc);
 
     const float ws = 1.0f / sqrtf((float)E), fs = 1.0f / sqrtf((float)F);
-    add(&g, "token_embd.weight", E, o->n_vocab, 0.0f, is_g2 || is_g3 ? 0.2f : 1.0f);
+    add(&g, "token_embd.weight", E, o->n_vocab, 0.0f, is_g1 || is_g2 || is_g3 ? 0.2f : 1.0f);
     if (enc) {
         add(&g, "token_types.weight", E, 2, 0.0f, 0.1f);
         if (is_bert)
