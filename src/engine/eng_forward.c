@@ -77,7 +77,8 @@ static void tok_embed(struct eng_ctx *c, int il, int t)
     const struct eng_hparams *hp = &m->hp;
     const int E = hp->n_embd;
     float *x = c->x + (size_t)t * E;
-    const uint8_t *row = (const uint8_t *)m->tok_embd.data + m->tok_embd.row_bytes * (size_t)c->ub_tok[t];
+    const uint8_t *row =
+        (const uint8_t *)m->tok_embd.data + m->tok_embd.row_bytes * (size_t)c->ub_tok[t];
     kern_dequant_row(m->tok_embd.type, row, x, E);
     if (hp->embd_scale != 1.0f)
         for (int i = 0; i < E; i++)

@@ -132,7 +132,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             for (int i = 0; i < E; i++)
                 x[i] *= sqrtf((float)E);
         if (r->bert || r->nomic) {
-            const float *ty = tw(r, "token_types.weight", 0), *pe = tw(r, "position_embd.weight", 0);
+            const float *ty = tw(r, "token_types.weight", 0);
+            const float *pe = tw(r, "position_embd.weight", 0);
             for (int i = 0; i < E; i++)
                 x[i] += ty[i] + (pe ? pe[(size_t)t * E + i] : 0.0f);
             norm(x, E, tw(r, "token_embd_norm.weight", 0), tw(r, "token_embd_norm.bias", 0),
@@ -156,9 +157,12 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                 memcpy(K[t], all + nq, sizeof(float) * (size_t)nkv);
                 memcpy(Vv[t], all + nq + nkv, sizeof(float) * (size_t)nkv);
             } else {
-                mv(Q[t], tw(r, "blk.%d.attn_q.weight", il), cur, nq, E, tw(r, "blk.%d.attn_q.bias", il));
-                mv(K[t], tw(r, "blk.%d.attn_k.weight", il), cur, nkv, E, tw(r, "blk.%d.attn_k.bias", il));
-                mv(Vv[t], tw(r, "blk.%d.attn_v.weight", il), cur, nkv, E, tw(r, "blk.%d.attn_v.bias", il));
+                mv(Q[t], tw(r, "blk.%d.attn_q.weight", il), cur, nq, E,
+                   tw(r, "blk.%d.attn_q.bias", il));
+                mv(K[t], tw(r, "blk.%d.attn_k.weight", il), cur, nkv, E,
+                   tw(r, "blk.%d.attn_k.bias", il));
+                mv(Vv[t], tw(r, "blk.%d.attn_v.weight", il), cur, nkv, E,
+                   tw(r, "blk.%d.attn_v.bias", il));
             }
             const float *qn = tw(r, "blk.%d.attn_q_norm.weight", il);
             const float *kn = tw(r, "blk.%d.attn_k_norm.weight", il);
@@ -225,7 +229,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                 norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), NULL, r->eps, 0);
             const float *gate = tw(r, "blk.%d.ffn_gate.weight", il);
             if (r->bert) {
-                mv(g, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E, tw(r, "blk.%d.ffn_up.bias", il));
+                mv(g, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E,
+                   tw(r, "blk.%d.ffn_up.bias", il));
                 for (int i = 0; i < r->F; i++)
                     g[i] = gelu(g[i]);
             } else {
@@ -243,7 +248,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                                                                 : g[i] / (1.0f + expf(-g[i]))) *
                            u[i];
             }
-            mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F, tw(r, "blk.%d.ffn_down.bias", il));
+            mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F,
+               tw(r, "blk.%d.ffn_down.bias", il));
             if (r->gemma2 || r->gemma3)
                 norm(cur, E, tw(r, "blk.%d.post_ffw_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)

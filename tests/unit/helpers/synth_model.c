@@ -220,7 +220,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         if (!o->tied)
             add(&g, "output.weight", E, o->n_vocab, 0.0f, ws);
         if (o->rope_freqs)
-            add(&g, "rope_freqs.weight", (o->n_rot ? o->n_rot : hd) / 2, 0, 2.0f, 1.0f); /* [1, 3) */
+            /* divisors in [1, 3) */
+            add(&g, "rope_freqs.weight", (o->n_rot ? o->n_rot : hd) / 2, 0, 2.0f, 1.0f);
         if (o->longrope) {
             add(&g, "rope_factors_long.weight", hd / 2, 0, 5.0f, 4.0f);  /* [1, 9) */
             add(&g, "rope_factors_short.weight", hd / 2, 0, 1.25f, 0.25f); /* [1, 1.5) */
