@@ -21,6 +21,12 @@ void kern_install_avx2(struct kern_ops *ops)
     t[OM_TYPE_BF16].vec_dot = kern_dot_bf16_bf16_avx2;
     t[OM_TYPE_F32].vec_dot = kern_dot_f32_f32_avx2;
 
+    /* tiles for prompt processing: 4 weight rows x 2 tokens */
+    t[OM_TYPE_Q4_0].vec_dot_nm = kern_dot_nm_q4_0_q8_0_avx2;
+    t[OM_TYPE_Q8_0].vec_dot_nm = kern_dot_nm_q8_0_q8_0_avx2;
+    t[OM_TYPE_Q4_0].nm_rows = t[OM_TYPE_Q8_0].nm_rows = 4;
+    t[OM_TYPE_Q4_0].nm_cols = t[OM_TYPE_Q8_0].nm_cols = 2;
+
     t[OM_TYPE_Q8_0].from_float = kern_quantize_q8_0_avx2;
     t[OM_TYPE_Q8_1].from_float = kern_quantize_q8_1_avx2;
     t[OM_TYPE_Q8_K].from_float = kern_quantize_q8_K_avx2;

@@ -126,4 +126,9 @@ void kern_axpy_f16_avx2(int64_t n, float a, const om_f16 *x, float *y);
 void kern_f32_to_f16_row_avx2(const float *x, om_f16 *y, int64_t n);
 float kern_dot_f32_avx2(int64_t n, const float *x, const float *y);
 
+void kern_dot_nm_q4_0_q8_0_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,
+                                int nr, const void *y, size_t by, int nc);
+void kern_dot_nm_q8_0_q8_0_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,
+                                int nr, const void *y, size_t by, int nc);
+
 #endif
