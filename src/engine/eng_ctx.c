@@ -26,8 +26,10 @@ static size_t mm_scratch_need(const struct eng_model *m, int64_t B)
     size_t need = mm_size(&m->output, B);
     for (int il = 0; il < m->hp.n_layer; il++) {
         const struct eng_layer *L = &m->layers[il];
-        const struct eng_tensor *ts[] = {&L->wq,     &L->wk,     &L->wv,      &L->wqkv,
-                                         &L->wo,     &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        const struct eng_tensor *ts[] = {&L->wq,           &L->wk,           &L->wv,
+                                         &L->wqkv,         &L->wo,           &L->ffn_gate,
+                                         &L->ffn_up,       &L->ffn_down,     &L->ffn_gate_inp,
+                                         &L->ffn_gate_exps, &L->ffn_up_exps, &L->ffn_down_exps};
         for (size_t i = 0; i < OM_ARRAY_LEN(ts); i++)
             need = OM_MAX(need, mm_size(ts[i], B));
     }
@@ -47,8 +49,11 @@ static size_t work_floats(const struct eng_hparams *hp)
  * scratch stays within ~48 MiB (RSS budget: file + KV cache + 64 MiB). */
 static uint32_t default_n_batch(const struct eng_hparams *hp)
 {
+    size_t moe = hp->n_expert ? 3 * (size_t)hp->n_embd + 2 * (size_t)hp->n_ff_exp +
+                                    (size_t)hp->n_expert + 2 * (size_t)hp->n_expert_used + 1
+                              : 0;
     size_t per_tok = sizeof(float) * (2 * (size_t)hp->n_embd + work_floats(hp) +
-                                      2 * (size_t)hp->n_rot) +
+                                      2 * (size_t)hp->n_rot + moe) +
                      2 * (size_t)OM_MAX(hp->n_embd, hp->n_ff); /* quantized activations */
     size_t n = ((size_t)48 << 20) / per_tok;
     return (uint32_t)OM_MAX(OM_MIN(n, (size_t)512), (size_t)32);
@@ -133,6 +138,17 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
         c->cap_out = (int32_t)p.n_seq_max;
         c->logits = falloc((size_t)c->cap_out * (size_t)hp->n_vocab);
     }
+    if (hp->n_expert) {
+        const size_t ne = (size_t)hp->n_expert, k = (size_t)hp->n_expert_used;
+        c->moe_router = falloc(B * ne);
+        c->moe_sel = om_xcalloc(B * k, sizeof(int32_t));
+        c->moe_w = falloc(B * k);
+        c->moe_rows = om_xcalloc(B, sizeof(int32_t));
+        c->moe_x = falloc(B * E);
+        c->moe_h = falloc(B * 2 * (size_t)hp->n_ff_exp);
+        c->moe_y = falloc(B * E);
+        c->moe_acc = falloc(B * E);
+    }
     c->emb = falloc((size_t)p.n_seq_max * E);
     c->emb_n = om_xcalloc(p.n_seq_max, sizeof(int32_t));
     c->emb_pos = om_xcalloc(p.n_seq_max, sizeof(int32_t));
@@ -157,6 +173,14 @@ void eng_ctx_free(eng_ctx *c)
     om_afree(c->att_scores);
     om_afree(c->logits);
     om_afree(c->emb);
+    om_afree(c->moe_router);
+    om_afree(c->moe_w);
+    om_afree(c->moe_x);
+    om_afree(c->moe_h);
+    om_afree(c->moe_y);
+    om_afree(c->moe_acc);
+    free(c->moe_sel);
+    free(c->moe_rows);
     free(c->att_cells);
     free(c->ub_cell);
     free(c->ub_pos);

@@ -243,6 +243,11 @@ static void layer(struct eng_ctx *c, int il, int n)
     par_tokens(c, il, n, tok_attn_residual, 2 * (int64_t)E); /* leaves the ffn input in cur */
 
     in = hp->post_norm ? c->x : c->cur;
+    if (L->ffn_gate_inp.data) { /* mixture of experts: result in cur */
+        eng_moe_ffn(c, il, n, in);
+        par_tokens(c, il, n, tok_ffn_residual, E);
+        return;
+    }
     if (hp->fused_gate_up || hp->act == ENG_ACT_GELU) {
         matmul(c, &L->ffn_up, in, E, n, c->ffn, 2 * (int64_t)F);
     } else {

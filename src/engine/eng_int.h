@@ -76,6 +76,8 @@ struct eng_hparams {
     float final_softcap;  /* 0: none */
     float embd_scale;     /* token embeddings are multiplied by this (1) */
     float attn_scale;     /* q·k scale; 0: 1/sqrt(head_dim_k) */
+    int32_t n_expert, n_expert_used, n_ff_exp; /* mixture of experts (0: dense FFN) */
+    int moe_norm_w;       /* renormalise the chosen experts' weights to sum 1 */
     int has_logits;       /* 0 for encoders */
 };
 
@@ -88,6 +90,9 @@ struct eng_layer {
     struct eng_tensor ffn_norm, ffn_norm_b;
     struct eng_tensor ffn_gate, ffn_up, ffn_down, ffn_gate_b, ffn_up_b, ffn_down_b;
     struct eng_tensor ffn_post_norm, ffn_post_norm_b; /* gemma post-ffw; bert layer_output_norm */
+    /* mixture of experts: router (n_embd, n_expert) and per-expert slabs
+     * (n_embd, n_ff_exp, n_expert) / (n_ff_exp, n_embd, n_expert) */
+    struct eng_tensor ffn_gate_inp, ffn_gate_exps, ffn_up_exps, ffn_down_exps;
 };
 
 struct eng_family;
@@ -193,6 +198,12 @@ struct eng_ctx {
     int32_t *att_cells;      /* (nth, n_ctx) */
     int32_t *ub_cell, *ub_pos, *ub_seq, *ub_tok, *ub_out;
     int32_t *auto_pos;       /* grown on demand for batches without pos */
+    /* mixture of experts scratch (n_expert > 0 only) */
+    float *moe_router;       /* (n_batch, n_expert) */
+    int32_t *moe_sel;        /* (n_batch, n_expert_used) chosen experts */
+    float *moe_w;            /* (n_batch, n_expert_used) their weights */
+    int32_t *moe_rows;       /* (n_batch) tokens routed to the current expert */
+    float *moe_x, *moe_h, *moe_y, *moe_acc; /* gathered input, hidden, output, sum */
     int32_t auto_pos_cap;
     /* outputs of the last eng_decode */
     float *logits;           /* (cap_out, n_vocab) */
@@ -211,6 +222,17 @@ void eng_kv_take(struct eng_kv *kv, int n, const int32_t *pos, const int32_t *se
 
 /* eng_forward.c: one chunk of n <= n_batch tokens whose ub_* arrays are set. */
 void eng_forward_chunk(struct eng_ctx *ctx, int n);
+/* eng_moe.c: the mixture-of-experts FFN of layer il for n tokens: input in
+ * (n, n_embd, stride n_embd), result into ctx->cur. */
+void eng_moe_ffn(struct eng_ctx *ctx, int il, int n, const float *in);
+/* Binds "blk.<il>.<suffix>" as an expert slab (ne0, ne1, n_expert). */
+int eng_bind_experts(struct eng_model *m, struct eng_tensor *t, int il, const char *suffix,
+                     int64_t ne0, int64_t ne1, char *err, size_t errlen);
+/* Reads expert_count / expert_used_count / expert_feed_forward_length. */
+int eng_moe_hparams(struct eng_model *m, char *err, size_t errlen);
+/* Binds the router and expert slabs of every layer (instead of the dense FFN). */
+int eng_bind_moe_layers(struct eng_model *m, char *err, size_t errlen);
+
 /* eng_attn.c: attention of the chunk's tokens for layer il, into ctx->att. */
 void eng_attention(struct eng_ctx *ctx, int il, int n);
 
@@ -218,6 +240,7 @@ void eng_attention(struct eng_ctx *ctx, int il, int n);
 extern const struct eng_family eng_family_llama;
 extern const struct eng_family eng_family_qwen2;
 extern const struct eng_family eng_family_qwen3;
+extern const struct eng_family eng_family_qwen3moe;
 extern const struct eng_family eng_family_phi3;
 extern const struct eng_family eng_family_gemma;
 extern const struct eng_family eng_family_gemma2;

@@ -12,7 +12,8 @@
 #include "engine/tok.h"
 
 static const struct eng_family *const g_families[] = {
-    &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_phi3,
+    &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_qwen3moe,
+    &eng_family_phi3,
     &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
     &eng_family_nomic_bert,
 };
@@ -336,6 +337,9 @@ int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen)
         B(attn_post_norm, "post_attention_norm.weight", ENG_T_VEC, 0, E, 0);
         B(ffn_norm, "ffn_norm.weight", ENG_T_VEC, 1, E, 0);
         B(ffn_norm_b, "ffn_norm.bias", ENG_T_VEC, 0, E, 0);
+        B(ffn_post_norm, "post_ffw_norm.weight", ENG_T_VEC, 0, E, 0);
+        if (hp->n_expert > 0) /* experts instead of the dense FFN: eng_bind_moe_layers */
+            continue;
         if (hp->fused_gate_up) {
             B(ffn_up, "ffn_up.weight", ENG_T_MAT, 1, E, 2 * F);
         } else {
@@ -345,9 +349,10 @@ int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen)
         }
         B(ffn_down, "ffn_down.weight", ENG_T_MAT, 1, F, E);
         B(ffn_down_b, "ffn_down.bias", ENG_T_VEC, 0, E, 0);
-        B(ffn_post_norm, "post_ffw_norm.weight", ENG_T_VEC, 0, E, 0);
 #undef B
     }
+    if (!rc && hp->n_expert > 0)
+        rc = eng_bind_moe_layers(m, err, errlen);
     return rc;
 }
 

@@ -31,6 +31,7 @@ struct ref {
     int E, L, H, HKV, F, V, hd, rot, swa;
     float eps, base, scale, mscale;
     int yarn, n_ctx_orig;
+    int nexp, nused, FE; /* mixture of experts */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
     int bert, nomic, gemma, gemma2, gemma3, neox, qwen3;
 };
@@ -228,6 +229,45 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             if (!(r->bert || r->nomic))
                 norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), NULL, r->eps, 0);
             const float *gate = tw(r, "blk.%d.ffn_gate.weight", il);
+            const float *router = tw(r, "blk.%d.ffn_gate_inp.weight", il);
+            if (router) { /* softmax, top-k, renormalised, sum of SiLU-gated experts */
+                double p[64], mx = -1e30, sum = 0, wsum = 0;
+                int sel[8];
+                static float ex[2048];
+                mv(g, router, cur, r->nexp, E, NULL);
+                for (int e = 0; e < r->nexp; e++)
+                    mx = fmax(mx, g[e]);
+                for (int e = 0; e < r->nexp; e++)
+                    sum += p[e] = exp(g[e] - mx);
+                for (int j = 0; j < r->nused; j++) {
+                    sel[j] = -1;
+                    for (int e = 0; e < r->nexp; e++) {
+                        int used = 0;
+                        for (int i = 0; i < j; i++)
+                            used |= sel[i] == e;
+                        if (!used && (sel[j] < 0 || p[e] > p[sel[j]]))
+                            sel[j] = e;
+                    }
+                    wsum += p[sel[j]] / sum;
+                }
+                const float *G = tw(r, "blk.%d.ffn_gate_exps.weight", il);
+                const float *U = tw(r, "blk.%d.ffn_up_exps.weight", il);
+                const float *D = tw(r, "blk.%d.ffn_down_exps.weight", il);
+                memset(tmp[t], 0, sizeof(float) * (size_t)E);
+                for (int j = 0; j < r->nused; j++) {
+                    size_t off = (size_t)sel[j] * r->FE * E;
+                    mv(g, G + off, cur, r->FE, E, NULL);
+                    mv(u, U + off, cur, r->FE, E, NULL);
+                    for (int i = 0; i < r->FE; i++)
+                        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+                    mv(ex, D + off, g, E, r->FE, NULL);
+                    for (int i = 0; i < E; i++)
+                        tmp[t][i] += (float)(p[sel[j]] / sum / wsum) * ex[i];
+                }
+                for (int i = 0; i < E; i++)
+                    x[i] += tmp[t][i];
+                continue;
+            }
             if (r->bert) {
                 mv(g, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E,
                    tw(r, "blk.%d.ffn_up.bias", il));
@@ -270,6 +310,10 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     o.rope_freqs = variant == 2;
     o.n_rot = variant == 3 ? 8 : 0; /* partial rotary: 8 of 16 dims */
     o.yarn = variant == 4;
+    if (variant == 5) { /* Mixtral-style llama: experts, no expert_feed_forward_length */
+        o.n_expert = 4;
+        o.n_expert_used = 2;
+    }
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/%s.gguf", g_dir, arch);
     assert_int_equal(synth_model_write(&o, path, err, sizeof err), 0);
@@ -298,6 +342,9 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
     r.mscale = kf(&r, ".rope.scaling.attn_factor", 1.0f);
     r.yarn = o.yarn;
+    r.nexp = (int)ku(&r, ".expert_count", 0);
+    r.nused = (int)ku(&r, ".expert_used_count", 0);
+    r.FE = (int)ku(&r, ".expert_feed_forward_length", (uint32_t)r.F);
     r.n_ctx_orig = (int)ku(&r, ".rope.scaling.original_context_length", (uint32_t)o.n_ctx_train);
     r.ff = tw(&r, "rope_freqs.weight", 0);
     if (o.longrope)
@@ -373,8 +420,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
 static void test_reference_all_families(void **st)
 {
     (void)st;
-    const char *fam[] = {"llama",  "qwen2",  "qwen3", "phi3",      "gemma",
-                         "gemma2", "gemma3", "bert",  "nomic-bert"};
+    const char *fam[] = {"llama", "qwen2",  "qwen3",  "qwen3moe", "phi3",
+                         "gemma", "gemma2", "gemma3", "bert",     "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */
@@ -384,6 +431,7 @@ static void test_reference_all_families(void **st)
     check_family("qwen2", 3, 32); /* partial rotary, NEOX */
     check_family("qwen2", 4, 32); /* YaRN */
     check_family("llama", 4, 32); /* YaRN, NORM */
+    check_family("llama", 5, 32); /* mixture of experts */
 }
 
 static int setup(void **st)

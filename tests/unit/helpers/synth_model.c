@@ -32,6 +32,12 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
         o->head_dim = 32; /* head_dim != n_embd / n_head, as in the real models */
     if (!strcmp(arch, "gemma"))
         o->tied = 1;
+    if (!strcmp(arch, "qwen3moe")) {
+        o->head_dim = 32;
+        o->n_expert = 4;
+        o->n_expert_used = 2;
+        o->n_ff_exp = 48;
+    }
     if (!strcmp(arch, "gemma2") || !strcmp(arch, "gemma3"))
         o->tied = 1, o->n_swa = 6, o->n_layer = 6;
     if (!strcmp(arch, "bert") || !strcmp(arch, "nomic-bert"))
@@ -57,17 +63,18 @@ static float rnd(struct gen *g) /* uniform in [-1, 1) */
 
 /* Adds tensor name (ne0, ne1) with values base + scale * U(-1, 1); matrices
  * (ne1 > 0) are stored in wtype, vectors in F32. */
-static void add(struct gen *g, const char *name, int64_t ne0, int64_t ne1, float base,
-                float scale)
+/* Same with a third dimension (expert slabs: ne2 matrices of ne1 rows). */
+static void add3(struct gen *g, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                 float base, float scale)
 {
     if (g->rc)
         return;
-    int64_t rows = ne1 > 0 ? ne1 : 1;
+    int64_t rows = ne1 > 0 ? ne1 * ne2 : 1;
     float *f = malloc(sizeof(float) * (size_t)(ne0 * rows));
     for (int64_t i = 0; i < ne0 * rows; i++)
         f[i] = base + scale * rnd(g);
     uint32_t type = ne1 > 0 ? g->o->wtype : OM_TYPE_F32;
-    int64_t ne[2] = {ne0, rows};
+    int64_t ne[3] = {ne0, ne1 > 0 ? ne1 : 1, ne2};
     size_t rb = om_type_row_size(type, ne0);
     if (rb == 0) {
         g->rc = om_err(g->err, g->errlen, OM_EINVAL, "%s: row of %lld not a block multiple",
@@ -81,12 +88,19 @@ static void add(struct gen *g, const char *name, int64_t ne0, int64_t ne1, float
         for (int64_t r = 0; r < rows; r++)
             kern_quantize_row(type, f + r * ne0, (uint8_t *)data + rb * (size_t)r, ne0);
     }
-    int rc = gguf_writer_add_tensor(g->w, name, type, ne1 > 0 ? 2 : 1, ne, data, rb * (size_t)rows);
+    uint32_t n_dims = ne1 <= 0 ? 1 : ne2 > 1 ? 3 : 2;
+    int rc = gguf_writer_add_tensor(g->w, name, type, n_dims, ne, data, rb * (size_t)rows);
     if (rc)
         g->rc = om_err(g->err, g->errlen, rc, "add tensor %s", name);
     if (data != f)
         free(data);
     free(f);
+}
+
+static void add(struct gen *g, const char *name, int64_t ne0, int64_t ne1, float base,
+                float scale)
+{
+    add3(g, name, ne0, ne1, 1, base, scale);
 }
 
 static void addl(struct gen *g, int il, const char *sfx, int64_t ne0, int64_t ne1, float base,
@@ -154,7 +168,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_g2 = !strcmp(a, "gemma2"), is_g3 = !strcmp(a, "gemma3");
     const int is_g1 = !strcmp(a, "gemma");
     const int is_phi3 = !strcmp(a, "phi3"), is_q2 = !strcmp(a, "qwen2");
-    const int is_q3 = !strcmp(a, "qwen3");
+    const int is_q3 = !strcmp(a, "qwen3") || !strcmp(a, "qwen3moe");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
     gguf_writer *w = g.w;
 
@@ -185,6 +199,12 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         snprintf(key, sizeof key, "%s.rope.scaling.type", a);
         gguf_writer_set_str(w, key, "linear");
         kv_f32(w, a, ".rope.scaling.factor", o->rope_scale);
+    }
+    if (o->n_expert > 0) {
+        kv_u32(w, a, ".expert_count", (uint32_t)o->n_expert);
+        kv_u32(w, a, ".expert_used_count", (uint32_t)o->n_expert_used);
+        if (o->n_ff_exp)
+            kv_u32(w, a, ".expert_feed_forward_length", (uint32_t)o->n_ff_exp);
     }
     if (o->yarn) {
         char key[128];
@@ -277,6 +297,18 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         if (is_g2 || is_g3)
             addl(&g, il, "post_attention_norm.weight", E, 0, 1.0f, 0.1f);
         addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
+        if (o->n_expert > 0) {
+            const int FE = o->n_ff_exp ? o->n_ff_exp : F;
+            char name[96];
+            addl(&g, il, "ffn_gate_inp.weight", E, o->n_expert, 0.0f, 4.0f * ws);
+            snprintf(name, sizeof name, "blk.%d.ffn_gate_exps.weight", il);
+            add3(&g, name, E, FE, o->n_expert, 0.0f, ws);
+            snprintf(name, sizeof name, "blk.%d.ffn_up_exps.weight", il);
+            add3(&g, name, E, FE, o->n_expert, 0.0f, ws);
+            snprintf(name, sizeof name, "blk.%d.ffn_down_exps.weight", il);
+            add3(&g, name, FE, E, o->n_expert, 0.0f, 1.0f / sqrtf((float)FE));
+            continue;
+        }
         if (is_phi3) {
             addl(&g, il, "ffn_up.weight", E, 2 * F, 0.0f, ws);
         } else {
