@@ -2,13 +2,16 @@
  * against Q8_K activations, for prompt processing: 4 weight rows x 4
  * activation columns per call.
  *
- * Per super-block, each weight row is expanded once to int16 values already
- * multiplied by their sub-block scale (Q4_K: q*sc ≤ 945; Q6_K: (q-32)*sc in
- * [-4096, 3968]) and each activation column to int16; vpdpwssd then sums
- * products straight into int32 accumulators (|Σ| ≤ 256*4096*127 < 2^31), one
- * per (row, column). At the end of a super-block the 16 accumulators are
- * folded four at a time into one vector per row and scaled in float. Q4_K's
- * min term goes through the Q8_K bsums. Other shapes fall back to vec_dot. */
+ * Per 64 elements and (row, column): vpdpbusd sums unsigned weights x
+ * activation bytes in groups of 4 (|t| ≤ 4*63*127 < 2^15), then vpdpwssd
+ * multiplies each lane's low 16 bits by its sub-block scale (high 16 bits of
+ * the scale zero) into that pair's int32 accumulator: 16 accumulators, one
+ * exact int32 per lane per super-block. Weight bytes are unpacked once per
+ * 4 columns; activation bytes are used as loaded. At the end of a super-block
+ * the accumulators are folded four at a time into one vector per row and
+ * scaled in float. Q6_K's -32 offset is subtracted in the integer domain
+ * (32*Σ sc*bsum, per pair); Q4_K's mins go through the bsums in float.
+ * Other shapes fall back to vec_dot. */
 #include "kernels/arch/x86/avx512_int.h"
 
 #define TK 4 /* rows and columns of the tile */
@@ -37,11 +40,6 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
                 (const uint8_t *)y + by * (size_t)j);
 }
 
-static inline __m512i i8_to_i16(const int8_t *p)
-{
-    return _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)p));
-}
-
 /* Activation scales of the 4 columns, repeated in each 128-bit lane. */
 static inline __m512 col_scales(const kern_block_q8_K *const y[TK])
 {
@@ -52,10 +50,11 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
                                   int nr, const void *vy, size_t by, int nc)
 {
     if (nr != TK || nc != TK) {
-        tile_fallback(kern_dot_q4_K_q8_K_avx2, n, s, lds, vx, bx, nr, vy, by, nc);
+        tile_fallback(kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
         return;
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), zero = _mm512_setzero_si512();
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     __m512 facc[TK];
     #pragma GCC unroll 8
     for (int i = 0; i < TK; i++)
@@ -68,8 +67,7 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
             x[k] = (const kern_block_q4_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
             y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
         }
-        uint8_t sc[TK][16];
-        __m512i mm[TK];
+        __m512i sc32[TK], mm[TK];
         /* bsum pairs of the 4 columns, column j in lane j */
         int16_t bps[TK * 8];
         #pragma GCC unroll 8
@@ -82,7 +80,7 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
         #pragma GCC unroll 8
         for (int i = 0; i < TK; i++) {
             __m128i scmn = x86_k4_scales_mins(x[i]->scales);
-            _mm_storeu_si128((__m128i *)sc[i], scmn);
+            sc32[i] = _mm512_cvtepu8_epi32(scmn); /* < 64: high words 0 */
             __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(scmn, scmn));
             mm[i] = _mm512_madd_epi16(bp, _mm512_broadcast_i32x4(mins));
         }
@@ -92,20 +90,21 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
             #pragma GCC unroll 8
             for (int j = 0; j < TK; j++)
                 acc[i][j] = _mm512_setzero_si512();
-        #pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) { /* 32-element sub-blocks */
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) { /* elements 64c..: sub-blocks 2c, 2c + 1 */
             __m512i Y[TK];
             #pragma GCC unroll 8
             for (int j = 0; j < TK; j++)
-                Y[j] = i8_to_i16(y[j]->qs + 32 * c);
+                Y[j] = _mm512_loadu_si512(y[j]->qs + 64 * c);
+            const __m512i idx = _mm512_add_epi32(half, _mm512_set1_epi32(2 * c));
             #pragma GCC unroll 8
             for (int i = 0; i < TK; i++) {
-                __m256i q = _mm256_loadu_si256((const __m256i *)(x[i]->qs + 32 * (c / 2)));
-                q = _mm256_and_si256(c & 1 ? _mm256_srli_epi16(q, 4) : q, m4);
-                __m512i X = _mm512_mullo_epi16(_mm512_cvtepu8_epi16(q), _mm512_set1_epi16(sc[i][c]));
+                __m512i X = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i]->qs + 32 * c)));
+                X = _mm512_and_si512(_mm512_mask_srli_epi16(X, 0xffff0000u, X, 4), m4);
+                const __m512i sc = _mm512_permutexvar_epi32(idx, sc32[i]);
                 #pragma GCC unroll 8
                 for (int j = 0; j < TK; j++)
-                    acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], X, Y[j]);
+                    acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], x512_dpbusd(zero, X, Y[j]), sc);
             }
         }
         const __m512 dy = col_scales(y);
@@ -128,22 +127,16 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
         lanes_sum(facc[i], &s[(size_t)i * lds]);
 }
 
-/* vpermw indices: lanes 0..15 pick scale g, lanes 16..31 scale g + 1. */
-static inline __m512i scale_idx(int g)
-{
-    return _mm512_add_epi16(_mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(1), 1),
-                            _mm512_set1_epi16((short)g));
-}
-
 void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
 {
     if (nr != TK || nc != TK) {
-        tile_fallback(kern_dot_q6_K_q8_K_avx2, n, s, lds, vx, bx, nr, vy, by, nc);
+        tile_fallback(kern_dot_q6_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
         return;
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
-    const __m512i k32 = _mm512_set1_epi16(32);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    const __m512i m30 = _mm512_set1_epi8(0x30), zero = _mm512_setzero_si512();
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     __m512 facc[TK];
     #pragma GCC unroll 8
     for (int i = 0; i < TK; i++)
@@ -156,38 +149,41 @@ void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
             x[k] = (const kern_block_q6_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
             y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
         }
-        __m512i sc16[TK];
+        __m512i sc32[TK], acc[TK][TK];
         #pragma GCC unroll 8
-        for (int i = 0; i < TK; i++)
-            sc16[i] = _mm512_castsi256_si512(
-                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i]->scales)));
-        __m512i acc[TK][TK];
-        #pragma GCC unroll 8
-        for (int i = 0; i < TK; i++)
+        for (int i = 0; i < TK; i++) {
+            __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i]->scales);
+            sc32[i] = _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xffff));
+            /* start each pair at -32 * Σ_g sc[g] * bsums[g] (32*sc fits int16) */
+            __m256i sc16 = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 5);
             #pragma GCC unroll 8
-            for (int j = 0; j < TK; j++)
-                acc[i][j] = _mm512_setzero_si512();
-        #pragma GCC unroll 8
+            for (int j = 0; j < TK; j++) {
+                __m256i o = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[j]->bsums));
+                acc[i][j] = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), o));
+            }
+        }
+        #pragma GCC unroll 2
         for (int h = 0; h < 2; h++)
-            #pragma GCC unroll 8
-            for (int k = 0; k < 4; k++) { /* 32 elements: 128h + 32k .. */
+            #pragma GCC unroll 2
+            for (int m = 0; m < 2; m++) { /* elements 128h + 64m .. +63 */
                 __m512i Y[TK];
                 #pragma GCC unroll 8
                 for (int j = 0; j < TK; j++)
-                    Y[j] = i8_to_i16(y[j]->qs + 128 * h + 32 * k);
-                const __m512i idx = scale_idx(8 * h + 2 * k);
+                    Y[j] = _mm512_loadu_si512(y[j]->qs + 128 * h + 64 * m);
+                const __m512i idx = _mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 4 * m));
                 #pragma GCC unroll 8
                 for (int i = 0; i < TK; i++) {
-                    __m256i l = _mm256_loadu_si256((const __m256i *)(x[i]->ql + 64 * h + 32 * (k & 1)));
-                    __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i]->qh + 32 * h));
-                    l = _mm256_and_si256(k >= 2 ? _mm256_srli_epi16(l, 4) : l, m4);
-                    qh = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3);
-                    __m256i q = _mm256_or_si256(l, _mm256_slli_epi16(qh, 4));
-                    __m512i X = _mm512_sub_epi16(_mm512_cvtepu8_epi16(q), k32);
-                    X = _mm512_mullo_epi16(X, _mm512_permutexvar_epi16(idx, sc16[i]));
+                    __m512i l = _mm512_loadu_si512(x[i]->ql + 64 * h);
+                    __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i]->qh + 32 * h)));
+                    qh = _mm512_mask_srli_epi16(qh, 0xffff0000u, qh, 2); /* [qh | qh >> 2] */
+                    __m512i X = m == 0 ? _mm512_or_si512(_mm512_and_si512(l, m4),
+                                                         _mm512_slli_epi16(_mm512_and_si512(qh, m3), 4))
+                                       : _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                                         _mm512_and_si512(qh, m30));
+                    const __m512i sc = _mm512_permutexvar_epi32(idx, sc32[i]);
                     #pragma GCC unroll 8
                     for (int j = 0; j < TK; j++)
-                        acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], X, Y[j]);
+                        acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], x512_dpbusd(zero, X, Y[j]), sc);
                 }
             }
         const __m512 dy = col_scales(y);
@@ -198,7 +194,6 @@ void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
             facc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), d, facc[i]);
         }
     }
-    #pragma GCC unroll 8
     for (int i = 0; i < TK; i++)
         lanes_sum(facc[i], &s[(size_t)i * lds]);
 }
