@@ -57,6 +57,8 @@ static void att_worker(void *arg, int ith, int nth)
     const int f16 = kv->type == OM_TYPE_F16;
     float *sc = c->att_scores + (size_t)ith * kv->n_cells;
     int32_t *cells = c->att_cells + (size_t)ith * kv->n_cells;
+    om_f16 *h16 = c->att_f16 + (size_t)ith * OM_MAX(kv->n_cells, 4096u);
+    const kern_to_float_fn f16_to_f32_row = ops->type[OM_TYPE_F16].to_float;
     const int64_t items = (int64_t)j->n * H;
     const int64_t i0 = items * ith / nth, i1 = items * (ith + 1) / nth;
     int cur_t = -1, nc = 0;
@@ -69,8 +71,8 @@ static void att_worker(void *arg, int ith, int nth)
         }
         const float *q = c->qkv + (size_t)t * c->qkv_w + (size_t)h * hk;
         if (f16) { /* q in F16 precision, as the F16 cache (and llama.cpp) has it */
-            for (int d = 0; d < hk; d++)
-                qr[d] = kern_f16_to_f32(kern_f32_to_f16(q[d]));
+            ops->f32_to_f16_row(q, h16, hk);
+            f16_to_f32_row(h16, qr, hk);
             q = qr;
         }
         float *out = c->att + ((size_t)t * H + h) * hv;
@@ -94,12 +96,17 @@ static void att_worker(void *arg, int ith, int nth)
         }
         memset(out, 0, sizeof(float) * (size_t)hv);
         const float inv = (float)(1.0 / sum);
+        for (int i = 0; i < nc; i++)
+            sc[i] *= inv;
+        if (f16) { /* weights rounded to F16 like the values they scale */
+            ops->f32_to_f16_row(sc, h16, nc);
+            f16_to_f32_row(h16, sc, nc);
+        }
         for (int i = 0; i < nc; i++) {
             const uint8_t *vrow = kv->v[il] + kv->v_row * (size_t)cells[i];
-            const float w = sc[i] * inv;
-            if (f16) { /* weights rounded to F16 like the values they scale */
-                ops->axpy_f16(hv, kern_f16_to_f32(kern_f32_to_f16(w)),
-                              (const om_f16 *)vrow + voff, out);
+            const float w = sc[i];
+            if (f16) {
+                ops->axpy_f16(hv, w, (const om_f16 *)vrow + voff, out);
             } else {
                 const float *vv = (const float *)vrow + voff;
                 for (int d = 0; d < hv; d++)

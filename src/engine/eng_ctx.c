@@ -129,6 +129,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->mm_scratch = om_xalloc_aligned(OM_MAX(mm_scratch_need(m, (int64_t)B), 64));
     c->att_scores = falloc((size_t)c->nth * p.n_ctx);
     c->att_cells = om_xcalloc((size_t)c->nth * p.n_ctx, sizeof(int32_t));
+    c->att_f16 = om_xcalloc((size_t)c->nth * OM_MAX(p.n_ctx, 4096u), sizeof(om_f16));
     c->ub_cell = om_xcalloc(B, sizeof(int32_t));
     c->ub_pos = om_xcalloc(B, sizeof(int32_t));
     c->ub_seq = om_xcalloc(B, sizeof(int32_t));
@@ -182,6 +183,7 @@ void eng_ctx_free(eng_ctx *c)
     free(c->moe_sel);
     free(c->moe_rows);
     free(c->att_cells);
+    free(c->att_f16);
     free(c->ub_cell);
     free(c->ub_pos);
     free(c->ub_seq);

@@ -196,6 +196,7 @@ struct eng_ctx {
     void *mm_scratch;
     float *att_scores;       /* (nth, n_ctx) */
     int32_t *att_cells;      /* (nth, n_ctx) */
+    om_f16 *att_f16;         /* (nth, max(n_ctx, 4096)): F16 rounding of q and weights */
     int32_t *ub_cell, *ub_pos, *ub_seq, *ub_tok, *ub_out;
     int32_t *auto_pos;       /* grown on demand for batches without pos */
     /* mixture of experts scratch (n_expert > 0 only) */
