@@ -166,7 +166,7 @@ static void tok_attn_residual(struct eng_ctx *c, int il, int t)
         eng_norm_row(hp->norm, cur, cur, E, vec(&L->attn_post_norm), vec(&L->attn_post_norm_b),
                      hp->norm_eps);
     for (int i = 0; i < E; i++)
-        x[i] += cur[i];
+        x[i] += hp->residual_scale * cur[i];
     if (hp->post_norm)
         eng_norm_row(hp->norm, x, x, E, vec(&L->attn_post_norm), vec(&L->attn_post_norm_b),
                      hp->norm_eps);
@@ -208,7 +208,7 @@ static void tok_ffn_residual(struct eng_ctx *c, int il, int t)
         eng_norm_row(hp->norm, cur, cur, E, vec(&L->ffn_post_norm), vec(&L->ffn_post_norm_b),
                      hp->norm_eps);
     for (int i = 0; i < E; i++)
-        x[i] += cur[i];
+        x[i] += hp->residual_scale * cur[i];
     if (hp->post_norm)
         eng_norm_row(hp->norm, x, x, E, vec(&L->ffn_post_norm), vec(&L->ffn_post_norm_b),
                      hp->norm_eps);
@@ -308,6 +308,11 @@ static void outputs(struct eng_ctx *c, int n)
         return;
     float *lg = c->logits + (size_t)c->n_out * hp->n_vocab;
     matmul(c, &m->output, c->out_x, E, j, lg, hp->n_vocab);
+    if (hp->logit_scale != 1.0f) {
+        const float inv = 1.0f / hp->logit_scale;
+        for (size_t i = 0; i < (size_t)j * hp->n_vocab; i++)
+            lg[i] *= inv;
+    }
     if (hp->final_softcap > 0.0f) {
         const float cap = hp->final_softcap;
         for (size_t i = 0; i < (size_t)j * hp->n_vocab; i++)

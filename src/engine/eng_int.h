@@ -76,6 +76,8 @@ struct eng_hparams {
     float final_softcap;  /* 0: none */
     float embd_scale;     /* token embeddings are multiplied by this (1) */
     float attn_scale;     /* q·k scale; 0: 1/sqrt(head_dim_k) */
+    float residual_scale; /* branch outputs scaled before each residual add (1) */
+    float logit_scale;    /* logits divided by this (1) */
     int32_t n_expert, n_expert_used, n_ff_exp; /* mixture of experts (0: dense FFN) */
     int moe_norm_w;       /* renormalise the chosen experts' weights to sum 1 */
     int has_logits;       /* 0 for encoders */
@@ -243,6 +245,8 @@ extern const struct eng_family eng_family_qwen2;
 extern const struct eng_family eng_family_qwen3;
 extern const struct eng_family eng_family_qwen3moe;
 extern const struct eng_family eng_family_phi3;
+extern const struct eng_family eng_family_granite;
+extern const struct eng_family eng_family_granitemoe;
 extern const struct eng_family eng_family_gemma;
 extern const struct eng_family eng_family_gemma2;
 extern const struct eng_family eng_family_gemma3;

@@ -13,7 +13,7 @@
 
 static const struct eng_family *const g_families[] = {
     &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_qwen3moe,
-    &eng_family_phi3,
+    &eng_family_phi3,   &eng_family_granite, &eng_family_granitemoe,
     &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
     &eng_family_nomic_bert,
 };
@@ -185,6 +185,8 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
                       hp->arch, v);
     hp->pooling = (enum eng_pool)v;
     hp->embd_scale = 1.0f;
+    hp->residual_scale = 1.0f;
+    hp->logit_scale = 1.0f;
     hp->has_logits = 1;
     return 0;
 }
@@ -208,6 +210,10 @@ static int hparams_check(const struct eng_hparams *hp, char *err, size_t errlen)
     if (!(hp->norm_eps >= 0.0f && hp->norm_eps < 1.0f))
         return om_err(err, errlen, OM_EFORMAT, "%s: norm epsilon %g invalid", hp->arch,
                       (double)hp->norm_eps);
+    if (!isfinite(hp->residual_scale) || !isfinite(hp->embd_scale) ||
+        !(hp->logit_scale != 0.0f && isfinite(hp->logit_scale)) || !isfinite(hp->attn_scale))
+        return om_err(err, errlen, OM_EFORMAT, "%s: embedding/residual/logit/attention scale "
+                      "invalid", hp->arch);
     if (!(hp->attn_softcap >= 0.0f && isfinite(hp->attn_softcap)) ||
         !(hp->final_softcap >= 0.0f && isfinite(hp->final_softcap)))
         return om_err(err, errlen, OM_EFORMAT, "%s: soft-capping value invalid", hp->arch);
@@ -344,6 +350,7 @@ int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen)
             B(ffn_up, "ffn_up.weight", ENG_T_MAT, 1, E, 2 * F);
         } else {
             B(ffn_gate, "ffn_gate.weight", ENG_T_MAT, gated, E, F);
+            B(ffn_gate_b, "ffn_gate.bias", ENG_T_VEC, 0, F, 0);
             B(ffn_up, "ffn_up.weight", ENG_T_MAT, 1, E, F);
             B(ffn_up_b, "ffn_up.bias", ENG_T_VEC, 0, F, 0);
         }

@@ -21,8 +21,8 @@
 #include "format/gguf.h"
 #include "helpers/synth_model.h"
 
-static const char *g_decoders[] = {"llama", "qwen2",  "qwen3",  "qwen3moe",
-                                   "phi3",  "gemma", "gemma2", "gemma3"};
+static const char *g_decoders[] = {"llama", "qwen2",  "qwen3",  "qwen3moe", "phi3",
+                                   "gemma", "gemma2", "gemma3", "granite"};
 static char g_dir[256];
 
 #define MAXV 256

@@ -32,6 +32,7 @@ struct ref {
     float eps, base, scale, mscale;
     int yarn, n_ctx_orig;
     int nexp, nused, FE; /* mixture of experts */
+    float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
     int bert, nomic, gemma, gemma2, gemma3, neox, qwen3;
 };
@@ -132,6 +133,9 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
         if (r->gemma || r->gemma2 || r->gemma3)
             for (int i = 0; i < E; i++)
                 x[i] *= sqrtf((float)E);
+        if (r->embd_scale != 0.0f)
+            for (int i = 0; i < E; i++)
+                x[i] *= r->embd_scale;
         if (r->bert || r->nomic) {
             const float *ty = tw(r, "token_types.weight", 0);
             const float *pe = tw(r, "position_embd.weight", 0);
@@ -184,7 +188,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             for (int h = 0; h < r->H; h++) {
                 int kh = h / (r->H / r->HKV);
                 double sc[T_MAX], mx = -1e30, sum = 0;
-                float qs = 1.0f / sqrtf((float)hd); /* gemma too, below its 27B shapes */
+                /* gemma too, below its 27B shapes; granite: attention.scale */
+                float qs = r->att_scale != 0.0f ? r->att_scale : 1.0f / sqrtf((float)hd);
                 for (int s = 0; s < n; s++) {
                     int vis = (r->bert || r->nomic) ? 1 : s <= t;
                     if (swa_layer && t - s >= r->swa)
@@ -221,7 +226,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             if (r->gemma2 || r->gemma3)
                 norm(tmp[t], E, tw(r, "blk.%d.post_attention_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)
-                x[i] += tmp[t][i];
+                x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * tmp[t][i];
             if (r->bert || r->nomic)
                 norm(x, E, tw(r, "blk.%d.attn_output_norm.weight", il),
                      tw(r, "blk.%d.attn_output_norm.bias", il), r->eps, 1);
@@ -265,7 +270,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                         tmp[t][i] += (float)(p[sel[j]] / sum / wsum) * ex[i];
                 }
                 for (int i = 0; i < E; i++)
-                    x[i] += tmp[t][i];
+                    x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * tmp[t][i];
                 continue;
             }
             if (r->bert) {
@@ -293,7 +298,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             if (r->gemma2 || r->gemma3)
                 norm(cur, E, tw(r, "blk.%d.post_ffw_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)
-                x[i] += cur[i];
+                x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * cur[i];
             if (r->bert || r->nomic)
                 norm(x, E, tw(r, "blk.%d.layer_output_norm.weight", il),
                      tw(r, "blk.%d.layer_output_norm.bias", il), r->eps, 1);
@@ -335,13 +340,17 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.gemma = !strcmp(arch, "gemma");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
-    r.neox = strcmp(arch, "llama") != 0;
+    r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7); /* NORM for those */
     r.eps = (r.bert || r.nomic) ? kf(&r, ".attention.layer_norm_epsilon", 0)
                                 : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
     r.mscale = kf(&r, ".rope.scaling.attn_factor", 1.0f);
     r.yarn = o.yarn;
+    r.embd_scale = kf(&r, ".embedding_scale", 0.0f);
+    r.res_scale = kf(&r, ".residual_scale", 0.0f);
+    r.logit_scale = kf(&r, ".logit_scale", 0.0f);
+    r.att_scale = kf(&r, ".attention.scale", 0.0f);
     r.nexp = (int)ku(&r, ".expert_count", 0);
     r.nused = (int)ku(&r, ".expert_used_count", 0);
     r.FE = (int)ku(&r, ".expert_feed_forward_length", (uint32_t)r.F);
@@ -403,9 +412,15 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
             if (r.gemma2)
                 for (int v = 0; v < r.V; v++)
                     lg[v] = 30.0f * tanhf(lg[v] / 30.0f);
+            if (r.logit_scale != 0.0f)
+                for (int v = 0; v < r.V; v++)
+                    lg[v] /= r.logit_scale;
             const float *got = eng_get_logits(c, t);
+            double big = 1e-6; /* relative to the row's largest |logit| */
             for (int v = 0; v < r.V; v++)
-                worst = fmax(worst, fabs(got[v] - lg[v]) / fmax(1.0, fabs(lg[v])));
+                big = fmax(big, fabs(lg[v]));
+            for (int v = 0; v < r.V; v++)
+                worst = fmax(worst, fabs(got[v] - lg[v]) / big);
         }
         if (worst > 1e-4 || getenv("OM_TEST_VERBOSE"))
             fprintf(stderr, "%s: logits differ by %g (relative)\n", arch, worst);
@@ -420,8 +435,9 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
 static void test_reference_all_families(void **st)
 {
     (void)st;
-    const char *fam[] = {"llama", "qwen2",  "qwen3",  "qwen3moe", "phi3",
-                         "gemma", "gemma2", "gemma3", "bert",     "nomic-bert"};
+    const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
+                         "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
+                         "bert",   "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

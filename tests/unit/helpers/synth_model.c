@@ -32,6 +32,8 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
         o->head_dim = 32; /* head_dim != n_embd / n_head, as in the real models */
     if (!strcmp(arch, "gemma"))
         o->tied = 1;
+    if (!strcmp(arch, "granitemoe"))
+        o->n_expert = 4, o->n_expert_used = 2;
     if (!strcmp(arch, "qwen3moe")) {
         o->head_dim = 32;
         o->n_expert = 4;
@@ -200,6 +202,12 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         gguf_writer_set_str(w, key, "linear");
         kv_f32(w, a, ".rope.scaling.factor", o->rope_scale);
     }
+    if (!strncmp(a, "granite", 7)) {
+        kv_f32(w, a, ".logit_scale", 8.0f);
+        kv_f32(w, a, ".residual_scale", 0.22f);
+        kv_f32(w, a, ".embedding_scale", 12.0f);
+        kv_f32(w, a, ".attention.scale", 0.1f);
+    }
     if (o->n_expert > 0) {
         kv_u32(w, a, ".expert_count", (uint32_t)o->n_expert);
         kv_u32(w, a, ".expert_used_count", (uint32_t)o->n_expert_used);
@@ -228,7 +236,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     vocab(w, o->n_vocab, enc);
 
     const float ws = 1.0f / sqrtf((float)E), fs = 1.0f / sqrtf((float)F);
-    add(&g, "token_embd.weight", E, o->n_vocab, 0.0f, is_g1 || is_g2 || is_g3 ? 0.2f : 1.0f);
+    const int small_embd = is_g1 || is_g2 || is_g3 || !strncmp(a, "granite", 7);
+    add(&g, "token_embd.weight", E, o->n_vocab, 0.0f, small_embd ? 0.1f : 1.0f);
     if (enc) {
         add(&g, "token_types.weight", E, 2, 0.0f, 0.1f);
         if (is_bert)
