@@ -12,6 +12,7 @@ void kern_install_avx512(struct kern_ops *ops)
     t[OM_TYPE_Q8_0].vec_dot = kern_dot_q8_0_q8_0_avx512;
     t[OM_TYPE_IQ4_NL].vec_dot = kern_dot_iq4_nl_q8_0_avx512;
     t[OM_TYPE_Q4_K].vec_dot = kern_dot_q4_K_q8_K_avx512;
+    t[OM_TYPE_Q5_K].vec_dot = kern_dot_q5_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot = kern_dot_q6_K_q8_K_avx512;
 
     /* tiles for prompt processing: 8 weight rows x 4 tokens */
@@ -23,6 +24,7 @@ void kern_install_avx512(struct kern_ops *ops)
     /* K-quant tiles: 4 rows x 4 tokens */
     t[OM_TYPE_Q4_K].vec_dot_nm = kern_dot_nm_q4_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot_nm = kern_dot_nm_q6_K_q8_K_avx512;
-    t[OM_TYPE_Q4_K].nm_rows = t[OM_TYPE_Q6_K].nm_rows = 4;
-    t[OM_TYPE_Q4_K].nm_cols = t[OM_TYPE_Q6_K].nm_cols = 4;
+    t[OM_TYPE_Q5_K].vec_dot_nm = kern_dot_nm_q5_K_q8_K_avx512;
+    t[OM_TYPE_Q4_K].nm_rows = t[OM_TYPE_Q5_K].nm_rows = t[OM_TYPE_Q6_K].nm_rows = 4;
+    t[OM_TYPE_Q4_K].nm_cols = t[OM_TYPE_Q5_K].nm_cols = t[OM_TYPE_Q6_K].nm_cols = 4;
 }

@@ -1,4 +1,4 @@
-/* kernels/arch/x86: AVX-512 VNNI dot products of Q4_K and Q6_K against Q8_K
+/* kernels/arch/x86: AVX-512 VNNI dot products of Q4_K, Q5_K and Q6_K against Q8_K
  * (token generation: one weight row per activation row).
  *
  * 64 elements per step: vpdpbusd gives int32 sums of 4 unsigned weights x 4
@@ -41,6 +41,41 @@ void kern_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
             /* the 32 bytes of chunk c twice; the upper copy shifted to its high nibbles */
             __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));
             q = _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xffff0000u, q, 4), m4);
+            __m512i t = x512_dpbusd(zero, q, _mm512_loadu_si512(y[i].qs + 64 * c));
+            __m512i sc = _mm512_permutexvar_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(2 * c)), sc32);
+            sumi = _mm512_dpwssd_epi32(sumi, t, sc);
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * x86_f16(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = _mm512_reduce_add_ps(acc) - summ;
+}
+
+/* Q5_K: Q4_K plus a 5th bit per element: bit 2c of qh[l] for element
+ * 64c + l, bit 2c + 1 for element 64c + 32 + l. */
+void kern_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const kern_block_q5_K *x = vx;
+    const kern_block_q8_K *y = vy;
+    const int64_t nb = n / OM_QK_K;
+    const __m512i m4 = _mm512_set1_epi8(0x0f), zero = _mm512_setzero_si512();
+    const __m512i b16 = _mm512_set1_epi8(0x10);
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc = _mm512_setzero_ps();
+    float summ = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1408, _MM_HINT_T0);
+        __m128i scmn = x86_k4_scales_mins(x[i].scales);
+        summ += y[i].d * x86_f16(x[i].dmin) * (float)k4_min_sum(scmn, y[i].bsums);
+        const __m512i sc32 = _mm512_cvtepu8_epi32(scmn);
+        __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].qh));
+        qh = _mm512_mask_srli_epi16(qh, 0xffff0000u, qh, 1); /* [qh | qh >> 1] */
+        __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * c)));
+            q = _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xffff0000u, q, 4), m4);
+            __mmask64 hb = _mm512_test_epi8_mask(qh, _mm512_set1_epi8((char)(1 << (2 * c))));
+            q = _mm512_mask_add_epi8(q, hb, q, b16);
             __m512i t = x512_dpbusd(zero, q, _mm512_loadu_si512(y[i].qs + 64 * c));
             __m512i sc = _mm512_permutexvar_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(2 * c)), sc32);
             sumi = _mm512_dpwssd_epi32(sumi, t, sc);

@@ -1,4 +1,4 @@
-/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_K and Q6_K
+/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_K, Q5_K, Q6_K
  * against Q8_K activations, for prompt processing: 4 weight rows x 4
  * activation columns per call.
  *
@@ -12,6 +12,8 @@
  * scaled in float. Q6_K's -32 offset is subtracted in the integer domain
  * (32*Σ sc*bsum, per pair); Q4_K's mins go through the bsums in float.
  * Other shapes fall back to vec_dot. */
+#include <stddef.h>
+
 #include "kernels/arch/x86/avx512_int.h"
 
 #define TK 4 /* rows and columns of the tile */
@@ -46,13 +48,19 @@ static inline __m512 col_scales(const kern_block_q8_K *const y[TK])
     return _mm512_broadcast_f32x4(_mm_setr_ps(y[0]->d, y[1]->d, y[2]->d, y[3]->d));
 }
 
-void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                  int nr, const void *vy, size_t by, int nc)
+/* Q4_K and Q5_K share d, dmin and the packed scales at the head of the
+ * block; bsz is the block size, qs_off the offset of the nibbles, qh_off that
+ * of Q5_K's 5th bits (< 0 for Q4_K). Inlined into two specialised copies. */
+struct k45_head {
+    om_f16 d, dmin;
+    uint8_t scales[12];
+};
+
+static inline __attribute__((always_inline)) void
+k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void *vy, size_t by,
+         size_t bsz, size_t qs_off, int qh_off)
 {
-    if (nr != TK || nc != TK) {
-        tile_fallback(kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
-        return;
-    }
+    const __m512i b16 = _mm512_set1_epi8(0x10);
     const __m512i m4 = _mm512_set1_epi8(0x0f), zero = _mm512_setzero_si512();
     const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     __m512 facc[TK];
@@ -60,12 +68,18 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
     for (int i = 0; i < TK; i++)
         facc[i] = _mm512_setzero_ps();
     for (int64_t b = 0; b < n / OM_QK_K; b++) {
-        const kern_block_q4_K *x[TK];
+        const struct k45_head *x[TK];
         const kern_block_q8_K *y[TK];
+        __m512i qh[TK];
         #pragma GCC unroll 8
         for (int k = 0; k < TK; k++) {
-            x[k] = (const kern_block_q4_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
+            const uint8_t *xb = (const uint8_t *)vx + bx * (size_t)k + bsz * (size_t)b;
+            x[k] = (const struct k45_head *)xb;
             y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
+            if (qh_off >= 0) { /* [qh | qh >> 1]: bit 2c in both halves is the 5th bit */
+                qh[k] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + qh_off)));
+                qh[k] = _mm512_mask_srli_epi16(qh[k], 0xffff0000u, qh[k], 1);
+            }
         }
         __m512i sc32[TK], mm[TK];
         /* bsum pairs of the 4 columns, column j in lane j */
@@ -99,8 +113,13 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
             const __m512i idx = _mm512_add_epi32(half, _mm512_set1_epi32(2 * c));
             #pragma GCC unroll 8
             for (int i = 0; i < TK; i++) {
-                __m512i X = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i]->qs + 32 * c)));
+                const uint8_t *qs = (const uint8_t *)x[i] + qs_off + 32 * c;
+                __m512i X = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qs));
                 X = _mm512_and_si512(_mm512_mask_srli_epi16(X, 0xffff0000u, X, 4), m4);
+                if (qh_off >= 0) {
+                    __mmask64 hb = _mm512_test_epi8_mask(qh[i], _mm512_set1_epi8((char)(1 << (2 * c))));
+                    X = _mm512_mask_add_epi8(X, hb, X, b16);
+                }
                 const __m512i sc = _mm512_permutexvar_epi32(idx, sc32[i]);
                 #pragma GCC unroll 8
                 for (int j = 0; j < TK; j++)
@@ -126,6 +145,26 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
     for (int i = 0; i < TK; i++)
         lanes_sum(facc[i], &s[(size_t)i * lds]);
 }
+void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
+                                  int nr, const void *vy, size_t by, int nc)
+{
+    if (nr != TK || nc != TK)
+        tile_fallback(kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
+    else
+        k45_tile(n, s, lds, vx, bx, vy, by, sizeof(kern_block_q4_K),
+                 offsetof(kern_block_q4_K, qs), -1);
+}
+
+void kern_dot_nm_q5_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
+                                  int nr, const void *vy, size_t by, int nc)
+{
+    if (nr != TK || nc != TK)
+        tile_fallback(kern_dot_q5_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
+    else
+        k45_tile(n, s, lds, vx, bx, vy, by, sizeof(kern_block_q5_K),
+                 offsetof(kern_block_q5_K, qs), (int)offsetof(kern_block_q5_K, qh));
+}
+
 
 void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
