@@ -105,8 +105,9 @@ static int hparams_common(struct eng_model *m, char *err, size_t errlen)
     hp->head_dim_v = (int32_t)v;
     if (hp->head_dim_k <= 0 || hp->head_dim_v <= 0 || hp->head_dim_k > 4096 ||
         hp->head_dim_v > 4096)
-        return om_err(err, errlen, OM_EFORMAT, "%s: head size %d/%d out of range", hp->arch,
-                      hp->head_dim_k, hp->head_dim_v);
+        return om_err(err, errlen, OM_EFORMAT,
+                      "%s.attention.key_length/value_length: head size %d/%d out of range",
+                      hp->arch, hp->head_dim_k, hp->head_dim_v);
     v = (uint32_t)hp->head_dim_k;
     if ((rc = eng_meta_u32(m, ".rope.dimension_count", 0, &v, err, errlen)))
         return rc;
@@ -208,8 +209,8 @@ static int hparams_check(const struct eng_hparams *hp, char *err, size_t errlen)
         return om_err(err, errlen, OM_EFORMAT, "%s.rope.scaling.attn_factor = %g invalid",
                       hp->arch, (double)hp->rope_mscale);
     if (!(hp->norm_eps >= 0.0f && hp->norm_eps < 1.0f))
-        return om_err(err, errlen, OM_EFORMAT, "%s: norm epsilon %g invalid", hp->arch,
-                      (double)hp->norm_eps);
+        return om_err(err, errlen, OM_EFORMAT, "%s.attention.layer_norm_(rms_)epsilon = %g invalid",
+                      hp->arch, (double)hp->norm_eps);
     if (!isfinite(hp->residual_scale) || !isfinite(hp->embd_scale) ||
         !(hp->logit_scale != 0.0f && isfinite(hp->logit_scale)) || !isfinite(hp->attn_scale))
         return om_err(err, errlen, OM_EFORMAT, "%s: embedding/residual/logit/attention scale "

@@ -539,6 +539,82 @@ static void test_load_errors(void **st)
     expect_load_error("/nonexistent/x.gguf", OM_ENOTFOUND, "/nonexistent/x.gguf");
 }
 
+/* Rewrites src to dst with one metadata key replaced (u32 or f32). */
+static void rewrite_kv(const char *src, const char *dst, const char *key, int is_f32, double v)
+{
+    gguf_file *f = NULL;
+    char err[256];
+    assert_int_equal(gguf_open(src, &f, err, sizeof err), 0);
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_copy_kv(w, f);
+    gguf_writer_remove(w, key);
+    if (is_f32)
+        gguf_writer_set_f32(w, key, (float)v);
+    else
+        gguf_writer_set_u32(w, key, (uint32_t)v);
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor *t = gguf_tensor_at(f, i);
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        assert_int_equal(
+            gguf_writer_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, t->size), 0);
+    }
+    assert_int_equal(gguf_writer_write(w, dst, err, sizeof err), 0);
+    gguf_writer_free(w);
+    gguf_close(f);
+}
+
+/* Hostile hyper-parameters: every one is refused with an error naming it,
+ * never a crash or a huge allocation (the sanitizer run checks the rest). */
+static void test_hostile_metadata(void **st)
+{
+    (void)st;
+    struct synth_opts o;
+    synth_opts_default(&o, "llama");
+    eng_model *m = load_opts(&o, "llama-hostile");
+    eng_model_free(m);
+    char src[512], dst[512];
+    model_path(src, sizeof src, "llama-hostile");
+    model_path(dst, sizeof dst, "llama-hostile-bad");
+    static const struct {
+        const char *key;
+        int is_f32;
+        double v;
+        const char *needle;
+    } cases[] = {
+        {"llama.block_count", 0, 0, "block_count"},
+        {"llama.block_count", 0, 100000, "block_count"},
+        {"llama.block_count", 0, 3, "blk.2."},
+        {"llama.context_length", 0, 0, "context_length"},
+        {"llama.embedding_length", 0, 65, "token_embd.weight"},
+        {"llama.embedding_length", 0, 4000000000.0, "embedding_length"},
+        {"llama.feed_forward_length", 0, 1u << 30, "feed_forward_length"},
+        {"llama.attention.head_count", 0, 0, "head_count"},
+        {"llama.attention.head_count", 0, 5000, "head"},
+        {"llama.attention.head_count_kv", 0, 0, "head_count_kv"},
+        {"llama.attention.key_length", 0, 100000, "head size"},
+        {"llama.rope.dimension_count", 0, 7, "rope.dimension_count"},
+        {"llama.rope.dimension_count", 0, 1000, "rope.dimension_count"},
+        {"llama.rope.freq_base", 1, NAN, "freq_base"},
+        {"llama.rope.freq_base", 1, -1.0, "freq_base"},
+        {"llama.rope.scaling.attn_factor", 1, 0.0, "attn_factor"},
+        {"llama.attention.layer_norm_rms_epsilon", 1, NAN, "epsilon"},
+        {"llama.expert_count", 0, 100000, "expert_count"},
+    };
+    for (size_t i = 0; i < OM_ARRAY_LEN(cases); i++) {
+        rewrite_kv(src, dst, cases[i].key, cases[i].is_f32, cases[i].v);
+        eng_model *bad = (eng_model *)1;
+        char err[256] = "";
+        int rc = eng_model_load(dst, NULL, &bad, err, sizeof err);
+        if (rc >= 0 || !strstr(err, cases[i].needle) || getenv("OM_TEST_VERBOSE"))
+            fprintf(stderr, "%s = %g: rc %d, '%s' (want '%s')\n", cases[i].key, cases[i].v, rc,
+                    err, cases[i].needle);
+        assert_true(rc < 0);
+        assert_null(bad);
+        assert_non_null(strstr(err, cases[i].needle));
+    }
+}
+
 static void test_decode_errors(void **st)
 {
     (void)st;
@@ -620,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_context_shift),        cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_quantized_weights),    cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_load_errors),          cmocka_unit_test(test_decode_errors),
+        cmocka_unit_test(test_hostile_metadata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
