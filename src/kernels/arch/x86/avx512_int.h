@@ -37,6 +37,8 @@ static inline void x512_hsum_halves(__m512 v, float *lo, float *hi)
 
 /* ---- AVX-512 kernels (avx512_*.c) ---- */
 void kern_dot_q4_0_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_q4_1_q8_1_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_q5_1_q8_1_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q5_0_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q8_0_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_iq4_nl_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);

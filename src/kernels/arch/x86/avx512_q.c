@@ -1,12 +1,12 @@
-/* kernels/arch/x86: AVX-512 VNNI dot products of the symmetric 32-element
- * block formats (Q4_0, Q5_0, Q8_0, IQ4_NL) against Q8_0, two blocks per
- * 512-bit register, four blocks per loop step.
+/* kernels/arch/x86: AVX-512 VNNI dot products of the 32-element block
+ * formats: Q4_0, Q5_0, Q8_0, IQ4_NL against Q8_0 and Q4_1, Q5_1 against Q8_1,
+ * two blocks per 512-bit register, four blocks per loop step.
  *
  * Weights enter vpdpbusd as unsigned bytes w + K (K = 8 for Q4_0, 16 for
  * Q5_0, 128 for the signed-byte formats) and K*Σy is subtracted per 4-byte
  * lane, so each block's integer sum is exact; results differ from the generic
- * twins only in float summation order. An odd last block goes through the
- * AVX2 kernel. */
+ * twins only in float summation order. Blocks left over after the last
+ * whole step go through the AVX2 kernel. */
 #include "kernels/arch/x86/avx512_int.h"
 
 /* Blocks x[0], x[1] of 16 nibble bytes -> 64 unsigned bytes laid out like
@@ -111,3 +111,59 @@ PAIR_DOT(kern_dot_q4_0_q8_0_avx512, kern_block_q4_0, q4_0_pair, 8, kern_dot_q4_0
 PAIR_DOT(kern_dot_q5_0_q8_0_avx512, kern_block_q5_0, q5_0_pair, 16, kern_dot_q5_0_q8_0_avx2)
 PAIR_DOT(kern_dot_q8_0_q8_0_avx512, kern_block_q8_0, q8_0_pair, 0x80, kern_dot_q8_0_q8_0_avx2)
 PAIR_DOT(kern_dot_iq4_nl_q8_0_avx512, kern_block_iq4_nl, iq4_nl_pair, 0x80, kern_dot_iq4_nl_q8_0_avx2)
+
+/* ---- Q4_1, Q5_1 against Q8_1: unsigned weights, no correction; the min
+ * term m_x * s_y (s = d_y * Σy) is summed four blocks at a time. ---- */
+
+static inline __m512i q4_1_pair(const kern_block_q4_1 *x)
+{
+    return nibble_pair(x[0].qs, x[1].qs);
+}
+
+static inline __m512i q5_1_pair(const kern_block_q5_1 *x)
+{
+    uint32_t h0, h1;
+    memcpy(&h0, x[0].qh, 4);
+    memcpy(&h1, x[1].qh, 4);
+    __mmask64 k = (__mmask64)h0 | (__mmask64)h1 << 32;
+    __m512i q = nibble_pair(x[0].qs, x[1].qs);
+    return _mm512_mask_add_epi8(q, k, q, _mm512_set1_epi8(16));
+}
+
+#define PAIR_DOT1(NAME, XT, PAIR, TAIL)                                                          \
+    void NAME(int64_t n, float *s, const void *vx, const void *vy)                               \
+    {                                                                                            \
+        const XT *x = vx;                                                                        \
+        const kern_block_q8_1 *y = vy;                                                           \
+        const int64_t nb = n / KERN_QK8_0;                                                       \
+        const __m512i z = _mm512_setzero_si512();                                                \
+        const __m512i i01 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);   \
+        const __m512i i23 = _mm512_add_epi32(i01, _mm512_set1_epi32(2));                         \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                           \
+        __m128 accm = _mm_setzero_ps();                                                          \
+        int64_t i = 0;                                                                           \
+        for (; i + 3 < nb; i += 4) {                                                             \
+            _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);                             \
+            __m512i t0 = x512_dpbusd(z, PAIR(x + i), x512_load_2x32(y[i].qs, y[i + 1].qs));      \
+            __m512i t1 = x512_dpbusd(z, PAIR(x + i + 2), x512_load_2x32(y[i + 2].qs, y[i + 3].qs)); \
+            __m128 sc = _mm_mul_ps(scales4((const uint8_t *)&x[i].d, sizeof(XT)),                \
+                                   scales4((const uint8_t *)&y[i].d, sizeof(kern_block_q8_1)));  \
+            accm = _mm_fmadd_ps(scales4((const uint8_t *)&x[i].m, sizeof(XT)),                   \
+                                scales4((const uint8_t *)&y[i].s, sizeof(kern_block_q8_1)), accm); \
+            __m512 s512 = _mm512_castps128_ps512(sc);                                            \
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t0), _mm512_permutexvar_ps(i01, s512), acc0); \
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t1), _mm512_permutexvar_ps(i23, s512), acc1); \
+        }                                                                                        \
+        __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));                                  \
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));                                                   \
+        float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + _mm_cvtss_f32(m);            \
+        if (i < nb) {                                                                            \
+            float t;                                                                             \
+            TAIL((nb - i) * KERN_QK8_0, &t, x + i, y + i);                                       \
+            r += t;                                                                              \
+        }                                                                                        \
+        *s = r;                                                                                  \
+    }
+
+PAIR_DOT1(kern_dot_q4_1_q8_1_avx512, kern_block_q4_1, q4_1_pair, kern_dot_q4_1_q8_1_avx2)
+PAIR_DOT1(kern_dot_q5_1_q8_1_avx512, kern_block_q5_1, q5_1_pair, kern_dot_q5_1_q8_1_avx2)
