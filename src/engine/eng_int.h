@@ -245,6 +245,7 @@ extern const struct eng_family eng_family_qwen2;
 extern const struct eng_family eng_family_qwen3;
 extern const struct eng_family eng_family_qwen3moe;
 extern const struct eng_family eng_family_phi3;
+extern const struct eng_family eng_family_starcoder2;
 extern const struct eng_family eng_family_granite;
 extern const struct eng_family eng_family_granitemoe;
 extern const struct eng_family eng_family_gemma;

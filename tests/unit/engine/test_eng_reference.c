@@ -34,7 +34,7 @@ struct ref {
     int nexp, nused, FE; /* mixture of experts */
     float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
-    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3;
+    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2;
 };
 
 static const float *tw(const struct ref *r, const char *fmt, int il)
@@ -153,7 +153,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             float *x = X + (size_t)t * E;
             memcpy(cur, x, sizeof(float) * (size_t)E);
             if (!(r->bert || r->nomic))
-                norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il), NULL, r->eps, 0);
+                norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il),
+                     tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2);
             const float *wqkv = tw(r, "blk.%d.attn_qkv.weight", il);
             if (wqkv) { /* rows: [Q; K; V] */
                 static float all[3072];
@@ -218,7 +219,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                     att[h * hd + i] = (float)o;
                 }
             }
-            mv(tmp[t], tw(r, "blk.%d.attn_output.weight", il), att, E, nq,
+            mv(tmp[t], tw(r, "blk.%d.attn_output.weight", il), att, E, nq, /* (+ bias) */
                tw(r, "blk.%d.attn_output.bias", il));
         }
         for (int t = 0; t < n; t++) {
@@ -232,7 +233,8 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                      tw(r, "blk.%d.attn_output_norm.bias", il), r->eps, 1);
             memcpy(cur, x, sizeof(float) * (size_t)E);
             if (!(r->bert || r->nomic))
-                norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), NULL, r->eps, 0);
+                norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), tw(r, "blk.%d.ffn_norm.bias", il),
+                     r->eps, r->sc2);
             const float *gate = tw(r, "blk.%d.ffn_gate.weight", il);
             const float *router = tw(r, "blk.%d.ffn_gate_inp.weight", il);
             if (router) { /* softmax, top-k, renormalised, sum of SiLU-gated experts */
@@ -273,7 +275,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                     x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * tmp[t][i];
                 continue;
             }
-            if (r->bert) {
+            if (r->bert || r->sc2) {
                 mv(g, tw(r, "blk.%d.ffn_up.weight", il), cur, r->F, E,
                    tw(r, "blk.%d.ffn_up.bias", il));
                 for (int i = 0; i < r->F; i++)
@@ -338,10 +340,11 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.bert = !strcmp(arch, "bert");
     r.nomic = !strcmp(arch, "nomic-bert");
     r.gemma = !strcmp(arch, "gemma");
+    r.sc2 = !strcmp(arch, "starcoder2");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
     r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7); /* NORM for those */
-    r.eps = (r.bert || r.nomic) ? kf(&r, ".attention.layer_norm_epsilon", 0)
+    r.eps = (r.bert || r.nomic || r.sc2) ? kf(&r, ".attention.layer_norm_epsilon", 0)
                                 : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
@@ -407,7 +410,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
         static float lg[512];
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * r.E;
-            norm(x, r.E, on, NULL, r.eps, 0);
+            norm(x, r.E, on, tw(&r, "output_norm.bias", 0), r.eps, r.sc2);
             mv(lg, out, x, r.V, r.E, NULL);
             if (r.gemma2)
                 for (int v = 0; v < r.V; v++)
@@ -437,7 +440,7 @@ static void test_reference_all_families(void **st)
     (void)st;
     const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
                          "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
-                         "bert",   "nomic-bert"};
+                         "starcoder2", "bert", "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

@@ -171,6 +171,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_g1 = !strcmp(a, "gemma");
     const int is_phi3 = !strcmp(a, "phi3"), is_q2 = !strcmp(a, "qwen2");
     const int is_q3 = !strcmp(a, "qwen3") || !strcmp(a, "qwen3moe");
+    const int is_sc2 = !strcmp(a, "starcoder2");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
     gguf_writer *w = g.w;
 
@@ -186,13 +187,15 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         kv_u32(w, a, ".attention.key_length", (uint32_t)hd);
         kv_u32(w, a, ".attention.value_length", (uint32_t)hd);
     }
+    if (enc || is_sc2) {
+        kv_f32(w, a, ".attention.layer_norm_epsilon", enc ? 1e-12f : 1e-5f);
+    }
     if (enc) {
-        kv_f32(w, a, ".attention.layer_norm_epsilon", 1e-12f);
         kv_u32(w, a, ".pooling_type", o->pooling);
         char key[128];
         snprintf(key, sizeof key, "%s.attention.causal", a);
         gguf_writer_set_bool(w, key, 0);
-    } else {
+    } else if (!is_sc2) {
         kv_f32(w, a, ".attention.layer_norm_rms_epsilon", 1e-6f);
     }
     kv_f32(w, a, ".rope.freq_base", is_nomic ? 1000.0f : is_g3 ? 1000000.0f : 10000.0f);
@@ -246,6 +249,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         add(&g, "token_embd_norm.bias", E, 0, 0.0f, 0.1f);
     } else {
         add(&g, "output_norm.weight", E, 0, 1.0f, 0.1f);
+        if (is_sc2)
+            add(&g, "output_norm.bias", E, 0, 0.0f, 0.1f);
         if (!o->tied)
             add(&g, "output.weight", E, o->n_vocab, 0.0f, ws);
         if (o->rope_freqs)
@@ -286,6 +291,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             continue;
         }
         addl(&g, il, "attn_norm.weight", E, 0, 1.0f, 0.1f);
+        if (is_sc2)
+            addl(&g, il, "attn_norm.bias", E, 0, 0.0f, 0.1f);
         if (is_phi3) {
             addl(&g, il, "attn_qkv.weight", E, nq + 2 * nkv, 0.0f, ws);
         } else {
@@ -293,7 +300,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "attn_k.weight", E, nkv, 0.0f, ws);
             addl(&g, il, "attn_v.weight", E, nkv, 0.0f, ws);
         }
-        if (is_q2) {
+        if (is_q2 || is_sc2) {
             addl(&g, il, "attn_q.bias", nq, 0, 0.0f, 0.2f);
             addl(&g, il, "attn_k.bias", nkv, 0, 0.0f, 0.2f);
             addl(&g, il, "attn_v.bias", nkv, 0, 0.0f, 0.2f);
@@ -303,9 +310,19 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "attn_k_norm.weight", hd, 0, 1.0f, 0.1f);
         }
         addl(&g, il, "attn_output.weight", nq, E, 0.0f, 1.0f / sqrtf((float)nq));
+        if (is_sc2)
+            addl(&g, il, "attn_output.bias", E, 0, 0.0f, 0.1f);
         if (is_g2 || is_g3)
             addl(&g, il, "post_attention_norm.weight", E, 0, 1.0f, 0.1f);
         addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
+        if (is_sc2) {
+            addl(&g, il, "ffn_norm.bias", E, 0, 0.0f, 0.1f);
+            addl(&g, il, "ffn_up.weight", E, F, 0.0f, ws);
+            addl(&g, il, "ffn_up.bias", F, 0, 0.0f, 0.1f);
+            addl(&g, il, "ffn_down.weight", F, E, 0.0f, fs);
+            addl(&g, il, "ffn_down.bias", E, 0, 0.0f, 0.1f);
+            continue;
+        }
         if (o->n_expert > 0) {
             const int FE = o->n_ff_exp ? o->n_ff_exp : F;
             char name[96];
