@@ -35,6 +35,7 @@ void kern_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
         __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
@@ -66,6 +67,7 @@ void kern_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     const __m256i one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         int8_t sc[16];
         x86_k3_scales(x[i].scales, sc);
@@ -142,6 +144,7 @@ void kern_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
         __m128i scmn = x86_k4_scales_mins(x[i].scales);

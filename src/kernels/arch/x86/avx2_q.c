@@ -46,6 +46,7 @@ void kern_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         __m256i p = x86_dot_u8i8x32(x86_nibbles32(x[i].qs),
                                     _mm256_loadu_si256((const __m256i *)y[i].qs));
         __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
@@ -73,6 +74,7 @@ void kern_dot_q5_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 1 < nb; i += 2) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         __m256i p0 = x86_dot_i8x32(q5_0_vals(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
         __m256i p1 = x86_dot_i8x32(q5_0_vals(x + i + 1),
                                    _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
@@ -97,6 +99,7 @@ void kern_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         uint32_t qh;
         memcpy(&qh, x[i].qh, 4);
         __m256i hi = _mm256_and_si256(x86_bits32(qh), _mm256_set1_epi8(0x10));
@@ -148,6 +151,7 @@ void kern_dot_iq4_nl_q8_0_avx2(int64_t n, float *s, const void *vx, const void *
     const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)k_iq4nl));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         __m256i q = _mm256_shuffle_epi8(grid, x86_nibbles32(x[i].qs));
         __m256i p = x86_dot_i8x32(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
         __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
