@@ -79,8 +79,9 @@ struct eng_ctx_params {
                            models (forward scratch kept near 48 MiB) */
     uint32_t n_seq_max; /* sequence ids 0..n_seq_max-1 (at most 64); 0: 1 */
     int32_t n_threads;  /* 0: om_cpu_physical_cores() */
-    uint32_t type_kv;   /* OM_TYPE_F16 (default) or OM_TYPE_F32 (= 0: start from
-                           eng_ctx_params_default, not a zeroed struct) */
+    uint32_t type_kv;   /* OM_TYPE_F16 (default), OM_TYPE_F32 (= 0: start from
+                           eng_ctx_params_default, not a zeroed struct), or
+                           OM_TYPE_Q8_0 / OM_TYPE_Q4_0 (head sizes multiple of 32) */
     int embeddings;     /* 1: compute pooled embeddings (forced for encoders) */
 };
 

@@ -9,7 +9,9 @@
  *
  * Per item: s_j = scale * q·k_j (then cap * tanh(s_j / cap) with attention
  * soft-capping), p = softmax(s), out = sum_j p_j v_j. K/V rows are F16
- * (kern dot_f32_f16 / axpy_f16) or F32. With an F16 cache, q and p are
+ * (kern dot_f32_f16 / axpy_f16), F32, or Q8_0 / Q4_0 (q quantized to the
+ * type's vec_dot_type once per item and dotted with the type's kernel; each
+ * V head dequantized before it is added). With an F16 cache, q and p are
  * rounded to F16 too, which is what ggml's F16 matmuls do: it keeps our
  * logits within ~1e-5 of llama.cpp's instead of ~3e-4. */
 #include <math.h>
@@ -55,6 +57,12 @@ static void att_worker(void *arg, int ith, int nth)
     const float scale = hp->attn_scale > 0.0f ? hp->attn_scale : 1.0f / sqrtf((float)hk);
     const float cap = hp->attn_softcap;
     const int f16 = kv->type == OM_TYPE_F16;
+    const int quant = kv->type != OM_TYPE_F16 && kv->type != OM_TYPE_F32;
+    const struct kern_type_ops *kt = &ops->type[kv->type];
+    const size_t kh_bytes = quant ? om_type_row_size(kv->type, hk) : 0;
+    const size_t vh_bytes = quant ? om_type_row_size(kv->type, hv) : 0;
+    uint8_t *q8 = c->att_q8 + (size_t)ith * 8192;
+    float *vtmp = c->att_v + (size_t)ith * 4096;
     float *sc = c->att_scores + (size_t)ith * kv->n_cells;
     int32_t *cells = c->att_cells + (size_t)ith * kv->n_cells;
     om_f16 *h16 = c->att_f16 + (size_t)ith * OM_MAX(kv->n_cells, 4096u);
@@ -74,14 +82,21 @@ static void att_worker(void *arg, int ith, int nth)
             ops->f32_to_f16_row(q, h16, hk);
             f16_to_f32_row(h16, qr, hk);
             q = qr;
+        } else if (quant) {
+            ops->type[kt->vec_dot_type].from_float(q, q8, hk);
         }
         float *out = c->att + ((size_t)t * H + h) * hv;
         const size_t koff = (size_t)kvh * hk, voff = (size_t)kvh * hv;
         float mx = -INFINITY;
         for (int i = 0; i < nc; i++) {
             const uint8_t *krow = kv->k[il] + kv->k_row * (size_t)cells[i];
-            float s = f16 ? ops->dot_f32_f16(hk, q, (const om_f16 *)krow + koff)
-                          : ops->dot_f32(hk, q, (const float *)krow + koff);
+            float s;
+            if (f16)
+                s = ops->dot_f32_f16(hk, q, (const om_f16 *)krow + koff);
+            else if (quant)
+                kt->vec_dot(hk, &s, krow + (size_t)kvh * kh_bytes, q8);
+            else
+                s = ops->dot_f32(hk, q, (const float *)krow + koff);
             s *= scale;
             if (cap > 0.0f)
                 s = cap * tanhf(s / cap);
@@ -109,6 +124,10 @@ static void att_worker(void *arg, int ith, int nth)
                 ops->axpy_f16(hv, w, (const om_f16 *)vrow + voff, out);
             } else {
                 const float *vv = (const float *)vrow + voff;
+                if (quant) {
+                    kt->to_float(vrow + (size_t)kvh * vh_bytes, vtmp, hv);
+                    vv = vtmp;
+                }
                 for (int d = 0; d < hv; d++)
                     out[d] += w * vv[d];
             }

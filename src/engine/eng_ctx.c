@@ -89,9 +89,16 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     if (p.n_seq_max > ENG_MAX_SEQ)
         return om_err(err, errlen, OM_ERANGE, "n_seq_max %u exceeds %d", p.n_seq_max,
                       ENG_MAX_SEQ);
-    if (p.type_kv != OM_TYPE_F16 && p.type_kv != OM_TYPE_F32)
-        return om_err(err, errlen, OM_EINVAL, "KV cache type %s unsupported (f16, f32)",
+    if (p.type_kv != OM_TYPE_F16 && p.type_kv != OM_TYPE_F32 && p.type_kv != OM_TYPE_Q8_0 &&
+        p.type_kv != OM_TYPE_Q4_0)
+        return om_err(err, errlen, OM_EINVAL,
+                      "KV cache type %s unsupported (f16, f32, q8_0, q4_0)",
                       om_type_name(p.type_kv));
+    if ((p.type_kv == OM_TYPE_Q8_0 || p.type_kv == OM_TYPE_Q4_0) &&
+        (hp->head_dim_k % 32 || hp->head_dim_v % 32))
+        return om_err(err, errlen, OM_EINVAL,
+                      "KV cache type %s needs head sizes that are multiples of 32 (%d/%d)",
+                      om_type_name(p.type_kv), hp->head_dim_k, hp->head_dim_v);
     if (p.n_threads < 0)
         return om_err(err, errlen, OM_EINVAL, "n_threads %d", p.n_threads);
     if (!hp->has_logits)
@@ -130,6 +137,10 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->att_scores = falloc((size_t)c->nth * p.n_ctx);
     c->att_cells = om_xcalloc((size_t)c->nth * p.n_ctx, sizeof(int32_t));
     c->att_f16 = om_xcalloc((size_t)c->nth * OM_MAX(p.n_ctx, 4096u), sizeof(om_f16));
+    /* per thread: q quantized for the K dot (<= 4096 floats -> bytes) and one
+     * dequantized V head */
+    c->att_q8 = om_xalloc_aligned((size_t)c->nth * 8192);
+    c->att_v = falloc((size_t)c->nth * 4096);
     c->ub_cell = om_xcalloc(B, sizeof(int32_t));
     c->ub_pos = om_xcalloc(B, sizeof(int32_t));
     c->ub_seq = om_xcalloc(B, sizeof(int32_t));
@@ -184,6 +195,8 @@ void eng_ctx_free(eng_ctx *c)
     free(c->moe_rows);
     free(c->att_cells);
     free(c->att_f16);
+    om_afree(c->att_q8);
+    om_afree(c->att_v);
     free(c->ub_cell);
     free(c->ub_pos);
     free(c->ub_seq);

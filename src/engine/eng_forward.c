@@ -149,9 +149,12 @@ static void tok_qkv_post(struct eng_ctx *c, int il, int t)
         const struct kern_ops *ops = kern_ops_active();
         ops->f32_to_f16_row(k, (om_f16 *)kd, nk);
         ops->f32_to_f16_row(v, (om_f16 *)vd, nv);
-    } else {
+    } else if (kv->type == OM_TYPE_F32) {
         memcpy(kd, k, sizeof(float) * (size_t)nk);
         memcpy(vd, v, sizeof(float) * (size_t)nv);
+    } else {
+        kern_quantize_row(kv->type, k, kd, nk);
+        kern_quantize_row(kv->type, v, vd, nv);
     }
 }
 

@@ -173,7 +173,7 @@ float eng_silu(float x);
  * pos[c] and the set of sequences seq[c] (bit s = sequence s; 0 = free). */
 struct eng_kv {
     uint32_t n_cells;
-    uint32_t type;           /* OM_TYPE_F16 or OM_TYPE_F32 */
+    uint32_t type;           /* OM_TYPE_F16, F32, Q8_0 or Q4_0 */
     size_t k_row, v_row;     /* bytes of one cell's K / V in one layer */
     uint8_t **k, **v;        /* per layer: n_cells rows */
     int32_t *pos;
@@ -199,6 +199,8 @@ struct eng_ctx {
     float *att_scores;       /* (nth, n_ctx) */
     int32_t *att_cells;      /* (nth, n_ctx) */
     om_f16 *att_f16;         /* (nth, max(n_ctx, 4096)): F16 rounding of q and weights */
+    uint8_t *att_q8;         /* (nth, 8192 bytes): q in the K type's vec_dot_type */
+    float *att_v;            /* (nth, 4096): one dequantized V head */
     int32_t *ub_cell, *ub_pos, *ub_seq, *ub_tok, *ub_out;
     int32_t *auto_pos;       /* grown on demand for batches without pos */
     /* mixture of experts scratch (n_expert > 0 only) */

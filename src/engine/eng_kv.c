@@ -16,11 +16,11 @@ int eng_kv_init(struct eng_kv *kv, const struct eng_model *m, uint32_t n_cells, 
 {
     const struct eng_hparams *hp = &m->hp;
     memset(kv, 0, sizeof *kv);
-    size_t es = type == OM_TYPE_F16 ? 2 : 4;
     kv->n_cells = n_cells;
     kv->type = type;
-    kv->k_row = (size_t)hp->n_head_kv * hp->head_dim_k * es;
-    kv->v_row = (size_t)hp->n_head_kv * hp->head_dim_v * es;
+    /* quantized types: each head's slice is whole blocks (eng_ctx_new checked) */
+    kv->k_row = om_type_row_size(type, (int64_t)hp->n_head_kv * hp->head_dim_k);
+    kv->v_row = om_type_row_size(type, (int64_t)hp->n_head_kv * hp->head_dim_v);
     kv->k = om_xcalloc((size_t)hp->n_layer, sizeof *kv->k);
     kv->v = om_xcalloc((size_t)hp->n_layer, sizeof *kv->v);
     for (int il = 0; il < hp->n_layer; il++) {
@@ -123,13 +123,15 @@ static void kv_rerotate(eng_ctx *ctx, uint32_t c, int32_t delta, float *row, flo
         eng_rope_cs(cs, hp->n_rot, swa ? m->inv_freq_swa : ctx->inv_freq,
                     swa ? hp->rope_scale_swa : hp->rope_scale, (float)delta, 1.0f);
         uint8_t *k = kv->k[il] + kv->k_row * c;
-        if (kv->type == OM_TYPE_F16) {
-            for (int i = 0; i < nk; i++)
-                row[i] = kern_f16_to_f32(((const om_f16 *)k)[i]);
-            eng_rope_apply(hp->rope, row, hp->n_head_kv, hp->head_dim_k, hp->n_rot, cs);
-            ops->f32_to_f16_row(row, (om_f16 *)k, nk);
-        } else {
+        if (kv->type == OM_TYPE_F32) {
             eng_rope_apply(hp->rope, (float *)k, hp->n_head_kv, hp->head_dim_k, hp->n_rot, cs);
+        } else { /* F16 or quantized: decode, rotate, encode */
+            ops->type[kv->type].to_float(k, row, nk);
+            eng_rope_apply(hp->rope, row, hp->n_head_kv, hp->head_dim_k, hp->n_rot, cs);
+            if (kv->type == OM_TYPE_F16)
+                ops->f32_to_f16_row(row, (om_f16 *)k, nk);
+            else
+                kern_quantize_row(kv->type, row, k, nk);
         }
     }
 }

@@ -539,6 +539,72 @@ static void test_load_errors(void **st)
     expect_load_error("/nonexistent/x.gguf", OM_ENOTFOUND, "/nonexistent/x.gguf");
 }
 
+/* Logits of the last of 12 tokens with a cache of type kv (F32 reference
+ * when kv is OM_TYPE_F32); also checks batched == token by token. */
+static void kv_logits(eng_model *m, uint32_t kv, float *out)
+{
+    static float batched[16][MAXV], step[1][MAXV];
+    const int nv = eng_model_n_vocab(m), n = 12;
+    int32_t t[16];
+    prompt(t, n, nv, 11);
+    eng_ctx *c = ctx_new(m, 64, 64, 1, kv, 2);
+    decode_all(c, t, n, 0, 0, batched, nv);
+    eng_kv_clear(c);
+    for (int i = 0; i < n; i++) {
+        decode_all(c, &t[i], 1, 0, i, step, nv);
+        assert_true(max_rel(step[0], batched[i], nv) <= 1e-4);
+    }
+    memcpy(out, batched[n - 1], sizeof(float) * (size_t)nv);
+    eng_ctx_free(c);
+}
+
+static double rel_l2(const float *a, const float *ref, int n)
+{
+    double num = 0, den = 0;
+    for (int i = 0; i < n; i++) {
+        num += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]);
+        den += (double)ref[i] * ref[i];
+    }
+    return sqrt(num / den);
+}
+
+/* Quantized KV caches (Q8_0, Q4_0; head sizes multiple of 32). */
+static void test_kv_quantized(void **st)
+{
+    (void)st;
+    const char *archs[] = {"llama", "qwen3", "gemma2"};
+    for (size_t a = 0; a < OM_ARRAY_LEN(archs); a++) {
+        struct synth_opts o;
+        synth_opts_default(&o, archs[a]);
+        o.head_dim = 32;
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s-hd32", archs[a]);
+        eng_model *m = load_opts(&o, tag);
+        const int nv = eng_model_n_vocab(m);
+        float ref[MAXV], q8[MAXV], q4[MAXV];
+        kv_logits(m, OM_TYPE_F32, ref);
+        kv_logits(m, OM_TYPE_Q8_0, q8);
+        kv_logits(m, OM_TYPE_Q4_0, q4);
+        double e8 = rel_l2(q8, ref, nv), e4 = rel_l2(q4, ref, nv);
+        if (getenv("OM_TEST_VERBOSE") || !(e8 > 0 && e8 < 0.02 && e4 > e8 && e4 < 0.2))
+            fprintf(stderr, "%s: KV q8_0 error %g, q4_0 error %g\n", archs[a], e8, e4);
+        assert_true(e8 > 0.0 && e8 < 0.02);
+        assert_true(e4 > e8 && e4 < 0.2);
+        rotation_case(m, tag, OM_TYPE_Q8_0, 0.05);
+        struct eng_ctx_params p;
+        eng_ctx_params_default(&p);
+        p.type_kv = OM_TYPE_Q8_0;
+        eng_ctx *c = NULL;
+        char err[128];
+        assert_int_equal(eng_ctx_new(m, &p, &c, err, sizeof err), 0);
+        /* per cell and layer: K and V of n_head_kv heads of 32 = one 34-byte block each */
+        assert_int_equal(eng_ctx_kv_bytes(c), (uint64_t)eng_ctx_n_ctx(c) * 2 * o.n_layer *
+                                                  (uint64_t)o.n_head_kv * 34);
+        eng_ctx_free(c);
+        eng_model_free(m);
+    }
+}
+
 /* Rewrites src to dst with one metadata key replaced (u32 or f32). */
 static void rewrite_kv(const char *src, const char *dst, const char *key, int is_f32, double v)
 {
@@ -653,7 +719,7 @@ static void test_decode_errors(void **st)
     eng_ctx_free(c);
     struct eng_ctx_params p;
     eng_ctx_params_default(&p);
-    p.type_kv = OM_TYPE_Q4_0;
+    p.type_kv = OM_TYPE_Q4_0; /* head size 16: not whole Q4_0 blocks */
     char err[128];
     assert_int_equal(eng_ctx_new(m, &p, &c, err, sizeof err), OM_EINVAL);
     assert_null(c);
@@ -696,7 +762,7 @@ int main(void)
         cmocka_unit_test(test_context_shift),        cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_quantized_weights),    cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_load_errors),          cmocka_unit_test(test_decode_errors),
-        cmocka_unit_test(test_hostile_metadata),
+        cmocka_unit_test(test_hostile_metadata),     cmocka_unit_test(test_kv_quantized),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
