@@ -7,6 +7,7 @@
  *   matmul  2048x2048 x 128 tokens, one thread, through the tile kernel
  *           (vec_dot_nm) where the table has one, as prompt processing does.
  *           Reported as GFLOP/s (2*rows*k*n_tok) and GB/s of weights.
+ *   dot_f32_f16 / axpy_f16 at head size 64 (attention), ns per call.
  *   kern_matmul on the active table (n_tok 1 and 128), single-threaded (CPU
  *   time) and with a 2-thread pool (wall clock: only meaningful on an idle
  *   machine).
@@ -191,6 +192,42 @@ static void bench_kern_matmul(om_pool *pool, uint32_t t, int64_t rows, int64_t k
     free(scratch);
 }
 
+/* Attention-path helpers at head size 64 (called per head and position). */
+static void bench_helpers(const struct kern_ops *ops)
+{
+    enum { HD = 64, NROW = 1024 };
+    float *q = om_xmalloc(HD * sizeof(float)), *out = om_xmalloc(HD * sizeof(float));
+    om_f16 *k = om_xmalloc((size_t)HD * NROW * sizeof(om_f16));
+    for (int j = 0; j < HD; j++)
+        q[j] = rnd();
+    for (int j = 0; j < HD * NROW; j++)
+        k[j] = kern_f32_to_f16(rnd());
+    double res[2];
+    for (int mode = 0; mode < 2; mode++) {
+        long calls = 0;
+        float sink = 0;
+        double t0 = now_s(), t1;
+        do {
+            for (int r = 0; r < NROW; r++) {
+                if (mode == 0)
+                    sink += ops->dot_f32_f16(HD, q, k + (size_t)r * HD);
+                else
+                    ops->axpy_f16(HD, 0.001f, k + (size_t)r * HD, out);
+            }
+            calls += NROW;
+            t1 = now_s();
+        } while (t1 - t0 < 0.2);
+        res[mode] = (t1 - t0) / (double)calls * 1e9;
+        if (sink == 12345.0f)
+            printf(" ");
+    }
+    printf("helpers %-12s dot_f32_f16(64) %5.1f ns  axpy_f16(64) %5.1f ns\n", ops->isa, res[0],
+           res[1]);
+    free(q);
+    free(out);
+    free(k);
+}
+
 static uint32_t type_by_name(const char *s)
 {
     for (uint32_t t = 0; t < OM_TYPE_COUNT; t++)
@@ -204,6 +241,9 @@ int main(int argc, char **argv)
     const char *defaults[] = {"q4_0", "q8_0", "q4_K", "q6_K", "q5_0"};
     int ntypes = argc > 1 ? argc - 1 : 5;
     om_pool *pool = om_pool_new(2);
+    for (int isa = 0; isa <= 2; isa++)
+        if (kern_ops_for((enum kern_isa)isa))
+            bench_helpers(kern_ops_for((enum kern_isa)isa));
     for (int i = 0; i < ntypes; i++) {
         const char *name = argc > 1 ? argv[i + 1] : defaults[i];
         uint32_t t = type_by_name(name);

@@ -16,6 +16,14 @@ void kern_install_avx512(struct kern_ops *ops)
     t[OM_TYPE_Q4_K].vec_dot = kern_dot_q4_K_q8_K_avx512;
     t[OM_TYPE_Q5_K].vec_dot = kern_dot_q5_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot = kern_dot_q6_K_q8_K_avx512;
+    t[OM_TYPE_F16].vec_dot = kern_dot_f16_f16_avx512;
+    t[OM_TYPE_BF16].vec_dot = kern_dot_bf16_bf16_avx512;
+    t[OM_TYPE_F32].vec_dot = kern_dot_f32_f32_avx512;
+
+    ops->dot_f32_f16 = kern_dot_f32_f16_avx512;
+    ops->axpy_f16 = kern_axpy_f16_avx512;
+    ops->f32_to_f16_row = kern_f32_to_f16_row_avx512;
+    ops->dot_f32 = kern_dot_f32_avx512;
 
     /* tiles for prompt processing: 8 weight rows x 4 tokens */
     t[OM_TYPE_Q4_0].vec_dot_nm = kern_dot_nm_q4_0_q8_0_avx512;

@@ -46,6 +46,15 @@ void kern_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y
 void kern_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
 
+void kern_dot_f16_f16_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_bf16_bf16_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_f32_f32_avx512(int64_t n, float *s, const void *x, const void *y);
+
+float kern_dot_f32_f16_avx512(int64_t n, const float *x, const om_f16 *y);
+void kern_axpy_f16_avx512(int64_t n, float a, const om_f16 *x, float *y);
+void kern_f32_to_f16_row_avx512(const float *x, om_f16 *y, int64_t n);
+float kern_dot_f32_avx512(int64_t n, const float *x, const float *y);
+
 void kern_dot_nm_q4_0_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                   int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q5_0_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
