@@ -38,7 +38,9 @@ void eng_model_params_default(struct eng_model_params *p);
 /* Opens path (GGUF, mmap'd read-only), detects the architecture
  * (general.architecture), reads and checks the hyper-parameters, and binds
  * every tensor the family needs, checking presence, type and shape. Weights
- * are never copied. p may be NULL (defaults).
+ * are never copied. When the file has tokenizer.ggml.model, the vocabulary
+ * is loaded too (tok_vocab_load) and its failure fails the load. p may be
+ * NULL (defaults).
  * Returns 0 and *out (owned by the caller, free with eng_model_free), or a
  * negative OM_E* code with *out = NULL and err naming the key / tensor /
  * architecture / type at fault: OM_EUNSUPPORTED for an unknown architecture
@@ -59,7 +61,8 @@ int32_t eng_model_n_head(const eng_model *m);
 int32_t eng_model_n_head_kv(const eng_model *m);
 int32_t eng_model_n_ctx_train(const eng_model *m);
 /* 1 when the model is an encoder producing embeddings (bert, nomic-bert):
- * attention is bidirectional and there are no logits. */
+ * attention is bidirectional, there are no logits, and a whole input must
+ * fit one eng_decode chunk. */
 int eng_model_is_encoder(const eng_model *m);
 /* Bytes of tensor data and number of weight elements. */
 uint64_t eng_model_size(const eng_model *m);
@@ -67,8 +70,8 @@ uint64_t eng_model_n_params(const eng_model *m);
 /* The underlying GGUF (metadata such as the chat template, the tokenizer);
  * borrowed, valid until eng_model_free. */
 const struct gguf_file *eng_model_gguf(const eng_model *m);
-/* The vocabulary loaded from the file, or NULL when the model has none (or
- * the tokenizer module is not available). Borrowed. */
+/* The vocabulary loaded from the file, or NULL when the file has no
+ * tokenizer.ggml.model. Borrowed, valid until eng_model_free. */
 const struct tok_vocab *eng_model_vocab(const eng_model *m);
 
 /* ---- context ---- */
