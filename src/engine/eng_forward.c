@@ -129,11 +129,14 @@ static void tok_qkv_post(struct eng_ctx *c, int il, int t)
     add_vec(q, &L->bq, nq);
     add_vec(k, &L->bk, nk);
     add_vec(v, &L->bv, nv);
-    if (L->q_norm.data)
+    if (hp->qk_norm_full) { /* olmo2: one RMSNorm over all of q, and of k */
+        eng_norm_row(ENG_NORM_RMS, q, q, nq, vec(&L->q_norm), NULL, hp->norm_eps);
+        eng_norm_row(ENG_NORM_RMS, k, k, nk, vec(&L->k_norm), NULL, hp->norm_eps);
+    } else if (L->q_norm.data)
         for (int h = 0; h < hp->n_head; h++)
             eng_norm_row(ENG_NORM_RMS, q + h * hk, q + h * hk, hk, vec(&L->q_norm), NULL,
                          hp->norm_eps);
-    if (L->k_norm.data)
+    if (L->k_norm.data && !hp->qk_norm_full)
         for (int h = 0; h < hp->n_head_kv; h++)
             eng_norm_row(ENG_NORM_RMS, k + h * hk, k + h * hk, hk, vec(&L->k_norm), NULL,
                          hp->norm_eps);
@@ -173,8 +176,9 @@ static void tok_attn_residual(struct eng_ctx *c, int il, int t)
     if (hp->post_norm)
         eng_norm_row(hp->norm, x, x, E, vec(&L->attn_post_norm), vec(&L->attn_post_norm_b),
                      hp->norm_eps);
-    else
+    else if (L->ffn_norm.data)
         eng_norm_row(hp->norm, cur, x, E, vec(&L->ffn_norm), vec(&L->ffn_norm_b), hp->norm_eps);
+    /* no ffn_norm (olmo2): the FFN reads x itself, see layer() */
 }
 
 /* ffn row t: [gate (F) | up (F)] -> h in the gate half */
@@ -226,7 +230,7 @@ static void layer(struct eng_ctx *c, int il, int n)
 
     /* attention input: normed x (pre-norm) or x itself (post-norm) */
     const float *in = c->x;
-    if (!hp->post_norm) {
+    if (!hp->post_norm && L->attn_norm.data) {
         par_tokens(c, il, n, tok_attn_norm, E);
         in = c->cur;
     }
@@ -245,7 +249,7 @@ static void layer(struct eng_ctx *c, int il, int n)
     matmul(c, &L->wo, c->att, (int64_t)hp->n_head * hp->head_dim_v, n, c->cur, E);
     par_tokens(c, il, n, tok_attn_residual, 2 * (int64_t)E); /* leaves the ffn input in cur */
 
-    in = hp->post_norm ? c->x : c->cur;
+    in = hp->post_norm || !L->ffn_norm.data ? c->x : c->cur;
     if (L->ffn_gate_inp.data) { /* mixture of experts: result in cur */
         eng_moe_ffn(c, il, n, in);
         par_tokens(c, il, n, tok_ffn_residual, E);

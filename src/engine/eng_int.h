@@ -68,6 +68,8 @@ struct eng_hparams {
     float yarn_beta_fast, yarn_beta_slow;
     enum eng_act act;
     int fused_gate_up;    /* ffn_up holds [gate; up] (phi3) */
+    int no_pre_norm;      /* no attn_norm / ffn_norm: post norms only (olmo2) */
+    int qk_norm_full;     /* QK-norm over the whole q / k projection (olmo2), not per head */
     int causal;
     enum eng_pool pooling;
     int32_t n_swa;        /* sliding window size (0: none) */
@@ -248,6 +250,7 @@ extern const struct eng_family eng_family_qwen3;
 extern const struct eng_family eng_family_qwen3moe;
 extern const struct eng_family eng_family_phi3;
 extern const struct eng_family eng_family_starcoder2;
+extern const struct eng_family eng_family_olmo2;
 extern const struct eng_family eng_family_granite;
 extern const struct eng_family eng_family_granitemoe;
 extern const struct eng_family eng_family_gemma;

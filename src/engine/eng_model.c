@@ -15,7 +15,7 @@ static const struct eng_family *const g_families[] = {
     &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_qwen3moe,
     &eng_family_phi3,   &eng_family_granite, &eng_family_granitemoe,
     &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
-    &eng_family_nomic_bert, &eng_family_starcoder2,
+    &eng_family_nomic_bert, &eng_family_starcoder2, &eng_family_olmo2,
 };
 
 #define ENG_MAX_DIM (1 << 20)     /* bound for embedding / ffn / head sizes */
@@ -326,7 +326,7 @@ int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen)
 #define B(t, sfx, kind, req, a, b)                                                         \
     if ((rc = eng_bind_layer(m, &L->t, il, sfx, kind, req, a, b, err, errlen)))            \
         break;
-        B(attn_norm, "attn_norm.weight", ENG_T_VEC, 1, E, 0);
+        B(attn_norm, "attn_norm.weight", ENG_T_VEC, !hp->no_pre_norm, E, 0);
         B(attn_norm_b, "attn_norm.bias", ENG_T_VEC, 0, E, 0);
         B(wqkv, "attn_qkv.weight", ENG_T_MAT, 0, E, nq + nk + nv);
         B(bqkv, "attn_qkv.bias", ENG_T_VEC, 0, nq + nk + nv, 0);
@@ -337,12 +337,14 @@ int eng_bind_decoder_layers(struct eng_model *m, char *err, size_t errlen)
         B(bq, "attn_q.bias", ENG_T_VEC, 0, nq, 0);
         B(bk, "attn_k.bias", ENG_T_VEC, 0, nk, 0);
         B(bv, "attn_v.bias", ENG_T_VEC, 0, nv, 0);
-        B(q_norm, "attn_q_norm.weight", ENG_T_VEC, 0, hp->head_dim_k, 0);
-        B(k_norm, "attn_k_norm.weight", ENG_T_VEC, 0, hp->head_dim_k, 0);
+        B(q_norm, "attn_q_norm.weight", ENG_T_VEC, hp->qk_norm_full,
+          hp->qk_norm_full ? nq : hp->head_dim_k, 0);
+        B(k_norm, "attn_k_norm.weight", ENG_T_VEC, hp->qk_norm_full,
+          hp->qk_norm_full ? nk : hp->head_dim_k, 0);
         B(wo, "attn_output.weight", ENG_T_MAT, 1, no, E);
         B(bo, "attn_output.bias", ENG_T_VEC, 0, E, 0);
         B(attn_post_norm, "post_attention_norm.weight", ENG_T_VEC, 0, E, 0);
-        B(ffn_norm, "ffn_norm.weight", ENG_T_VEC, 1, E, 0);
+        B(ffn_norm, "ffn_norm.weight", ENG_T_VEC, !hp->no_pre_norm, E, 0);
         B(ffn_norm_b, "ffn_norm.bias", ENG_T_VEC, 0, E, 0);
         B(ffn_post_norm, "post_ffw_norm.weight", ENG_T_VEC, 0, E, 0);
         if (hp->n_expert > 0) /* experts instead of the dense FFN: eng_bind_moe_layers */

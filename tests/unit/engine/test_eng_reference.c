@@ -34,7 +34,7 @@ struct ref {
     int nexp, nused, FE; /* mixture of experts */
     float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
-    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2;
+    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2;
 };
 
 static const float *tw(const struct ref *r, const char *fmt, int il)
@@ -152,7 +152,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * E;
             memcpy(cur, x, sizeof(float) * (size_t)E);
-            if (!(r->bert || r->nomic))
+            if (!(r->bert || r->nomic || r->olmo2))
                 norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il),
                      tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2);
             const float *wqkv = tw(r, "blk.%d.attn_qkv.weight", il);
@@ -172,6 +172,11 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             }
             const float *qn = tw(r, "blk.%d.attn_q_norm.weight", il);
             const float *kn = tw(r, "blk.%d.attn_k_norm.weight", il);
+            if (r->olmo2) { /* whole-projection QK-norm */
+                norm(Q[t], nq, qn, NULL, r->eps, 0);
+                norm(K[t], nkv, kn, NULL, r->eps, 0);
+                qn = kn = NULL;
+            }
             for (int h = 0; h < r->H; h++) {
                 if (qn)
                     norm(Q[t] + h * hd, hd, qn, NULL, r->eps, 0);
@@ -224,7 +229,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
         }
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * E;
-            if (r->gemma2 || r->gemma3)
+            if (r->gemma2 || r->gemma3 || r->olmo2)
                 norm(tmp[t], E, tw(r, "blk.%d.post_attention_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)
                 x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * tmp[t][i];
@@ -232,7 +237,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                 norm(x, E, tw(r, "blk.%d.attn_output_norm.weight", il),
                      tw(r, "blk.%d.attn_output_norm.bias", il), r->eps, 1);
             memcpy(cur, x, sizeof(float) * (size_t)E);
-            if (!(r->bert || r->nomic))
+            if (!(r->bert || r->nomic || r->olmo2))
                 norm(cur, E, tw(r, "blk.%d.ffn_norm.weight", il), tw(r, "blk.%d.ffn_norm.bias", il),
                      r->eps, r->sc2);
             const float *gate = tw(r, "blk.%d.ffn_gate.weight", il);
@@ -297,7 +302,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             }
             mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F,
                tw(r, "blk.%d.ffn_down.bias", il));
-            if (r->gemma2 || r->gemma3)
+            if (r->gemma2 || r->gemma3 || r->olmo2)
                 norm(cur, E, tw(r, "blk.%d.post_ffw_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)
                 x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * cur[i];
@@ -341,6 +346,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.nomic = !strcmp(arch, "nomic-bert");
     r.gemma = !strcmp(arch, "gemma");
     r.sc2 = !strcmp(arch, "starcoder2");
+    r.olmo2 = !strcmp(arch, "olmo2");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
     r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7); /* NORM for those */
@@ -440,7 +446,7 @@ static void test_reference_all_families(void **st)
     (void)st;
     const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
                          "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
-                         "starcoder2", "bert", "nomic-bert"};
+                         "starcoder2", "olmo2", "bert", "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

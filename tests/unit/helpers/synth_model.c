@@ -172,6 +172,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_phi3 = !strcmp(a, "phi3"), is_q2 = !strcmp(a, "qwen2");
     const int is_q3 = !strcmp(a, "qwen3") || !strcmp(a, "qwen3moe");
     const int is_sc2 = !strcmp(a, "starcoder2");
+    const int is_olmo2 = !strcmp(a, "olmo2");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
     gguf_writer *w = g.w;
 
@@ -290,7 +291,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "layer_output_norm.bias", E, 0, 0.0f, 0.1f);
             continue;
         }
-        addl(&g, il, "attn_norm.weight", E, 0, 1.0f, 0.1f);
+        if (!is_olmo2)
+            addl(&g, il, "attn_norm.weight", E, 0, 1.0f, 0.1f);
         if (is_sc2)
             addl(&g, il, "attn_norm.bias", E, 0, 0.0f, 0.1f);
         if (is_phi3) {
@@ -305,6 +307,10 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "attn_k.bias", nkv, 0, 0.0f, 0.2f);
             addl(&g, il, "attn_v.bias", nkv, 0, 0.0f, 0.2f);
         }
+        if (is_olmo2) { /* QK-norm over the whole projections */
+            addl(&g, il, "attn_q_norm.weight", nq, 0, 1.0f, 0.1f);
+            addl(&g, il, "attn_k_norm.weight", nkv, 0, 1.0f, 0.1f);
+        }
         if (is_q3 || is_g3) {
             addl(&g, il, "attn_q_norm.weight", hd, 0, 1.0f, 0.1f);
             addl(&g, il, "attn_k_norm.weight", hd, 0, 1.0f, 0.1f);
@@ -312,9 +318,10 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         addl(&g, il, "attn_output.weight", nq, E, 0.0f, 1.0f / sqrtf((float)nq));
         if (is_sc2)
             addl(&g, il, "attn_output.bias", E, 0, 0.0f, 0.1f);
-        if (is_g2 || is_g3)
+        if (is_g2 || is_g3 || is_olmo2)
             addl(&g, il, "post_attention_norm.weight", E, 0, 1.0f, 0.1f);
-        addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
+        if (!is_olmo2)
+            addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
         if (is_sc2) {
             addl(&g, il, "ffn_norm.bias", E, 0, 0.0f, 0.1f);
             addl(&g, il, "ffn_up.weight", E, F, 0.0f, ws);
@@ -342,7 +349,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "ffn_up.weight", E, F, 0.0f, ws);
         }
         addl(&g, il, "ffn_down.weight", F, E, 0.0f, fs);
-        if (is_g2 || is_g3)
+        if (is_g2 || is_g3 || is_olmo2)
             addl(&g, il, "post_ffw_norm.weight", E, 0, 1.0f, 0.1f);
     }
     int rc = g.rc;
