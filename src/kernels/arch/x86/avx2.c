@@ -26,6 +26,11 @@ void kern_install_avx2(struct kern_ops *ops)
     t[OM_TYPE_Q8_0].vec_dot_nm = kern_dot_nm_q8_0_q8_0_avx2;
     t[OM_TYPE_Q4_0].nm_rows = t[OM_TYPE_Q8_0].nm_rows = 4;
     t[OM_TYPE_Q4_0].nm_cols = t[OM_TYPE_Q8_0].nm_cols = 2;
+    /* K-quant tiles: 2 weight rows x 4 tokens */
+    t[OM_TYPE_Q4_K].vec_dot_nm = kern_dot_nm_q4_K_q8_K_avx2;
+    t[OM_TYPE_Q6_K].vec_dot_nm = kern_dot_nm_q6_K_q8_K_avx2;
+    t[OM_TYPE_Q4_K].nm_rows = t[OM_TYPE_Q6_K].nm_rows = 2;
+    t[OM_TYPE_Q4_K].nm_cols = t[OM_TYPE_Q6_K].nm_cols = 4;
 
     t[OM_TYPE_Q8_0].from_float = kern_quantize_q8_0_avx2;
     t[OM_TYPE_Q8_1].from_float = kern_quantize_q8_1_avx2;
