@@ -124,6 +124,8 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->qkv_w = (int32_t)(nq + nk + nv);
     c->x = falloc(B * E);
     c->cur = falloc(B * E);
+    if (hp->parallel)
+        c->par = falloc(B * E);
     /* one buffer for what is never live at the same time: q|k|v + attention
      * output (until Wo), then the FFN's gate|up, then the output rows */
     c->work = falloc(B * work_floats(hp));
@@ -178,6 +180,7 @@ void eng_ctx_free(eng_ctx *c)
     eng_kv_close(&c->kv, c->m->hp.n_layer);
     om_afree(c->x);
     om_afree(c->cur);
+    om_afree(c->par);
     om_afree(c->work);
     om_afree(c->cs);
     om_afree(c->cs_swa);

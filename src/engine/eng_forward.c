@@ -221,6 +221,19 @@ static void tok_ffn_residual(struct eng_ctx *c, int il, int t)
                      hp->norm_eps);
 }
 
+/* parallel blocks: x += (attn + bo) + (ffn + b_down) */
+static void tok_parallel_residual(struct eng_ctx *c, int il, int t)
+{
+    const struct eng_hparams *hp = &c->m->hp;
+    const struct eng_layer *L = &c->m->layers[il];
+    const int E = hp->n_embd;
+    float *x = c->x + (size_t)t * E, *a = c->par + (size_t)t * E, *f = c->cur + (size_t)t * E;
+    add_vec(a, &L->bo, E);
+    add_vec(f, &L->ffn_down_b, E);
+    for (int i = 0; i < E; i++)
+        x[i] += a[i] + f[i];
+}
+
 static void layer(struct eng_ctx *c, int il, int n)
 {
     const struct eng_hparams *hp = &c->m->hp;
@@ -246,10 +259,16 @@ static void layer(struct eng_ctx *c, int il, int n)
     }
     par_tokens(c, il, n, tok_qkv_post, W);
     eng_attention(c, il, n);
-    matmul(c, &L->wo, c->att, (int64_t)hp->n_head * hp->head_dim_v, n, c->cur, E);
-    par_tokens(c, il, n, tok_attn_residual, 2 * (int64_t)E); /* leaves the ffn input in cur */
+    if (hp->parallel) { /* phi2: the FFN reads the same normed input; par holds attn */
+        matmul(c, &L->wo, c->att, (int64_t)hp->n_head * hp->head_dim_v, n, c->par, E);
+    } else {
+        matmul(c, &L->wo, c->att, (int64_t)hp->n_head * hp->head_dim_v, n, c->cur, E);
+        par_tokens(c, il, n, tok_attn_residual, 2 * (int64_t)E); /* leaves ffn input in cur */
+    }
 
     in = hp->post_norm || !L->ffn_norm.data ? c->x : c->cur;
+    if (hp->parallel)
+        in = c->cur;
     if (L->ffn_gate_inp.data) { /* mixture of experts: result in cur */
         eng_moe_ffn(c, il, n, in);
         par_tokens(c, il, n, tok_ffn_residual, E);
@@ -268,7 +287,7 @@ static void layer(struct eng_ctx *c, int il, int n)
     }
     par_tokens(c, il, n, tok_ffn_act, 4 * (int64_t)F); /* expf per element */
     matmul(c, &L->ffn_down, c->ffn, 2 * (int64_t)F, n, c->cur, E);
-    par_tokens(c, il, n, tok_ffn_residual, E);
+    par_tokens(c, il, n, hp->parallel ? tok_parallel_residual : tok_ffn_residual, E);
 }
 
 /* Final norm of x row t into y. */
@@ -315,6 +334,9 @@ static void outputs(struct eng_ctx *c, int n)
         return;
     float *lg = c->logits + (size_t)c->n_out * hp->n_vocab;
     matmul(c, &m->output, c->out_x, E, j, lg, hp->n_vocab);
+    if (m->output_b.data)
+        for (int r = 0; r < j; r++)
+            add_vec(lg + (size_t)r * hp->n_vocab, &m->output_b, hp->n_vocab);
     if (hp->logit_scale != 1.0f) {
         const float inv = 1.0f / hp->logit_scale;
         for (size_t i = 0; i < (size_t)j * hp->n_vocab; i++)

@@ -69,6 +69,7 @@ struct eng_hparams {
     enum eng_act act;
     int fused_gate_up;    /* ffn_up holds [gate; up] (phi3) */
     int no_pre_norm;      /* no attn_norm / ffn_norm: post norms only (olmo2) */
+    int parallel;         /* x += attn(n) + ffn(n), n = attn_norm(x) (phi2) */
     int qk_norm_full;     /* QK-norm over the whole q / k projection (olmo2), not per head */
     int causal;
     enum eng_pool pooling;
@@ -107,6 +108,7 @@ struct eng_model {
     struct eng_hparams hp;
     struct eng_tensor tok_embd, pos_embd, type_embd, embd_norm, embd_norm_b;
     struct eng_tensor out_norm, out_norm_b, output; /* output may alias tok_embd */
+    struct eng_tensor output_b;                     /* phi2: logits bias */
     struct eng_tensor rope_freqs;                   /* llama3: per-dim divisors */
     struct eng_tensor rope_long, rope_short;        /* phi3 LongRoPE divisors */
     struct eng_layer *layers;                       /* n_layer */
@@ -194,6 +196,7 @@ struct eng_ctx {
     /* forward scratch, sized for n_batch tokens (see eng_ctx_new) */
     int32_t qkv_w;           /* floats per token in qkv: q | k | v */
     float *x, *cur;          /* (n_batch, n_embd): residual stream, branch */
+    float *par;              /* (n_batch, n_embd): attention branch of parallel blocks */
     float *work;             /* shared by qkv | att, ffn and out_x (never live together) */
     float *qkv, *att, *ffn, *out_x;
     float *cs, *cs_swa;      /* (n_batch, n_rot/2, 2) cos/sin tables */
@@ -251,6 +254,7 @@ extern const struct eng_family eng_family_qwen3moe;
 extern const struct eng_family eng_family_phi3;
 extern const struct eng_family eng_family_starcoder2;
 extern const struct eng_family eng_family_olmo2;
+extern const struct eng_family eng_family_phi2;
 extern const struct eng_family eng_family_granite;
 extern const struct eng_family eng_family_granitemoe;
 extern const struct eng_family eng_family_gemma;

@@ -15,7 +15,7 @@ static const struct eng_family *const g_families[] = {
     &eng_family_llama,  &eng_family_qwen2,  &eng_family_qwen3, &eng_family_qwen3moe,
     &eng_family_phi3,   &eng_family_granite, &eng_family_granitemoe,
     &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
-    &eng_family_nomic_bert, &eng_family_starcoder2, &eng_family_olmo2,
+    &eng_family_nomic_bert, &eng_family_starcoder2, &eng_family_olmo2, &eng_family_phi2,
 };
 
 #define ENG_MAX_DIM (1 << 20)     /* bound for embedding / ffn / head sizes */
@@ -305,6 +305,9 @@ int eng_bind_common_io(struct eng_model *m, char *err, size_t errlen)
             return rc;
         if (!m->output.data)
             m->output = m->tok_embd; /* tied embeddings */
+        if ((rc = eng_bind(m, &m->output_b, "output.bias", ENG_T_VEC, 0, hp->n_vocab, 0, err,
+                           errlen)))
+            return rc;
     }
     if (hp->n_rot > 0 && (rc = eng_bind(m, &m->rope_freqs, "rope_freqs.weight", ENG_T_VEC, 0,
                                         hp->n_rot / 2, 0, err, errlen)))

@@ -34,7 +34,7 @@ struct ref {
     int nexp, nused, FE; /* mixture of experts */
     float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
-    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2;
+    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2, phi2;
 };
 
 static const float *tw(const struct ref *r, const char *fmt, int il)
@@ -125,7 +125,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
 {
     const int E = r->E, hd = r->hd, nq = r->H * hd, nkv = r->HKV * hd;
     static float Q[T_MAX][1024], K[T_MAX][1024], Vv[T_MAX][1024], tmp[T_MAX][2048];
-    static float g[4096], u[4096], att[1024], cur[2048];
+    static float g[4096], u[4096], att[1024], cur[2048], nin[T_MAX][2048];
     const float *emb = tw(r, "token_embd.weight", 0);
     for (int t = 0; t < n; t++) {
         float *x = X + (size_t)t * E;
@@ -154,11 +154,12 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             memcpy(cur, x, sizeof(float) * (size_t)E);
             if (!(r->bert || r->nomic || r->olmo2))
                 norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il),
-                     tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2);
+                     tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2 || r->phi2);
+            memcpy(nin[t], cur, sizeof(float) * (size_t)E); /* phi2's FFN input */
             const float *wqkv = tw(r, "blk.%d.attn_qkv.weight", il);
             if (wqkv) { /* rows: [Q; K; V] */
                 static float all[3072];
-                mv(all, wqkv, cur, nq + 2 * nkv, E, NULL);
+                mv(all, wqkv, cur, nq + 2 * nkv, E, tw(r, "blk.%d.attn_qkv.bias", il));
                 memcpy(Q[t], all, sizeof(float) * (size_t)nq);
                 memcpy(K[t], all + nq, sizeof(float) * (size_t)nkv);
                 memcpy(Vv[t], all + nq + nkv, sizeof(float) * (size_t)nkv);
@@ -229,6 +230,17 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
         }
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * E;
+            if (r->phi2) { /* parallel: x += attn(n) + ffn(n) */
+                mv(g, tw(r, "blk.%d.ffn_up.weight", il), nin[t], r->F, E,
+                   tw(r, "blk.%d.ffn_up.bias", il));
+                for (int i = 0; i < r->F; i++)
+                    g[i] = gelu(g[i]);
+                mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F,
+                   tw(r, "blk.%d.ffn_down.bias", il));
+                for (int i = 0; i < E; i++)
+                    x[i] += tmp[t][i] + cur[i];
+                continue;
+            }
             if (r->gemma2 || r->gemma3 || r->olmo2)
                 norm(tmp[t], E, tw(r, "blk.%d.post_attention_norm.weight", il), NULL, r->eps, 0);
             for (int i = 0; i < E; i++)
@@ -320,7 +332,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     o.rope_scale = !strcmp(arch, "gemma3") ? 8.0f : 0.0f;
     o.longrope = variant == 1;
     o.rope_freqs = variant == 2;
-    o.n_rot = variant == 3 ? 8 : 0; /* partial rotary: 8 of 16 dims */
+    if (variant == 3)
+        o.n_rot = 8; /* partial rotary: 8 of 16 dims */
     o.yarn = variant == 4;
     if (variant == 5) { /* Mixtral-style llama: experts, no expert_feed_forward_length */
         o.n_expert = 4;
@@ -347,10 +360,11 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.gemma = !strcmp(arch, "gemma");
     r.sc2 = !strcmp(arch, "starcoder2");
     r.olmo2 = !strcmp(arch, "olmo2");
+    r.phi2 = !strcmp(arch, "phi2");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
     r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7); /* NORM for those */
-    r.eps = (r.bert || r.nomic || r.sc2) ? kf(&r, ".attention.layer_norm_epsilon", 0)
+    r.eps = (r.bert || r.nomic || r.sc2 || r.phi2) ? kf(&r, ".attention.layer_norm_epsilon", 0)
                                 : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
@@ -416,8 +430,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
         static float lg[512];
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * r.E;
-            norm(x, r.E, on, tw(&r, "output_norm.bias", 0), r.eps, r.sc2);
-            mv(lg, out, x, r.V, r.E, NULL);
+            norm(x, r.E, on, tw(&r, "output_norm.bias", 0), r.eps, r.sc2 || r.phi2);
+            mv(lg, out, x, r.V, r.E, tw(&r, "output.bias", 0));
             if (r.gemma2)
                 for (int v = 0; v < r.V; v++)
                     lg[v] = 30.0f * tanhf(lg[v] / 30.0f);
@@ -446,7 +460,7 @@ static void test_reference_all_families(void **st)
     (void)st;
     const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
                          "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
-                         "starcoder2", "olmo2", "bert", "nomic-bert"};
+                         "starcoder2", "olmo2", "phi2", "bert", "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

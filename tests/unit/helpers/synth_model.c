@@ -32,6 +32,8 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
         o->head_dim = 32; /* head_dim != n_embd / n_head, as in the real models */
     if (!strcmp(arch, "gemma"))
         o->tied = 1;
+    if (!strcmp(arch, "phi2"))
+        o->n_rot = 8; /* partial rotary, as the real model (32 of 80) */
     if (!strcmp(arch, "granitemoe"))
         o->n_expert = 4, o->n_expert_used = 2;
     if (!strcmp(arch, "qwen3moe")) {
@@ -173,6 +175,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_q3 = !strcmp(a, "qwen3") || !strcmp(a, "qwen3moe");
     const int is_sc2 = !strcmp(a, "starcoder2");
     const int is_olmo2 = !strcmp(a, "olmo2");
+    const int is_phi2 = !strcmp(a, "phi2");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
     gguf_writer *w = g.w;
 
@@ -188,7 +191,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         kv_u32(w, a, ".attention.key_length", (uint32_t)hd);
         kv_u32(w, a, ".attention.value_length", (uint32_t)hd);
     }
-    if (enc || is_sc2) {
+    if (enc || is_sc2 || is_phi2) {
         kv_f32(w, a, ".attention.layer_norm_epsilon", enc ? 1e-12f : 1e-5f);
     }
     if (enc) {
@@ -196,7 +199,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         char key[128];
         snprintf(key, sizeof key, "%s.attention.causal", a);
         gguf_writer_set_bool(w, key, 0);
-    } else if (!is_sc2) {
+    } else if (!is_sc2 && !is_phi2) {
         kv_f32(w, a, ".attention.layer_norm_rms_epsilon", 1e-6f);
     }
     kv_f32(w, a, ".rope.freq_base", is_nomic ? 1000.0f : is_g3 ? 1000000.0f : 10000.0f);
@@ -250,8 +253,10 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         add(&g, "token_embd_norm.bias", E, 0, 0.0f, 0.1f);
     } else {
         add(&g, "output_norm.weight", E, 0, 1.0f, 0.1f);
-        if (is_sc2)
+        if (is_sc2 || is_phi2)
             add(&g, "output_norm.bias", E, 0, 0.0f, 0.1f);
+        if (is_phi2)
+            add(&g, "output.bias", o->n_vocab, 0, 0.0f, 0.1f);
         if (!o->tied)
             add(&g, "output.weight", E, o->n_vocab, 0.0f, ws);
         if (o->rope_freqs)
@@ -293,10 +298,12 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         }
         if (!is_olmo2)
             addl(&g, il, "attn_norm.weight", E, 0, 1.0f, 0.1f);
-        if (is_sc2)
+        if (is_sc2 || is_phi2)
             addl(&g, il, "attn_norm.bias", E, 0, 0.0f, 0.1f);
-        if (is_phi3) {
+        if (is_phi3 || is_phi2) {
             addl(&g, il, "attn_qkv.weight", E, nq + 2 * nkv, 0.0f, ws);
+            if (is_phi2)
+                addl(&g, il, "attn_qkv.bias", nq + 2 * nkv, 0, 0.0f, 0.1f);
         } else {
             addl(&g, il, "attn_q.weight", E, nq, 0.0f, ws);
             addl(&g, il, "attn_k.weight", E, nkv, 0.0f, ws);
@@ -316,14 +323,15 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "attn_k_norm.weight", hd, 0, 1.0f, 0.1f);
         }
         addl(&g, il, "attn_output.weight", nq, E, 0.0f, 1.0f / sqrtf((float)nq));
-        if (is_sc2)
+        if (is_sc2 || is_phi2)
             addl(&g, il, "attn_output.bias", E, 0, 0.0f, 0.1f);
         if (is_g2 || is_g3 || is_olmo2)
             addl(&g, il, "post_attention_norm.weight", E, 0, 1.0f, 0.1f);
-        if (!is_olmo2)
+        if (!is_olmo2 && !is_phi2)
             addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
-        if (is_sc2) {
-            addl(&g, il, "ffn_norm.bias", E, 0, 0.0f, 0.1f);
+        if (is_sc2 || is_phi2) {
+            if (is_sc2)
+                addl(&g, il, "ffn_norm.bias", E, 0, 0.0f, 0.1f);
             addl(&g, il, "ffn_up.weight", E, F, 0.0f, ws);
             addl(&g, il, "ffn_up.bias", F, 0, 0.0f, 0.1f);
             addl(&g, il, "ffn_down.weight", F, E, 0.0f, fs);
