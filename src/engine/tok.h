@@ -15,7 +15,8 @@
  * A tok_vocab is immutable after loading and owns copies of everything it
  * needs (the gguf_file may be closed afterwards); every function below may be
  * called from several threads at once. Token ids are int32_t in
- * [0, tok_n_vocab); -1 means "no such token". */
+ * [0, tok_n_vocab); -1 means "no such token". docs/tokenizer.md lists the
+ * pre-tokenizers, metadata rules and llama.cpp quirks kept on purpose. */
 #ifndef TOK_H
 #define TOK_H
 
