@@ -255,6 +255,7 @@ extern const struct eng_family eng_family_phi3;
 extern const struct eng_family eng_family_starcoder2;
 extern const struct eng_family eng_family_olmo2;
 extern const struct eng_family eng_family_phi2;
+extern const struct eng_family eng_family_command_r;
 extern const struct eng_family eng_family_granite;
 extern const struct eng_family eng_family_granitemoe;
 extern const struct eng_family eng_family_gemma;

@@ -16,6 +16,7 @@ static const struct eng_family *const g_families[] = {
     &eng_family_phi3,   &eng_family_granite, &eng_family_granitemoe,
     &eng_family_gemma,  &eng_family_gemma2, &eng_family_gemma3, &eng_family_bert,
     &eng_family_nomic_bert, &eng_family_starcoder2, &eng_family_olmo2, &eng_family_phi2,
+    &eng_family_command_r,
 };
 
 #define ENG_MAX_DIM (1 << 20)     /* bound for embedding / ffn / head sizes */

@@ -23,7 +23,7 @@
 
 static const char *g_decoders[] = {"llama", "qwen2",  "qwen3",  "qwen3moe", "phi3",
                                    "gemma", "gemma2", "gemma3", "granite", "starcoder2",
-                                   "olmo2", "phi2"};
+                                   "olmo2", "phi2",   "command-r"};
 static char g_dir[256];
 
 #define MAXV 256

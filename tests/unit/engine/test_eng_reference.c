@@ -34,7 +34,7 @@ struct ref {
     int nexp, nused, FE; /* mixture of experts */
     float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
-    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2, phi2;
+    int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2, phi2, cr;
 };
 
 static const float *tw(const struct ref *r, const char *fmt, int il)
@@ -154,7 +154,7 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
             memcpy(cur, x, sizeof(float) * (size_t)E);
             if (!(r->bert || r->nomic || r->olmo2))
                 norm(cur, E, tw(r, "blk.%d.attn_norm.weight", il),
-                     tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2 || r->phi2);
+                     tw(r, "blk.%d.attn_norm.bias", il), r->eps, r->sc2 || r->phi2 || r->cr);
             memcpy(nin[t], cur, sizeof(float) * (size_t)E); /* phi2's FFN input */
             const float *wqkv = tw(r, "blk.%d.attn_qkv.weight", il);
             if (wqkv) { /* rows: [Q; K; V] */
@@ -230,11 +230,17 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
         }
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * E;
-            if (r->phi2) { /* parallel: x += attn(n) + ffn(n) */
+            if (r->phi2 || r->cr) { /* parallel: x += attn(n) + ffn(n) */
                 mv(g, tw(r, "blk.%d.ffn_up.weight", il), nin[t], r->F, E,
                    tw(r, "blk.%d.ffn_up.bias", il));
-                for (int i = 0; i < r->F; i++)
-                    g[i] = gelu(g[i]);
+                if (r->cr) { /* SiLU-gated */
+                    mv(u, tw(r, "blk.%d.ffn_gate.weight", il), nin[t], r->F, E, NULL);
+                    for (int i = 0; i < r->F; i++)
+                        g[i] *= u[i] / (1.0f + expf(-u[i]));
+                } else {
+                    for (int i = 0; i < r->F; i++)
+                        g[i] = gelu(g[i]);
+                }
                 mv(cur, tw(r, "blk.%d.ffn_down.weight", il), g, E, r->F,
                    tw(r, "blk.%d.ffn_down.bias", il));
                 for (int i = 0; i < E; i++)
@@ -361,10 +367,12 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.sc2 = !strcmp(arch, "starcoder2");
     r.olmo2 = !strcmp(arch, "olmo2");
     r.phi2 = !strcmp(arch, "phi2");
+    r.cr = !strcmp(arch, "command-r");
     r.gemma2 = !strcmp(arch, "gemma2");
     r.gemma3 = !strcmp(arch, "gemma3");
-    r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7); /* NORM for those */
-    r.eps = (r.bert || r.nomic || r.sc2 || r.phi2) ? kf(&r, ".attention.layer_norm_epsilon", 0)
+    r.neox = strcmp(arch, "llama") && strncmp(arch, "granite", 7) && strcmp(arch, "command-r");
+    r.eps = (r.bert || r.nomic || r.sc2 || r.phi2 || r.cr)
+                ? kf(&r, ".attention.layer_norm_epsilon", 0)
                                 : kf(&r, ".attention.layer_norm_rms_epsilon", 0);
     r.base = kf(&r, ".rope.freq_base", 10000.0f);
     r.scale = 1.0f / kf(&r, ".rope.scaling.factor", 1.0f);
@@ -430,14 +438,14 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
         static float lg[512];
         for (int t = 0; t < n; t++) {
             float *x = X + (size_t)t * r.E;
-            norm(x, r.E, on, tw(&r, "output_norm.bias", 0), r.eps, r.sc2 || r.phi2);
+            norm(x, r.E, on, tw(&r, "output_norm.bias", 0), r.eps, r.sc2 || r.phi2 || r.cr);
             mv(lg, out, x, r.V, r.E, tw(&r, "output.bias", 0));
             if (r.gemma2)
                 for (int v = 0; v < r.V; v++)
                     lg[v] = 30.0f * tanhf(lg[v] / 30.0f);
-            if (r.logit_scale != 0.0f)
+            if (r.logit_scale != 0.0f) /* granite divides, command-r multiplies */
                 for (int v = 0; v < r.V; v++)
-                    lg[v] /= r.logit_scale;
+                    lg[v] = r.cr ? lg[v] * r.logit_scale : lg[v] / r.logit_scale;
             const float *got = eng_get_logits(c, t);
             double big = 1e-6; /* relative to the row's largest |logit| */
             for (int v = 0; v < r.V; v++)
@@ -460,7 +468,7 @@ static void test_reference_all_families(void **st)
     (void)st;
     const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
                          "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
-                         "starcoder2", "olmo2", "phi2", "bert", "nomic-bert"};
+                         "starcoder2", "olmo2", "phi2", "command-r", "bert", "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
         check_family(fam[i], 0, 32);
     check_family("phi3", 1, 32); /* LongRoPE, long factors (32 > 16) */

@@ -32,6 +32,8 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
         o->head_dim = 32; /* head_dim != n_embd / n_head, as in the real models */
     if (!strcmp(arch, "gemma"))
         o->tied = 1;
+    if (!strcmp(arch, "command-r"))
+        o->tied = 1;
     if (!strcmp(arch, "phi2"))
         o->n_rot = 8; /* partial rotary, as the real model (32 of 80) */
     if (!strcmp(arch, "granitemoe"))
@@ -176,6 +178,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int is_sc2 = !strcmp(a, "starcoder2");
     const int is_olmo2 = !strcmp(a, "olmo2");
     const int is_phi2 = !strcmp(a, "phi2");
+    const int is_cr = !strcmp(a, "command-r");
     struct gen g = {o->seed * 0x9E3779B97F4A7C15ull + 12345, gguf_writer_new(), o, 0, err, errlen};
     gguf_writer *w = g.w;
 
@@ -191,7 +194,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         kv_u32(w, a, ".attention.key_length", (uint32_t)hd);
         kv_u32(w, a, ".attention.value_length", (uint32_t)hd);
     }
-    if (enc || is_sc2 || is_phi2) {
+    if (enc || is_sc2 || is_phi2 || is_cr) {
         kv_f32(w, a, ".attention.layer_norm_epsilon", enc ? 1e-12f : 1e-5f);
     }
     if (enc) {
@@ -199,7 +202,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         char key[128];
         snprintf(key, sizeof key, "%s.attention.causal", a);
         gguf_writer_set_bool(w, key, 0);
-    } else if (!is_sc2 && !is_phi2) {
+    } else if (!is_sc2 && !is_phi2 && !is_cr) {
         kv_f32(w, a, ".attention.layer_norm_rms_epsilon", 1e-6f);
     }
     kv_f32(w, a, ".rope.freq_base", is_nomic ? 1000.0f : is_g3 ? 1000000.0f : 10000.0f);
@@ -209,6 +212,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         gguf_writer_set_str(w, key, "linear");
         kv_f32(w, a, ".rope.scaling.factor", o->rope_scale);
     }
+    if (is_cr)
+        kv_f32(w, a, ".logit_scale", 0.125f);
     if (!strncmp(a, "granite", 7)) {
         kv_f32(w, a, ".logit_scale", 8.0f);
         kv_f32(w, a, ".residual_scale", 0.22f);
@@ -327,7 +332,7 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             addl(&g, il, "attn_output.bias", E, 0, 0.0f, 0.1f);
         if (is_g2 || is_g3 || is_olmo2)
             addl(&g, il, "post_attention_norm.weight", E, 0, 1.0f, 0.1f);
-        if (!is_olmo2 && !is_phi2)
+        if (!is_olmo2 && !is_phi2 && !is_cr)
             addl(&g, il, "ffn_norm.weight", E, 0, 1.0f, 0.1f);
         if (is_sc2 || is_phi2) {
             if (is_sc2)

@@ -13,7 +13,7 @@
 
 struct synth_opts {
     const char *arch;  /* llama qwen2 qwen3 qwen3moe phi3 gemma gemma2 gemma3 granite
-                          granitemoe starcoder2 olmo2 phi2 bert nomic-bert */
+                          granitemoe starcoder2 olmo2 phi2 command-r bert nomic-bert */
     uint32_t wtype;    /* type of the matrices (token_embd included): OM_TYPE_* */
     int n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx_train;
     int head_dim;      /* 0: n_embd / n_head (written as key/value_length when != that) */
