@@ -5,7 +5,9 @@
  * it for all that token's heads. A cell c is visible to token t (sequence
  * s, position p) when c belongs to s and, for causal models, pos[c] <= p,
  * and, in sliding-window layers, p - pos[c] < n_swa. The token's own cell is
- * always visible, so the softmax is never empty.
+ * always visible, so the softmax is never empty. Each chunk first lists the
+ * cells of every sequence in it (eng_attn_prepare), so with many sequences a
+ * token scans only its own sequence's cells, in every layer.
  *
  * Per item: s_j = scale * q·k_j (then cap * tanh(s_j / cap) with attention
  * soft-capping), p = softmax(s), out = sum_j p_j v_j. K/V rows are F16
@@ -15,6 +17,7 @@
  * rounded to F16 too, which is what ggml's F16 matmuls do: it keeps our
  * logits within ~1e-5 of llama.cpp's instead of ~3e-4. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/eng_int.h"
@@ -24,23 +27,50 @@ struct att_job {
     int il, n;
 };
 
+void eng_attn_prepare(struct eng_ctx *c, int n)
+{
+    const struct eng_kv *kv = &c->kv;
+    uint64_t present = 0;
+    for (int t = 0; t < n; t++)
+        present |= 1ull << c->ub_seq[t];
+    int64_t total = 0;
+    for (uint32_t cell = 0; cell < kv->hi; cell++)
+        total += __builtin_popcountll(kv->seq[cell] & present);
+    if (total > c->seq_cells_cap) { /* rare: only when the cache grew past it */
+        free(c->seq_cells);
+        c->seq_cells_cap = (int32_t)OM_MAX(total, (int64_t)kv->n_cells);
+        c->seq_cells = om_xcalloc((size_t)c->seq_cells_cap, sizeof(int32_t));
+    }
+    int32_t off = 0;
+    for (int s = 0; s < ENG_MAX_SEQ; s++) {
+        c->seq_off[s] = off;
+        c->seq_cnt[s] = 0;
+        if (!(present >> s & 1))
+            continue;
+        for (uint32_t cell = 0; cell < kv->hi; cell++)
+            if (kv->seq[cell] >> s & 1)
+                c->seq_cells[off + c->seq_cnt[s]++] = (int32_t)cell;
+        off += c->seq_cnt[s];
+    }
+}
+
 static int visible_cells(const struct eng_ctx *c, int il, int t, int32_t *cells)
 {
     const struct eng_kv *kv = &c->kv;
     const struct eng_hparams *hp = &c->m->hp;
-    const uint64_t bit = 1ull << c->ub_seq[t];
+    const int s = c->ub_seq[t];
     const int32_t p = c->ub_pos[t];
     const int swa = hp->swa_layer[il] && hp->n_swa > 0;
+    const int32_t *list = c->seq_cells + c->seq_off[s];
     int nc = 0;
-    for (uint32_t cell = 0; cell < kv->hi; cell++) {
-        if (!(kv->seq[cell] & bit))
-            continue;
+    for (int32_t i = 0; i < c->seq_cnt[s]; i++) {
+        const int32_t cell = list[i];
         int32_t cp = kv->pos[cell];
         if (hp->causal && cp > p)
             continue;
         if (swa && (int64_t)p - cp >= hp->n_swa)
             continue;
-        cells[nc++] = (int32_t)cell;
+        cells[nc++] = cell;
     }
     return nc;
 }
@@ -141,7 +171,10 @@ void eng_attention(struct eng_ctx *c, int il, int n)
     /* small jobs (a decode step over a short cache) cost less than waking
      * the pool */
     const struct eng_hparams *hp = &c->m->hp;
-    int64_t work = (int64_t)n * hp->n_head * c->kv.hi * (hp->head_dim_k + hp->head_dim_v);
+    int64_t cells = 0;
+    for (int s = 0; s < ENG_MAX_SEQ; s++)
+        cells = OM_MAX(cells, (int64_t)c->seq_cnt[s]);
+    int64_t work = (int64_t)n * hp->n_head * cells * (hp->head_dim_k + hp->head_dim_v);
     if (c->nth == 1 || work < (1 << 15))
         att_worker(&j, 0, 1);
     else

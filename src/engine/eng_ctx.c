@@ -206,6 +206,7 @@ void eng_ctx_free(eng_ctx *c)
     free(c->ub_tok);
     free(c->ub_out);
     free(c->auto_pos);
+    free(c->seq_cells);
     free(c->emb_n);
     free(c->emb_pos);
     free(c);

@@ -353,6 +353,7 @@ static void outputs(struct eng_ctx *c, int n)
 void eng_forward_chunk(struct eng_ctx *c, int n)
 {
     par_tokens(c, 0, n, tok_embed, c->m->hp.n_embd);
+    eng_attn_prepare(c, n);
     for (int il = 0; il < c->m->hp.n_layer; il++)
         layer(c, il, n);
     outputs(c, n);

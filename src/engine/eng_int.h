@@ -208,6 +208,11 @@ struct eng_ctx {
     float *att_v;            /* (nth, 4096): one dequantized V head */
     int32_t *ub_cell, *ub_pos, *ub_seq, *ub_tok, *ub_out;
     int32_t *auto_pos;       /* grown on demand for batches without pos */
+    /* per chunk: the cells of each sequence in it (built once, used by every
+     * layer's attention), so a token scans its own sequence, not the cache */
+    int32_t *seq_cells;      /* grown on demand */
+    int32_t seq_cells_cap;
+    int32_t seq_off[ENG_MAX_SEQ], seq_cnt[ENG_MAX_SEQ];
     /* mixture of experts scratch (n_expert > 0 only) */
     float *moe_router;       /* (n_batch, n_expert) */
     int32_t *moe_sel;        /* (n_batch, n_expert_used) chosen experts */
@@ -243,6 +248,9 @@ int eng_moe_hparams(struct eng_model *m, char *err, size_t errlen);
 /* Binds the router and expert slabs of every layer (instead of the dense FFN). */
 int eng_bind_moe_layers(struct eng_model *m, char *err, size_t errlen);
 
+/* eng_attn.c: lists the cells of every sequence present in the chunk
+ * (ctx->seq_cells / seq_off / seq_cnt); call once per chunk, before layers. */
+void eng_attn_prepare(struct eng_ctx *ctx, int n);
 /* eng_attn.c: attention of the chunk's tokens for layer il, into ctx->att. */
 void eng_attention(struct eng_ctx *ctx, int il, int n);
 
