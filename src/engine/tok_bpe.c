@@ -24,66 +24,14 @@ typedef struct bsym {
     uint8_t byte;    /* first byte (for the fallback of a lone byte) */
 } bsym;
 
-typedef struct bbigram {
-    int32_t rank, left, right, result;
-    uint32_t size;
-} bbigram;
-
-typedef struct bheap {
-    bbigram *p;
-    size_t n, cap;
-} bheap;
-
-static int before(const bbigram *a, const bbigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static void bheap_push(bheap *h, bbigram b)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->p = om_xrealloc(h->p, h->cap * sizeof(*h->p));
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!before(&b, &h->p[up]))
-            break;
-        h->p[i] = h->p[up];
-        i = up;
-    }
-    h->p[i] = b;
-}
-
-static bbigram bheap_pop(bheap *h)
-{
-    bbigram top = h->p[0], last = h->p[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->p[c + 1], &h->p[c]))
-            c++;
-        if (!before(&h->p[c], &last))
-            break;
-        h->p[i] = h->p[c];
-        i = c;
-    }
-    if (h->n)
-        h->p[i] = last;
-    return top;
-}
-
-static void add_bigram(const tok_vocab *v, const bsym *s, int32_t l, int32_t r, bheap *h)
+static void add_bigram(const tok_vocab *v, const bsym *s, int32_t l, int32_t r, tok_bheap *h)
 {
     if (l < 0 || r < 0)
         return;
     int32_t rank, res;
     if (!tok_merge_find(v, s[l].id, s[r].id, &rank, &res))
         return;
-    bheap_push(h, (bbigram){rank, l, r, res, s[l].nb + s[r].nb});
+    tok_bheap_push(h, (tok_bigram){(double)rank, l, r, res, s[l].nb + s[r].nb});
 }
 
 /* A byte without a token of its own: llama.cpp looks up each UTF-8 byte of
@@ -104,7 +52,7 @@ typedef struct bpe_scratch {
     size_t cap;
     char *mapped; /* the word in GPT-2 code points, for ignore_merges */
     size_t mcap;
-    bheap h;
+    tok_bheap h;
 } bpe_scratch;
 
 static void encode_word(const tok_vocab *v, const uint8_t *w, size_t nb, bpe_scratch *sc,
@@ -135,7 +83,7 @@ static void encode_word(const tok_vocab *v, const uint8_t *w, size_t nb, bpe_scr
     for (size_t i = 1; i < nb; i++)
         add_bigram(v, s, (int32_t)i - 1, (int32_t)i, &sc->h);
     while (sc->h.n) {
-        bbigram b = bheap_pop(&sc->h);
+        tok_bigram b = tok_bheap_pop(&sc->h);
         bsym *l = &s[b.left], *r = &s[b.right];
         if (l->nb == 0 || r->nb == 0 || l->nb + r->nb != b.size)
             continue;

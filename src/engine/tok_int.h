@@ -121,4 +121,23 @@ int tok_vocab_special_init(tok_vocab *v, const gguf_file *f, char *err, size_t e
 /* Builds the piece cache (tok_piece.c). */
 void tok_pieces_build(tok_vocab *v);
 
+/* Merge candidates of the SPM and BPE encoders (tok_heap.c): a binary
+ * min-heap by key, ties to the smaller left index. BPE keys are merge ranks,
+ * SPM keys the negated token score (best score first). */
+typedef struct tok_bigram {
+    double key;
+    int32_t left, right;
+    int32_t result;  /* merged token id (BPE), unused by SPM */
+    uint32_t size;   /* bytes of both sides when queued (staleness check) */
+} tok_bigram;
+
+typedef struct tok_bheap {
+    tok_bigram *p;
+    size_t n, cap;
+} tok_bheap;
+
+void tok_bheap_push(tok_bheap *h, tok_bigram b);
+/* Removes and returns the first entry; h->n must be > 0. */
+tok_bigram tok_bheap_pop(tok_bheap *h);
+
 #endif

@@ -25,62 +25,8 @@ typedef struct sym {
     int32_t prev, next;
 } sym;
 
-typedef struct bigram {
-    float score;
-    int32_t left, right;
-    uint32_t size;
-} bigram;
-
-typedef struct heap {
-    bigram *p;
-    size_t n, cap;
-} heap;
-
-/* a ranks above b: higher score, then smaller left index */
-static int above(const bigram *a, const bigram *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static void heap_push(heap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->p = om_xrealloc(h->p, h->cap * sizeof(*h->p));
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t up = (i - 1) / 2;
-        if (!above(&b, &h->p[up]))
-            break;
-        h->p[i] = h->p[up];
-        i = up;
-    }
-    h->p[i] = b;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->p[0], last = h->p[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && above(&h->p[c + 1], &h->p[c]))
-            c++;
-        if (!above(&h->p[c], &last))
-            break;
-        h->p[i] = h->p[c];
-        i = c;
-    }
-    if (h->n)
-        h->p[i] = last;
-    return top;
-}
-
 static void try_bigram(const tok_vocab *v, const char *text, const sym *s, int32_t l, int32_t r,
-                       heap *h)
+                       tok_bheap *h)
 {
     if (l < 0 || r < 0)
         return;
@@ -88,7 +34,7 @@ static void try_bigram(const tok_vocab *v, const char *text, const sym *s, int32
     int32_t id = tok_find(v, text + s[l].off, size);
     if (id < 0)
         return;
-    heap_push(h, (bigram){v->score[id], l, r, size});
+    tok_bheap_push(h, (tok_bigram){-(double)v->score[id], l, r, -1, size});
 }
 
 void tok_spm_prepare(tok_vocab *v)
@@ -132,13 +78,13 @@ static int barrier_before(const char *t, const sym *s, int32_t i)
 
 /* Merges the symbols of one segment [a, b) (linked among themselves). */
 static void merge_segment(const tok_vocab *v, const char *text, sym *s, int32_t a, int32_t b,
-                          heap *h)
+                          tok_bheap *h)
 {
     h->n = 0;
     for (int32_t i = a + 1; i < b; i++)
         try_bigram(v, text, s, i - 1, i, h);
     while (h->n) {
-        bigram g = heap_pop(h);
+        tok_bigram g = tok_bheap_pop(h);
         sym *l = &s[g.left], *r = &s[g.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != g.size)
             continue;
@@ -167,7 +113,7 @@ void tok_spm_encode(const tok_vocab *v, const char *text, size_t len, tok_ids *o
     s[n - 1].next = -1;
     /* Independent segments merge alone (identical result: no merge can
      * cross a barrier), which keeps each heap small and cache-resident. */
-    heap h = {0};
+    tok_bheap h = {0};
     int32_t a = 0;
     for (int32_t i = 1; i <= n; i++) {
         if (i < n && !(v->spm_barriers && barrier_before(text, s, i)))
