@@ -14,7 +14,13 @@
  *      eng_bind / eng_bind_layer, giving the expected shape. An absent
  *      optional tensor leaves .data == NULL and the core skips that step
  *      (biases, QK-norm, extra norms are all presence-driven).
- * 2. Add it to the family table in eng_model.c.
+ * 2. Add it to the family table in eng_model.c (and `extern` it below).
+ * 3. Teach tests/unit/helpers/synth_model.c to write a tiny random model of
+ *    it and tests/unit/engine/test_eng_reference.c its naive forward; add
+ *    the name to the family lists in test_eng_families.c.
+ * Core flags that are not enough? Add one to eng_hparams (default = the
+ * llama behaviour, set in hparams_common) and its step to eng_forward.c,
+ * switched by the flag or by the presence of a tensor.
  * The core (eng_forward.c) runs one pre-norm (or post-norm, for bert-like
  * models) transformer block for every family; a family never copies it. */
 #ifndef ENG_INT_H
