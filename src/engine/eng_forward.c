@@ -333,7 +333,9 @@ static void outputs(struct eng_ctx *c, int n)
     if (j == 0)
         return;
     float *lg = c->logits + (size_t)c->n_out * hp->n_vocab;
-    matmul(c, &m->output, c->out_x, E, j, lg, hp->n_vocab);
+    /* the first n_vocab rows (padded vocabularies have more) */
+    kern_matmul(c->pool, m->output.type, m->output.data, m->output.row_bytes, hp->n_vocab, E,
+                c->out_x, E, j, lg, hp->n_vocab, c->mm_scratch);
     if (m->output_b.data)
         for (int r = 0; r < j; r++)
             add_vec(lg + (size_t)r * hp->n_vocab, &m->output_b, hp->n_vocab);

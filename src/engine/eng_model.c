@@ -278,6 +278,10 @@ int eng_bind_common_io(struct eng_model *m, char *err, size_t errlen)
 {
     struct eng_hparams *hp = &m->hp;
     int rc;
+    /* n_vocab is the tokenizer's token count; the embedding (and output)
+     * matrices may have more rows (padded vocabularies), which are never
+     * produced: logits cover the first n_vocab rows only. */
+    int64_t rows = hp->n_vocab, out_rows;
     if (!m->vocab_only) {
         const gguf_tensor *g = gguf_find_tensor(m->gf, "token_embd.weight");
         if (!g)
@@ -289,11 +293,18 @@ int eng_bind_common_io(struct eng_model *m, char *err, size_t errlen)
             return om_err(err, errlen, OM_EFORMAT,
                           "tensor token_embd.weight has %lld rows for %d tokens",
                           (long long)g->ne[1], hp->n_vocab);
-        hp->n_vocab = (int32_t)g->ne[1];
+        rows = g->ne[1];
+        if (!hp->n_vocab)
+            hp->n_vocab = (int32_t)rows;
     }
-    if ((rc = eng_bind(m, &m->tok_embd, "token_embd.weight", ENG_T_MAT, 1, hp->n_embd,
-                       hp->n_vocab, err, errlen)))
+    if ((rc = eng_bind(m, &m->tok_embd, "token_embd.weight", ENG_T_MAT, 1, hp->n_embd, rows,
+                       err, errlen)))
         return rc;
+    const gguf_tensor *go = gguf_find_tensor(m->gf, "output.weight");
+    out_rows = go ? go->ne[1] : rows;
+    if (out_rows < hp->n_vocab)
+        return om_err(err, errlen, OM_EFORMAT, "tensor output.weight has %lld rows for %d tokens",
+                      (long long)out_rows, hp->n_vocab);
     if ((rc = eng_bind(m, &m->out_norm, "output_norm.weight", ENG_T_VEC, hp->has_logits,
                        hp->n_embd, 0, err, errlen)))
         return rc;
@@ -301,12 +312,12 @@ int eng_bind_common_io(struct eng_model *m, char *err, size_t errlen)
                        errlen)))
         return rc;
     if (hp->has_logits) {
-        if ((rc = eng_bind(m, &m->output, "output.weight", ENG_T_MAT, 0, hp->n_embd, hp->n_vocab,
+        if ((rc = eng_bind(m, &m->output, "output.weight", ENG_T_MAT, 0, hp->n_embd, out_rows,
                            err, errlen)))
             return rc;
         if (!m->output.data)
             m->output = m->tok_embd; /* tied embeddings */
-        if ((rc = eng_bind(m, &m->output_b, "output.bias", ENG_T_VEC, 0, hp->n_vocab, 0, err,
+        if ((rc = eng_bind(m, &m->output_b, "output.bias", ENG_T_VEC, 0, out_rows, 0, err,
                            errlen)))
             return rc;
     }

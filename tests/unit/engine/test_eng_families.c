@@ -631,6 +631,76 @@ static void rewrite_kv(const char *src, const char *dst, const char *key, int is
     gguf_close(f);
 }
 
+/* A padded vocabulary: token_embd / output have more rows than the tokenizer
+ * has tokens. n_vocab is the token count and logits cover those rows only,
+ * equal to the unpadded model's first n_vocab logits. */
+static void test_padded_vocab(void **st)
+{
+    (void)st;
+    struct synth_opts o;
+    synth_opts_default(&o, "llama");
+    eng_model *m = load_opts(&o, "llama-pad");
+    const int nv = eng_model_n_vocab(m), keep = nv - 6;
+    int32_t t[8];
+    prompt(t, 8, keep, 12);
+    float ref[MAXV];
+    eng_ctx *c = ctx_new(m, 32, 16, 1, OM_TYPE_F32, 1);
+    struct eng_batch b = {.n_tokens = 8, .token = t};
+    assert_int_equal(eng_decode(c, &b), 0);
+    memcpy(ref, eng_get_logits(c, 0), sizeof(float) * (size_t)nv);
+    eng_ctx_free(c);
+    eng_model_free(m);
+
+    char src[512], dst[512], err[256];
+    model_path(src, sizeof src, "llama-pad");
+    model_path(dst, sizeof dst, "llama-pad-short");
+    gguf_file *f = NULL;
+    assert_int_equal(gguf_open(src, &f, err, sizeof err), 0);
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_copy_kv(w, f);
+    const char *keys[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.scores",
+                          "tokenizer.ggml.token_type"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(keys); i++)
+        gguf_writer_remove(w, keys[i]);
+    const char *toks[MAXV];
+    char names[MAXV][32];
+    float scores[MAXV];
+    int32_t types[MAXV];
+    for (int i = 0; i < keep; i++) {
+        gguf_str s;
+        assert_int_equal(gguf_get_arr_str(f, "tokenizer.ggml.tokens", (uint64_t)i, &s), 0);
+        snprintf(names[i], sizeof names[i], "%.*s", (int)s.len, s.ptr);
+        toks[i] = names[i];
+        scores[i] = -(float)i;
+        types[i] = i < 3 ? 3 : 1;
+    }
+    types[0] = 2;
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, (uint64_t)keep);
+    gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, scores, (uint64_t)keep);
+    gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_VT_INT32, types, (uint64_t)keep);
+    for (int64_t i = 0; i < gguf_n_tensors(f); i++) {
+        const gguf_tensor *tt = gguf_tensor_at(f, i);
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)tt->name.len, tt->name.ptr);
+        assert_int_equal(
+            gguf_writer_add_tensor(w, name, tt->type, tt->n_dims, tt->ne, tt->data, tt->size), 0);
+    }
+    assert_int_equal(gguf_writer_write(w, dst, err, sizeof err), 0);
+    gguf_writer_free(w);
+    gguf_close(f);
+
+    assert_int_equal(eng_model_load(dst, NULL, &m, err, sizeof err), 0);
+    assert_int_equal(eng_model_n_vocab(m), keep);
+    c = ctx_new(m, 32, 16, 1, OM_TYPE_F32, 1);
+    assert_int_equal(eng_decode(c, &b), 0);
+    assert_memory_equal(eng_get_logits(c, 0), ref, sizeof(float) * (size_t)keep);
+    int32_t beyond = keep; /* a row of the matrix, but not a token */
+    struct eng_batch bad = {.n_tokens = 1, .token = &beyond};
+    assert_int_equal(eng_decode(c, &bad), OM_EINVAL);
+    eng_ctx_free(c);
+    eng_model_free(m);
+}
+
 /* Hostile hyper-parameters: every one is refused with an error naming it,
  * never a crash or a huge allocation (the sanitizer run checks the rest). */
 static void test_hostile_metadata(void **st)
@@ -764,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_quantized_weights),    cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_load_errors),          cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_hostile_metadata),     cmocka_unit_test(test_kv_quantized),
+        cmocka_unit_test(test_padded_vocab),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
