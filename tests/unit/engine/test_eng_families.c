@@ -222,6 +222,51 @@ static void test_two_sequences(void **st)
     }
 }
 
+/* Prefix sharing: a prompt decoded once in seq 0 and shared with seq 1 by
+ * eng_kv_seq_cp; both then continue differently in one batch and match two
+ * independent decodes. Removing seq 0 keeps seq 1 working. */
+static void test_prefix_sharing(void **st)
+{
+    (void)st;
+    static float pre[16][MAXV], ref[2][1][MAXV];
+    const char *archs[] = {"llama", "gemma2", "qwen3moe"};
+    for (size_t a = 0; a < OM_ARRAY_LEN(archs); a++) {
+        eng_model *m = load_family(archs[a]);
+        const int nv = eng_model_n_vocab(m), n = 9;
+        int32_t t[16], next[2] = {7, 13};
+        prompt(t, n, nv, 13);
+        for (int s = 0; s < 2; s++) {
+            eng_ctx *c = ctx_new(m, 64, 64, 1, OM_TYPE_F16, 2);
+            decode_all(c, t, n, 0, 0, pre, nv);
+            decode_all(c, &next[s], 1, 0, n, ref[s], nv);
+            eng_ctx_free(c);
+        }
+        eng_ctx *c = ctx_new(m, 64, 64, 2, OM_TYPE_F16, 2);
+        decode_all(c, t, n, 0, 0, pre, nv);
+        assert_int_equal(eng_kv_seq_cp(c, 0, 1, -1, -1), 0);
+        assert_int_equal(eng_kv_n_used(c), n); /* shared, not copied */
+        assert_int_equal(eng_kv_seq_pos_max(c, 1), n - 1);
+        int32_t sid[2] = {0, 1};
+        int8_t lg[2] = {1, 1};
+        struct eng_batch b = {2, next, NULL, sid, lg};
+        assert_int_equal(eng_decode(c, &b), 0);
+        assert_true(max_rel(eng_get_logits(c, 0), ref[0][0], nv) <= 1e-4);
+        assert_true(max_rel(eng_get_logits(c, 1), ref[1][0], nv) <= 1e-4);
+        assert_int_equal(eng_kv_n_used(c), n + 2);
+        /* drop seq 0: the shared prefix stays for seq 1, seq 0's own cell goes */
+        assert_int_equal(eng_kv_seq_rm(c, 0, -1, -1), 1);
+        assert_int_equal(eng_kv_n_used(c), n + 1);
+        int32_t again = 5;
+        struct eng_batch b1 = {.n_tokens = 1, .token = &again, .seq_id = &sid[1]};
+        assert_int_equal(eng_decode(c, &b1), 0);
+        for (int v = 0; v < nv; v++)
+            assert_true(isfinite(eng_get_logits(c, 0)[v]));
+        assert_int_equal(eng_kv_seq_pos_max(c, 1), n + 1);
+        eng_ctx_free(c);
+        eng_model_free(m);
+    }
+}
+
 /* RoPE attention depends on relative positions only: moving a cached
  * sequence by +delta (re-rotating K) and continuing at pos + delta gives the
  * logits of the unmoved sequence. */
@@ -834,7 +879,7 @@ int main(void)
         cmocka_unit_test(test_quantized_weights),    cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_load_errors),          cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_hostile_metadata),     cmocka_unit_test(test_kv_quantized),
-        cmocka_unit_test(test_padded_vocab),
+        cmocka_unit_test(test_padded_vocab),         cmocka_unit_test(test_prefix_sharing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
