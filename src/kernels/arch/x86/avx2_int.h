@@ -85,20 +85,18 @@ static inline __m128i x86_k4_scales_mins(const uint8_t *p)
     return _mm_loadu_si128((const __m128i *)u);
 }
 
-/* 16 6-bit scales of Q3_K (12 packed bytes) -> signed values (scale - 32). */
-static inline void x86_k3_scales(const uint8_t *q, int8_t *out)
+/* 16 6-bit scales of Q3_K (12 packed bytes) -> 16 signed bytes (scale - 32). */
+static inline __m128i x86_k3_scales(const uint8_t *q)
 {
-    uint32_t a[4];
+    uint32_t a[3];
     memcpy(a, q, 12);
     const uint32_t m1 = 0x03030303, m2 = 0x0f0f0f0f;
-    uint32_t t = a[2];
-    a[2] = ((a[0] >> 4) & m2) | (((t >> 4) & m1) << 4);
-    a[3] = ((a[1] >> 4) & m2) | (((t >> 6) & m1) << 4);
-    a[0] = (a[0] & m2) | (((t >> 0) & m1) << 4);
-    a[1] = (a[1] & m2) | (((t >> 2) & m1) << 4);
-    memcpy(out, a, 16);
-    for (int i = 0; i < 16; i++)
-        out[i] = (int8_t)(out[i] - 32);
+    const uint32_t t = a[2];
+    __m128i v = _mm_setr_epi32((int)((a[0] & m2) | (((t >> 0) & m1) << 4)),
+                               (int)((a[1] & m2) | (((t >> 2) & m1) << 4)),
+                               (int)(((a[0] >> 4) & m2) | (((t >> 4) & m1) << 4)),
+                               (int)(((a[1] >> 4) & m2) | (((t >> 6) & m1) << 4)));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
 /* ---- AVX2 kernels (avx2_*.c) ---- */

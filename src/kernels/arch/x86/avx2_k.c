@@ -69,10 +69,11 @@ void kern_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     for (int64_t i = 0; i < nb; i++) {
         _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
+        const __m128i scv = x86_k3_scales(x[i].scales);
         int8_t sc[16];
-        x86_k3_scales(x[i].scales, sc);
+        _mm_storeu_si128((__m128i *)sc, scv);
         /* weight = (q2 + 4*hbit) - 4: the -4 goes through bsums */
-        int off = 4 * bsums_dot(y[i].bsums, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)));
+        int off = 4 * bsums_dot(y[i].bsums, _mm256_cvtepi8_epi16(scv));
         __m256i hm = load32(x[i].hmask);
         __m256i sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {

@@ -13,6 +13,8 @@ void kern_install_avx512(struct kern_ops *ops)
     t[OM_TYPE_Q5_1].vec_dot = kern_dot_q5_1_q8_1_avx512;
     t[OM_TYPE_Q8_0].vec_dot = kern_dot_q8_0_q8_0_avx512;
     t[OM_TYPE_IQ4_NL].vec_dot = kern_dot_iq4_nl_q8_0_avx512;
+    t[OM_TYPE_Q2_K].vec_dot = kern_dot_q2_K_q8_K_avx512;
+    t[OM_TYPE_Q3_K].vec_dot = kern_dot_q3_K_q8_K_avx512;
     t[OM_TYPE_Q4_K].vec_dot = kern_dot_q4_K_q8_K_avx512;
     t[OM_TYPE_Q5_K].vec_dot = kern_dot_q5_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot = kern_dot_q6_K_q8_K_avx512;

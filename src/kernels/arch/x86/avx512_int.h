@@ -42,6 +42,8 @@ void kern_dot_q5_1_q8_1_avx512(int64_t n, float *s, const void *x, const void *y
 void kern_dot_q5_0_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q8_0_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_iq4_nl_q8_0_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_q2_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
+void kern_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);
 void kern_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *x, const void *y);

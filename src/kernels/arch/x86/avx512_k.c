@@ -1,4 +1,5 @@
-/* kernels/arch/x86: AVX-512 VNNI dot products of Q4_K, Q5_K and Q6_K against Q8_K
+/* kernels/arch/x86: AVX-512 VNNI dot products of the K-quants (Q2_K..Q6_K)
+ * against Q8_K
  * (token generation: one weight row per activation row).
  *
  * 64 elements per step: vpdpbusd gives int32 sums of 4 unsigned weights x 4
@@ -121,6 +122,87 @@ void kern_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
             __m512i s1 = _mm512_permutexvar_epi32(_mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 4)), sc32);
             sumi = _mm512_dpwssd_epi32(sumi, t0, s0);
             sumi = _mm512_dpwssd_epi32(sumi, t1, s1);
+        }
+        sumi = _mm512_sub_epi32(sumi, _mm512_maskz_set1_epi32(1, off));
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * x86_f16(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = _mm512_reduce_add_ps(acc);
+}
+
+/* Q2_K: 2-bit q (shift 2j of qs[32h + l]) for element 128h + 32j + l, scale
+ * and min per 16 elements (low / high nibble of scales[]). Two shifts per
+ * step: [q >> 2j | q >> 2j+2] against 64 consecutive activations. */
+void kern_dot_q2_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const kern_block_q2_K *x = vx;
+    const kern_block_q8_K *y = vy;
+    const int64_t nb = n / OM_QK_K;
+    const __m512i m3 = _mm512_set1_epi8(3), zero = _mm512_setzero_si512();
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc = _mm512_setzero_ps();
+    float summ = 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0f)));
+        __m256i w = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        summ += y[i].d * x86_f16(x[i].dmin) * (float)x86_hsum_i32x8(w);
+        const __m512i sc32 = _mm512_cvtepu8_epi32(_mm_and_si128(sc8, _mm_set1_epi8(0x0f)));
+        __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h)));
+#pragma GCC unroll 2
+            for (int j = 0; j < 4; j += 2) {
+                const __m512i cnt = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)),
+                                                       _mm256_set1_epi16((short)(2 * j + 2)), 1);
+                __m512i X = _mm512_and_si512(_mm512_srlv_epi16(q, cnt), m3);
+                __m512i t = x512_dpbusd(zero, X, _mm512_loadu_si512(y[i].qs + 128 * h + 32 * j));
+                __m512i sc = _mm512_permutexvar_epi32(_mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 2 * j)), sc32);
+                sumi = _mm512_dpwssd_epi32(sumi, t, sc);
+            }
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * x86_f16(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+    }
+    *s = _mm512_reduce_add_ps(acc) - summ;
+}
+
+/* Q3_K: Q2_K's 2-bit layout plus a high bit (bit 4h + j of hmask[l]); the
+ * weight is (q2 + 4*hbit) - 4 with signed 6-bit scales; the -4 goes through
+ * the bsums in the integer domain. */
+void kern_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *vy)
+{
+    const kern_block_q3_K *x = vx;
+    const kern_block_q8_K *y = vy;
+    const int64_t nb = n / OM_QK_K;
+    const __m512i m3 = _mm512_set1_epi8(3), zero = _mm512_setzero_si512();
+    const __m512i four = _mm512_set1_epi8(4);
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
+        const __m128i sc8 = x86_k3_scales(x[i].scales);
+        __m256i w = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8),
+                                      _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const int off = 4 * x86_hsum_i32x8(w);
+        const __m512i sc32 = _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xffff));
+        const __m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[i].hmask));
+        __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h)));
+#pragma GCC unroll 2
+            for (int j = 0; j < 4; j += 2) {
+                const __m512i cnt = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)),
+                                                       _mm256_set1_epi16((short)(2 * j + 2)), 1);
+                const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (4 * h + j))),
+                                                       _mm256_set1_epi8((char)(1 << (4 * h + j + 1))), 1);
+                __m512i X = _mm512_and_si512(_mm512_srlv_epi16(q, cnt), m3);
+                X = _mm512_mask_add_epi8(X, _mm512_test_epi8_mask(hm, bit), X, four);
+                __m512i t = x512_dpbusd(zero, X, _mm512_loadu_si512(y[i].qs + 128 * h + 32 * j));
+                __m512i sc = _mm512_permutexvar_epi32(_mm512_add_epi32(quarter, _mm512_set1_epi32(8 * h + 2 * j)), sc32);
+                sumi = _mm512_dpwssd_epi32(sumi, t, sc);
+            }
         }
         sumi = _mm512_sub_epi32(sumi, _mm512_maskz_set1_epi32(1, off));
         acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * x86_f16(x[i].d)), _mm512_cvtepi32_ps(sumi), acc);
