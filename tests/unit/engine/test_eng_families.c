@@ -70,7 +70,8 @@ static void test_batch_vs_steps(void **st)
         c = et_ctx_new(m, 64, 64, 1, OM_TYPE_F32, 2);
         for (int i = 0; i < n; i++) {
             et_decode_all(c, &t[i], 1, 0, i, step, nv);
-            double e1 = et_max_rel(step[0], batched[i], nv), e2 = et_max_rel(chunked[i], batched[i], nv);
+            double e1 = et_max_rel(step[0], batched[i], nv);
+            double e2 = et_max_rel(chunked[i], batched[i], nv);
             if (e1 > 1e-4 || e2 > 1e-4)
                 fprintf(stderr, "%s token %d: step %g chunk %g\n", et_decoders[f], i, e1, e2);
             assert_true(e1 <= 1e-4 && e2 <= 1e-4);
