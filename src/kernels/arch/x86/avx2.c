@@ -24,8 +24,9 @@ void kern_install_avx2(struct kern_ops *ops)
     /* tiles for prompt processing: 4 weight rows x 2 tokens */
     t[OM_TYPE_Q4_0].vec_dot_nm = kern_dot_nm_q4_0_q8_0_avx2;
     t[OM_TYPE_Q8_0].vec_dot_nm = kern_dot_nm_q8_0_q8_0_avx2;
-    t[OM_TYPE_Q4_0].nm_rows = t[OM_TYPE_Q8_0].nm_rows = 4;
-    t[OM_TYPE_Q4_0].nm_cols = t[OM_TYPE_Q8_0].nm_cols = 2;
+    t[OM_TYPE_Q5_0].vec_dot_nm = kern_dot_nm_q5_0_q8_0_avx2;
+    t[OM_TYPE_Q4_0].nm_rows = t[OM_TYPE_Q5_0].nm_rows = t[OM_TYPE_Q8_0].nm_rows = 4;
+    t[OM_TYPE_Q4_0].nm_cols = t[OM_TYPE_Q5_0].nm_cols = t[OM_TYPE_Q8_0].nm_cols = 2;
     /* K-quant tiles: 2 weight rows x 4 tokens */
     t[OM_TYPE_Q4_K].vec_dot_nm = kern_dot_nm_q4_K_q8_K_avx2;
     t[OM_TYPE_Q6_K].vec_dot_nm = kern_dot_nm_q6_K_q8_K_avx2;

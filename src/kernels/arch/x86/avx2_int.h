@@ -126,6 +126,8 @@ float kern_dot_f32_avx2(int64_t n, const float *x, const float *y);
 
 void kern_dot_nm_q4_0_q8_0_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                 int nr, const void *y, size_t by, int nc);
+void kern_dot_nm_q5_0_q8_0_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,
+                                int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q8_0_q8_0_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                 int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q4_K_q8_K_avx2(int64_t n, float *s, size_t lds, const void *x, size_t bx,

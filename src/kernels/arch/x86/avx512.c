@@ -31,8 +31,11 @@ void kern_install_avx512(struct kern_ops *ops)
     t[OM_TYPE_Q4_0].vec_dot_nm = kern_dot_nm_q4_0_q8_0_avx512;
     t[OM_TYPE_Q8_0].vec_dot_nm = kern_dot_nm_q8_0_q8_0_avx512;
     t[OM_TYPE_Q5_0].vec_dot_nm = kern_dot_nm_q5_0_q8_0_avx512;
+    t[OM_TYPE_IQ4_NL].vec_dot_nm = kern_dot_nm_iq4_nl_q8_0_avx512;
     t[OM_TYPE_Q4_0].nm_rows = t[OM_TYPE_Q5_0].nm_rows = t[OM_TYPE_Q8_0].nm_rows = 8;
     t[OM_TYPE_Q4_0].nm_cols = t[OM_TYPE_Q5_0].nm_cols = t[OM_TYPE_Q8_0].nm_cols = 4;
+    t[OM_TYPE_IQ4_NL].nm_rows = 8;
+    t[OM_TYPE_IQ4_NL].nm_cols = 4;
     /* K-quant tiles: 4 rows x 4 tokens */
     t[OM_TYPE_Q4_K].vec_dot_nm = kern_dot_nm_q4_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot_nm = kern_dot_nm_q6_K_q8_K_avx512;

@@ -61,6 +61,8 @@ void kern_dot_nm_q4_0_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x
                                   int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q5_0_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                   int nr, const void *y, size_t by, int nc);
+void kern_dot_nm_iq4_nl_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
+                                    int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q8_0_q8_0_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                   int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,

@@ -1,4 +1,5 @@
-/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_0, Q5_0, Q8_0
+/* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_0, Q5_0, Q8_0,
+ * IQ4_NL
  * against Q8_0 activations, for prompt processing: 8 weight rows x 4
  * activation columns per call.
  *
@@ -99,4 +100,15 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
 
 TILE_Q0(kern_dot_nm_q4_0_q8_0_avx512, kern_block_q4_0, q4_0_row, 8, kern_dot_q4_0_q8_0_avx512)
 TILE_Q0(kern_dot_nm_q5_0_q8_0_avx512, kern_block_q5_0, q5_0_row, 16, kern_dot_q5_0_q8_0_avx512)
+/* IQ4_NL: grid values (signed) fed as value + 128 */
+static inline __m512i iq4_nl_row(const kern_block_iq4_nl *b)
+{
+    static const int8_t grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                    1,    13,   25,  38,  53,  69,  89,  113};
+    const __m512i g = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)grid));
+    return _mm512_xor_si512(_mm512_shuffle_epi8(g, nibbles_x2(b->qs)), _mm512_set1_epi8((char)0x80));
+}
+
+TILE_Q0(kern_dot_nm_iq4_nl_q8_0_avx512, kern_block_iq4_nl, iq4_nl_row, 0x80,
+        kern_dot_iq4_nl_q8_0_avx512)
 TILE_Q0(kern_dot_nm_q8_0_q8_0_avx512, kern_block_q8_0, q8_0_row, 0x80, kern_dot_q8_0_q8_0_avx512)
