@@ -29,7 +29,9 @@ static size_t mm_scratch_need(const struct eng_model *m, int64_t B)
         const struct eng_tensor *ts[] = {&L->wq,           &L->wk,           &L->wv,
                                          &L->wqkv,         &L->wo,           &L->ffn_gate,
                                          &L->ffn_up,       &L->ffn_down,     &L->ffn_gate_inp,
-                                         &L->ffn_gate_exps, &L->ffn_up_exps, &L->ffn_down_exps};
+                                         &L->ffn_gate_exps, &L->ffn_up_exps, &L->ffn_down_exps,
+                                         &L->ffn_gate_shexp, &L->ffn_up_shexp,
+                                         &L->ffn_down_shexp};
         for (size_t i = 0; i < OM_ARRAY_LEN(ts); i++)
             need = OM_MAX(need, mm_size(ts[i], B));
     }
@@ -49,7 +51,8 @@ static size_t work_floats(const struct eng_hparams *hp)
  * scratch stays within ~48 MiB (RSS budget: file + KV cache + 64 MiB). */
 static uint32_t default_n_batch(const struct eng_hparams *hp)
 {
-    size_t moe = hp->n_expert ? 3 * (size_t)hp->n_embd + 2 * (size_t)hp->n_ff_exp +
+    size_t moe = hp->n_expert ? 3 * (size_t)hp->n_embd +
+                                    2 * (size_t)OM_MAX(hp->n_ff_exp, hp->n_ff_shexp) +
                                     (size_t)hp->n_expert + 2 * (size_t)hp->n_expert_used + 1
                               : 0;
     size_t per_tok = sizeof(float) * (2 * (size_t)hp->n_embd + work_floats(hp) +
@@ -159,7 +162,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
         c->moe_w = falloc(B * k);
         c->moe_rows = om_xcalloc(B, sizeof(int32_t));
         c->moe_x = falloc(B * E);
-        c->moe_h = falloc(B * 2 * (size_t)hp->n_ff_exp);
+        c->moe_h = falloc(B * 2 * (size_t)OM_MAX(hp->n_ff_exp, hp->n_ff_shexp));
         c->moe_y = falloc(B * E);
         c->moe_acc = falloc(B * E);
     }

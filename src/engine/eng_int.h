@@ -88,6 +88,7 @@ struct eng_hparams {
     float residual_scale; /* branch outputs scaled before each residual add (1) */
     float logit_scale;    /* logits divided by this (1) */
     int32_t n_expert, n_expert_used, n_ff_exp; /* mixture of experts (0: dense FFN) */
+    int32_t n_ff_shexp;   /* shared expert size (qwen2moe; 0: none) */
     int moe_norm_w;       /* renormalise the chosen experts' weights to sum 1 */
     int has_logits;       /* 0 for encoders */
 };
@@ -104,6 +105,8 @@ struct eng_layer {
     /* mixture of experts: router (n_embd, n_expert) and per-expert slabs
      * (n_embd, n_ff_exp, n_expert) / (n_ff_exp, n_embd, n_expert) */
     struct eng_tensor ffn_gate_inp, ffn_gate_exps, ffn_up_exps, ffn_down_exps;
+    /* shared expert (qwen2moe): sigmoid(cur · gate_inp_shexp) * ffn_shexp(cur) */
+    struct eng_tensor ffn_gate_inp_shexp, ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp;
 };
 
 struct eng_family;
@@ -265,6 +268,7 @@ extern const struct eng_family eng_family_llama;
 extern const struct eng_family eng_family_qwen2;
 extern const struct eng_family eng_family_qwen3;
 extern const struct eng_family eng_family_qwen3moe;
+extern const struct eng_family eng_family_qwen2moe;
 extern const struct eng_family eng_family_phi3;
 extern const struct eng_family eng_family_starcoder2;
 extern const struct eng_family eng_family_olmo2;

@@ -5,7 +5,10 @@
  * their weights to sum 1, and out = sum_e w_e * down_e(silu(gate_e · cur) *
  * (up_e · cur)). Per expert, the tokens routed to it are gathered into one
  * block so each expert's matrices run once per chunk as a batched matmul
- * (kern_matmul over that expert's slab of the (ne0, ne1, n_expert) tensor). */
+ * (kern_matmul over that expert's slab of the (ne0, ne1, n_expert) tensor).
+ * A shared expert (expert_shared_feed_forward_length > 0) runs on every
+ * token and is added, scaled by sigmoid(cur · ffn_gate_inp_shexp) when that
+ * gate exists (qwen2moe) and by 1 otherwise (granitemoe). */
 #include <math.h>
 #include <string.h>
 
@@ -29,6 +32,10 @@ int eng_moe_hparams(struct eng_model *m, char *err, size_t errlen)
     hp->n_expert_used = (int32_t)nu;
     hp->n_ff_exp = ff ? (int32_t)OM_MIN(ff, 1u << 20) : hp->n_ff;
     hp->moe_norm_w = 1;
+    uint32_t fs = 0;
+    if ((rc = eng_meta_u32(m, ".expert_shared_feed_forward_length", 0, &fs, err, errlen)))
+        return rc;
+    hp->n_ff_shexp = (int32_t)OM_MIN(fs, 1u << 20);
     return 0;
 }
 
@@ -66,8 +73,20 @@ int eng_bind_experts(struct eng_model *m, struct eng_tensor *t, int il, const ch
 int eng_bind_moe_layers(struct eng_model *m, char *err, size_t errlen)
 {
     const struct eng_hparams *hp = &m->hp;
-    const int64_t E = hp->n_embd, F = hp->n_ff_exp;
+    const int64_t E = hp->n_embd, F = hp->n_ff_exp, FS = hp->n_ff_shexp;
     int rc = 0;
+    for (int il = 0; il < hp->n_layer && FS > 0 && !rc; il++) {
+        struct eng_layer *L = &m->layers[il];
+        if ((rc = eng_bind_layer(m, &L->ffn_gate_inp_shexp, il, "ffn_gate_inp_shexp.weight",
+                                 ENG_T_VEC, 0, E, 0, err, errlen)) ||
+            (rc = eng_bind_layer(m, &L->ffn_gate_shexp, il, "ffn_gate_shexp.weight", ENG_T_MAT,
+                                 1, E, FS, err, errlen)) ||
+            (rc = eng_bind_layer(m, &L->ffn_up_shexp, il, "ffn_up_shexp.weight", ENG_T_MAT, 1, E,
+                                 FS, err, errlen)) ||
+            (rc = eng_bind_layer(m, &L->ffn_down_shexp, il, "ffn_down_shexp.weight", ENG_T_MAT,
+                                 1, FS, E, err, errlen)))
+            return rc;
+    }
     for (int il = 0; il < hp->n_layer && !rc; il++) {
         struct eng_layer *L = &m->layers[il];
         if ((rc = eng_bind_layer(m, &L->ffn_gate_inp, il, "ffn_gate_inp.weight", ENG_T_MAT, 1, E,
@@ -168,6 +187,38 @@ void eng_moe_ffn(struct eng_ctx *c, int il, int n, const float *in)
             const float *y = c->moe_y + (size_t)r * E;
             for (int i = 0; i < E; i++)
                 acc[i] += w * y[i];
+        }
+    }
+    if (L->ffn_gate_shexp.data) { /* shared expert, gated by a sigmoid if it has a gate */
+        const int FS = hp->n_ff_shexp;
+        const struct kern_mm_out o[2] = {
+            {L->ffn_gate_shexp.type, L->ffn_gate_shexp.data, L->ffn_gate_shexp.row_bytes, FS,
+             c->moe_h, 2 * (int64_t)FS},
+            {L->ffn_up_shexp.type, L->ffn_up_shexp.data, L->ffn_up_shexp.row_bytes, FS,
+             c->moe_h + FS, 2 * (int64_t)FS},
+        };
+        kern_matmul_multi(c->pool, o, 2, E, in, E, n, c->mm_scratch);
+        for (int r = 0; r < n; r++) {
+            float *g = c->moe_h + (size_t)r * 2 * FS, *u = g + FS;
+            for (int i = 0; i < FS; i++)
+                g[i] = eng_silu(g[i]) * u[i];
+        }
+        kern_matmul(c->pool, L->ffn_down_shexp.type, L->ffn_down_shexp.data,
+                    L->ffn_down_shexp.row_bytes, E, FS, c->moe_h, 2 * (int64_t)FS, n, c->moe_y,
+                    E, c->mm_scratch);
+        const float *wg = L->ffn_gate_inp_shexp.data;
+        for (int t = 0; t < n; t++) {
+            const float *x = in + (size_t)t * E, *y = c->moe_y + (size_t)t * E;
+            float s = 1.0f;
+            if (wg) {
+                double d = 0.0;
+                for (int i = 0; i < E; i++)
+                    d += (double)x[i] * wg[i];
+                s = (float)(1.0 / (1.0 + exp(-d)));
+            }
+            float *acc = c->moe_acc + (size_t)t * E;
+            for (int i = 0; i < E; i++)
+                acc[i] += s * y[i];
         }
     }
     memcpy(c->cur, c->moe_acc, sizeof(float) * (size_t)n * E);

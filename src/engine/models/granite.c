@@ -5,15 +5,14 @@
  * the metadata: token embeddings times embedding_scale, q·k scale
  * attention.scale (default 1/sqrt(head_dim)), each branch times
  * residual_scale before its residual add, and logits divided by logit_scale
- * (required). rope.scaling.finetuned = false (no RoPE) and GraniteMoE's
- * shared expert are refused. */
+ * (required). GraniteMoE-shared adds an ungated shared expert. A
+ * rope.scaling.finetuned = false file (no RoPE) is refused. */
 #include "engine/eng_int.h"
 
 static int granite_hparams(struct eng_model *m, char *err, size_t errlen)
 {
     struct eng_hparams *hp = &m->hp;
     float es = 0.0f, rs = 0.0f, as = 0.0f;
-    uint32_t shexp = 0;
     int rc;
     if ((rc = eng_meta_f32(m, ".attention.layer_norm_rms_epsilon", 1, &hp->norm_eps, err,
                            errlen)) ||
@@ -21,7 +20,6 @@ static int granite_hparams(struct eng_model *m, char *err, size_t errlen)
         (rc = eng_meta_f32(m, ".residual_scale", 0, &rs, err, errlen)) ||
         (rc = eng_meta_f32(m, ".embedding_scale", 0, &es, err, errlen)) ||
         (rc = eng_meta_f32(m, ".attention.scale", 0, &as, err, errlen)) ||
-        (rc = eng_meta_u32(m, ".expert_shared_feed_forward_length", 0, &shexp, err, errlen)) ||
         (rc = eng_moe_hparams(m, err, errlen)))
         return rc;
     char key[128];
@@ -29,10 +27,6 @@ static int granite_hparams(struct eng_model *m, char *err, size_t errlen)
     snprintf(key, sizeof key, "%s.rope.scaling.finetuned", hp->arch);
     if (gguf_get_bool(m->gf, key, &finetuned) == 0 && !finetuned)
         return om_err(err, errlen, OM_EUNSUPPORTED, "%s = false (no RoPE) unsupported", key);
-    if (shexp)
-        return om_err(err, errlen, OM_EUNSUPPORTED,
-                      "%s.expert_shared_feed_forward_length: shared experts unsupported",
-                      hp->arch);
     if (es != 0.0f) /* 0 means unset, as in llama.cpp */
         hp->embd_scale = es;
     if (rs != 0.0f)

@@ -31,7 +31,7 @@ struct ref {
     int E, L, H, HKV, F, V, hd, rot, swa;
     float eps, base, scale, mscale;
     int yarn, n_ctx_orig;
-    int nexp, nused, FE; /* mixture of experts */
+    int nexp, nused, FE, FS, norm_w; /* mixture of experts, shared expert */
     float embd_scale, res_scale, logit_scale, att_scale; /* granite (0: unset) */
     const float *ff; /* frequency divisors (rope_freqs / LongRoPE) or NULL */
     int bert, nomic, gemma, gemma2, gemma3, neox, qwen3, sc2, olmo2, phi2, cr;
@@ -291,8 +291,27 @@ static void ref_forward(const struct ref *r, const int32_t *tok, int n, float *X
                     for (int i = 0; i < r->FE; i++)
                         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
                     mv(ex, D + off, g, E, r->FE, NULL);
+                    double wj = p[sel[j]] / sum / (r->norm_w ? wsum : 1.0);
                     for (int i = 0; i < E; i++)
-                        tmp[t][i] += (float)(p[sel[j]] / sum / wsum) * ex[i];
+                        tmp[t][i] += (float)wj * ex[i];
+                }
+                const float *GS = tw(r, "blk.%d.ffn_gate_shexp.weight", il);
+                if (GS) { /* shared expert, sigmoid-gated when the gate exists */
+                    const float *WG = tw(r, "blk.%d.ffn_gate_inp_shexp.weight", il);
+                    mv(g, GS, cur, r->FS, E, NULL);
+                    mv(u, tw(r, "blk.%d.ffn_up_shexp.weight", il), cur, r->FS, E, NULL);
+                    for (int i = 0; i < r->FS; i++)
+                        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+                    mv(ex, tw(r, "blk.%d.ffn_down_shexp.weight", il), g, E, r->FS, NULL);
+                    double s = 1.0;
+                    if (WG) {
+                        double d = 0;
+                        for (int i = 0; i < E; i++)
+                            d += (double)WG[i] * cur[i];
+                        s = 1.0 / (1.0 + exp(-d));
+                    }
+                    for (int i = 0; i < E; i++)
+                        tmp[t][i] += (float)s * ex[i];
                 }
                 for (int i = 0; i < E; i++)
                     x[i] += (r->res_scale != 0.0f ? r->res_scale : 1.0f) * tmp[t][i];
@@ -341,6 +360,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     if (variant == 3)
         o.n_rot = 8; /* partial rotary: 8 of 16 dims */
     o.yarn = variant == 4;
+    if (variant == 6)
+        o.n_ff_shexp = 40;
     if (variant == 5) { /* Mixtral-style llama: experts, no expert_feed_forward_length */
         o.n_expert = 4;
         o.n_expert_used = 2;
@@ -385,6 +406,8 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
     r.nexp = (int)ku(&r, ".expert_count", 0);
     r.nused = (int)ku(&r, ".expert_used_count", 0);
     r.FE = (int)ku(&r, ".expert_feed_forward_length", (uint32_t)r.F);
+    r.FS = (int)ku(&r, ".expert_shared_feed_forward_length", (uint32_t)r.F);
+    r.norm_w = strcmp(arch, "qwen2moe") != 0;
     r.n_ctx_orig = (int)ku(&r, ".rope.scaling.original_context_length", (uint32_t)o.n_ctx_train);
     r.ff = tw(&r, "rope_freqs.weight", 0);
     if (o.longrope)
@@ -466,7 +489,7 @@ static void check_family(const char *arch, int variant, uint32_t n_ctx)
 static void test_reference_all_families(void **st)
 {
     (void)st;
-    const char *fam[] = {"llama",  "qwen2",   "qwen3",      "qwen3moe", "phi3",
+    const char *fam[] = {"llama",  "qwen2",   "qwen2moe",   "qwen3",    "qwen3moe", "phi3",
                          "gemma",  "gemma2",  "gemma3",     "granite",  "granitemoe",
                          "starcoder2", "olmo2", "phi2", "command-r", "bert", "nomic-bert"};
     for (size_t i = 0; i < OM_ARRAY_LEN(fam); i++)
@@ -478,7 +501,8 @@ static void test_reference_all_families(void **st)
     check_family("qwen2", 3, 32); /* partial rotary, NEOX */
     check_family("qwen2", 4, 32); /* YaRN */
     check_family("llama", 4, 32); /* YaRN, NORM */
-    check_family("llama", 5, 32); /* mixture of experts */
+    check_family("llama", 5, 32);      /* mixture of experts */
+    check_family("granitemoe", 6, 32); /* experts + ungated shared expert */
 }
 
 static int setup(void **st)

@@ -12,7 +12,7 @@
 
 #include "helpers/eng_testlib.h"
 
-const char *const et_decoders[] = {"llama", "qwen2",  "qwen3",  "qwen3moe", "phi3",
+const char *const et_decoders[] = {"llama", "qwen2",  "qwen2moe", "qwen3",  "qwen3moe", "phi3",
                                    "gemma", "gemma2", "gemma3", "granite", "starcoder2",
                                    "olmo2", "phi2",   "command-r"};
 const size_t et_n_decoders = sizeof et_decoders / sizeof et_decoders[0];

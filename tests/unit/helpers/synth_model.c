@@ -38,6 +38,12 @@ void synth_opts_default(struct synth_opts *o, const char *arch)
         o->n_rot = 8; /* partial rotary, as the real model (32 of 80) */
     if (!strcmp(arch, "granitemoe"))
         o->n_expert = 4, o->n_expert_used = 2;
+    if (!strcmp(arch, "qwen2moe")) {
+        o->n_expert = 4;
+        o->n_expert_used = 2;
+        o->n_ff_exp = 48;
+        o->n_ff_shexp = 40;
+    }
     if (!strcmp(arch, "qwen3moe")) {
         o->head_dim = 32;
         o->n_expert = 4;
@@ -173,7 +179,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
     const int enc = is_bert || is_nomic;
     const int is_g2 = !strcmp(a, "gemma2"), is_g3 = !strcmp(a, "gemma3");
     const int is_g1 = !strcmp(a, "gemma");
-    const int is_phi3 = !strcmp(a, "phi3"), is_q2 = !strcmp(a, "qwen2");
+    const int is_phi3 = !strcmp(a, "phi3");
+    const int is_q2 = !strcmp(a, "qwen2") || !strcmp(a, "qwen2moe");
     const int is_q3 = !strcmp(a, "qwen3") || !strcmp(a, "qwen3moe");
     const int is_sc2 = !strcmp(a, "starcoder2");
     const int is_olmo2 = !strcmp(a, "olmo2");
@@ -225,6 +232,8 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
         kv_u32(w, a, ".expert_used_count", (uint32_t)o->n_expert_used);
         if (o->n_ff_exp)
             kv_u32(w, a, ".expert_feed_forward_length", (uint32_t)o->n_ff_exp);
+        if (o->n_ff_shexp)
+            kv_u32(w, a, ".expert_shared_feed_forward_length", (uint32_t)o->n_ff_shexp);
     }
     if (o->yarn) {
         char key[128];
@@ -353,6 +362,14 @@ int synth_model_write(const struct synth_opts *o, const char *path, char *err, s
             add3(&g, name, E, FE, o->n_expert, 0.0f, ws);
             snprintf(name, sizeof name, "blk.%d.ffn_down_exps.weight", il);
             add3(&g, name, FE, E, o->n_expert, 0.0f, 1.0f / sqrtf((float)FE));
+            if (o->n_ff_shexp > 0) {
+                const int FS = o->n_ff_shexp;
+                if (!strcmp(a, "qwen2moe"))
+                    addl(&g, il, "ffn_gate_inp_shexp.weight", E, 0, 0.0f, 4.0f * ws);
+                addl(&g, il, "ffn_gate_shexp.weight", E, FS, 0.0f, ws);
+                addl(&g, il, "ffn_up_shexp.weight", E, FS, 0.0f, ws);
+                addl(&g, il, "ffn_down_shexp.weight", FS, E, 0.0f, 1.0f / sqrtf((float)FS));
+            }
             continue;
         }
         if (is_phi3) {

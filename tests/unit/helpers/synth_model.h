@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct synth_opts {
-    const char *arch;  /* llama qwen2 qwen3 qwen3moe phi3 gemma gemma2 gemma3 granite
+    const char *arch;  /* llama qwen2 qwen2moe qwen3 qwen3moe phi3 gemma gemma2 gemma3 granite
                           granitemoe starcoder2 olmo2 phi2 command-r bert nomic-bert */
     uint32_t wtype;    /* type of the matrices (token_embd included): OM_TYPE_* */
     int n_embd, n_layer, n_head, n_head_kv, n_ff, n_vocab, n_ctx_train;
@@ -24,6 +24,7 @@ struct synth_opts {
     int n_rot;         /* >0: rope.dimension_count (partial rotary) */
     int yarn;          /* rope.scaling.type yarn, factor 4, original_context_length 16 */
     int n_expert, n_expert_used, n_ff_exp; /* >0: mixture-of-experts FFN (llama, qwen3moe) */
+    int n_ff_shexp;    /* >0: a shared expert (gated by ffn_gate_inp_shexp for qwen2moe) */
     int longrope;      /* phi3: rope_factors_long/short, attn_factor 1.19,
                           original_context_length 16 */
     uint32_t pooling;  /* encoders: 1 mean, 2 cls, 3 last */
