@@ -3,8 +3,13 @@
  * test against it (tests/unit/kernels/test_simd*.c). */
 #include "kernels/arch/x86/avx2_int.h"
 
+float kern_x86_f16_table[1 << 16];
+
 void kern_install_avx2(struct kern_ops *ops)
 {
+    for (uint32_t h = 0; h < (1u << 16); h++)
+        kern_x86_f16_table[h] = _cvtsh_ss((unsigned short)h);
+
     struct kern_type_ops *t = ops->type;
     t[OM_TYPE_Q4_0].vec_dot = kern_dot_q4_0_q8_0_avx2;
     t[OM_TYPE_Q4_1].vec_dot = kern_dot_q4_1_q8_1_avx2;
