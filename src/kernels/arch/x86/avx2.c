@@ -4,11 +4,15 @@
 #include "kernels/arch/x86/avx2_int.h"
 
 float kern_x86_f16_table[1 << 16];
+static int g_f16_table_ready; /* dispatch installs up to two tables, in sequence */
 
 void kern_install_avx2(struct kern_ops *ops)
 {
-    for (uint32_t h = 0; h < (1u << 16); h++)
-        kern_x86_f16_table[h] = _cvtsh_ss((unsigned short)h);
+    if (!g_f16_table_ready) {
+        for (uint32_t h = 0; h < (1u << 16); h++)
+            kern_x86_f16_table[h] = _cvtsh_ss((unsigned short)h);
+        g_f16_table_ready = 1;
+    }
 
     struct kern_type_ops *t = ops->type;
     t[OM_TYPE_Q4_0].vec_dot = kern_dot_q4_0_q8_0_avx2;
