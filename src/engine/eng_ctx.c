@@ -139,12 +139,18 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     c->cs = falloc(B * (size_t)hp->n_rot);
     c->cs_swa = falloc(B * (size_t)hp->n_rot);
     c->mm_scratch = om_xalloc_aligned(OM_MAX(mm_scratch_need(m, (int64_t)B), 64));
-    c->att_scores = falloc((size_t)c->nth * p.n_ctx);
+    const size_t gmax = (size_t)OM_MIN(hp->n_head / hp->n_head_kv, ENG_ATT_GMAX);
+    c->att_scores = falloc((size_t)c->nth * gmax * p.n_ctx);
+    c->att_q = falloc((size_t)c->nth * gmax * (size_t)hp->head_dim_k);
     c->att_cells = om_xcalloc((size_t)c->nth * p.n_ctx, sizeof(int32_t));
     c->att_f16 = om_xcalloc((size_t)c->nth * OM_MAX(p.n_ctx, 4096u), sizeof(om_f16));
     /* per thread: q quantized for the K dot (<= 4096 floats -> bytes) and one
      * dequantized V head */
-    c->att_q8 = om_xalloc_aligned((size_t)c->nth * 8192);
+    size_t q8_row = 0;
+    if (p.type_kv == OM_TYPE_Q8_0 || p.type_kv == OM_TYPE_Q4_0)
+        q8_row = om_type_row_size(kern_vec_dot_type(p.type_kv), hp->head_dim_k);
+    c->att_q8_stride = (OM_MAX(gmax * q8_row, (size_t)64) + 63) / 64 * 64;
+    c->att_q8 = om_xalloc_aligned((size_t)c->nth * c->att_q8_stride);
     c->att_v = falloc((size_t)c->nth * 4096);
     c->ub_cell = om_xcalloc(B, sizeof(int32_t));
     c->ub_pos = om_xcalloc(B, sizeof(int32_t));
@@ -189,6 +195,7 @@ void eng_ctx_free(eng_ctx *c)
     om_afree(c->cs_swa);
     om_afree(c->mm_scratch);
     om_afree(c->att_scores);
+    om_afree(c->att_q);
     om_afree(c->logits);
     om_afree(c->emb);
     om_afree(c->moe_router);

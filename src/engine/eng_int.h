@@ -37,6 +37,7 @@
 
 #define ENG_MAX_LAYERS 512
 #define ENG_MAX_SEQ 64
+#define ENG_ATT_GMAX 64 /* query heads per attention work item */
 
 enum eng_norm { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 enum eng_rope { ENG_ROPE_NONE = 0, ENG_ROPE_NORM = 1, ENG_ROPE_NEOX = 2 };
@@ -210,10 +211,12 @@ struct eng_ctx {
     float *qkv, *att, *ffn, *out_x;
     float *cs, *cs_swa;      /* (n_batch, n_rot/2, 2) cos/sin tables */
     void *mm_scratch;
-    float *att_scores;       /* (nth, n_ctx) */
+    float *att_scores;       /* (nth, gmax, n_ctx), gmax = min(group, ENG_ATT_GMAX) */
+    float *att_q;            /* (nth, gmax, head_dim_k): q rounded to F16 precision */
+    size_t att_q8_stride;    /* bytes per thread in att_q8 */
     int32_t *att_cells;      /* (nth, n_ctx) */
     om_f16 *att_f16;         /* (nth, max(n_ctx, 4096)): F16 rounding of q and weights */
-    uint8_t *att_q8;         /* (nth, 8192 bytes): q in the K type's vec_dot_type */
+    uint8_t *att_q8;         /* (nth, att_q8_stride): q in the K type's vec_dot_type */
     float *att_v;            /* (nth, 4096): one dequantized V head */
     int32_t *ub_cell, *ub_pos, *ub_seq, *ub_tok, *ub_out;
     int32_t *auto_pos;       /* grown on demand for batches without pos */
