@@ -2,19 +2,55 @@
  *
  * Invariants: `gen` increases by one per run; a worker that has seen
  * generation g runs the job of g+1 exactly once, then increments `done`.
- * The caller waits until done == nth-1. Waiting is a bounded spin followed
- * by a futex-like sleep on the condition variable. */
+ * The caller waits until done == nth-1.
+ *
+ * Waiting has three stages (struct waiter): a short busy spin (a decode step
+ * dispatches a job every few microseconds), then sched_yield() so that a
+ * waiter sharing its core with the thread it waits for (another process
+ * took the other core) hands the core over instead of burning its time
+ * slice, then a sleep on the condition variable so an idle pool costs no
+ * CPU. */
 #include "base/om_pool.h"
 #include "base/om.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SPIN_ITERS 200000
+static inline void cpu_relax_(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+#define SPIN_NS 50000ull    /* busy spin before yielding */
+#define YIELD_NS 2000000ull  /* yielding before sleeping */
+
+/* Backoff state of one wait; wait_more() returns 0 when it is time to sleep. */
+struct waiter {
+    uint64_t t0;
+    unsigned n;
+};
+
+static int wait_more(struct waiter *w)
+{
+    if ((++w->n & 63) != 0) {
+        if (w->t0 && om_time_ns() - w->t0 > SPIN_NS)
+            sched_yield();
+        else
+            cpu_relax_();
+        return 1;
+    }
+    uint64_t now = om_time_ns();
+    if (!w->t0)
+        w->t0 = now;
+    return now - w->t0 < SPIN_NS + YIELD_NS;
+}
 
 struct om_pool {
     int nth;
@@ -35,12 +71,6 @@ struct worker_arg {
     int ith;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 static void *worker_main(void *arg)
 {
@@ -50,13 +80,11 @@ static void *worker_main(void *arg)
     unsigned seen = 0;
     for (;;) {
         unsigned g;
-        int spins = 0;
+        struct waiter w = {0, 0};
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
                !atomic_load(&p->stop)) {
-            if (++spins < SPIN_ITERS) {
-                cpu_relax();
+            if (wait_more(&w))
                 continue;
-            }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
             while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
@@ -136,12 +164,10 @@ void om_pool_run(om_pool *p, om_pool_fn fn, void *ctx)
         pthread_mutex_unlock(&p->mu);
     }
     fn(ctx, 0, p->nth);
-    int spins = 0;
+    struct waiter w = {0, 0};
     while (atomic_load_explicit(&p->done, memory_order_acquire) != p->nth - 1) {
-        if (++spins < SPIN_ITERS) {
-            cpu_relax();
+        if (wait_more(&w))
             continue;
-        }
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->done) != p->nth - 1)
             pthread_cond_wait(&p->cv_done, &p->mu);
