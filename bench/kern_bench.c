@@ -2,8 +2,8 @@
  *
  *   matvec  2048x2048 and 5632x2048, one thread: activation quantization +
  *           vec_dot over every row. "hot" reuses one matrix (cache resident),
- *           "cold" walks 256 MiB of distinct matrices (memory bound, as in
- *           token generation). Reported as weight GB/s.
+ *           "cold" walks 256 MiB (OM_BENCH_COLD_MB) of distinct matrices
+ *           (memory bound, as in token generation). Reported as weight GB/s.
  *   matmul  2048x2048 x 128 tokens, one thread, through the tile kernel
  *           (vec_dot_nm) where the table has one, as prompt processing does.
  *           Reported as GFLOP/s (2*rows*k*n_tok) and GB/s of weights.
@@ -24,7 +24,12 @@
 #include "base/om_pool.h"
 #include "kernels/kern.h"
 
-#define COLD_BYTES ((size_t)256 << 20)
+/* Bytes of distinct weight copies walked by "cold" (OM_BENCH_COLD_MB). */
+static size_t cold_bytes(void)
+{
+    const char *e = getenv("OM_BENCH_COLD_MB");
+    return (e ? (size_t)atol(e) : 256) << 20;
+}
 
 static uint64_t g_rng = 88172645463325252ULL;
 static float rnd(void)
@@ -88,7 +93,7 @@ static void bench_matvec(const struct kern_ops *ops, uint32_t t, int64_t rows, i
     size_t ws;
     uint8_t *w = make_weights(t, rows, k, &ws);
     size_t mbytes = ws * (size_t)rows;
-    int ncopy = (int)(COLD_BYTES / mbytes) + 1;
+    int ncopy = (int)(cold_bytes() / mbytes) + 1;
     uint8_t *cold = om_xmalloc(mbytes * (size_t)ncopy);
     for (int c = 0; c < ncopy; c++)
         memcpy(cold + mbytes * (size_t)c, w, mbytes);
