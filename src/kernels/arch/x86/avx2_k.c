@@ -35,7 +35,8 @@ void kern_dot_q2_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
+        for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+            _mm_prefetch((const char *)(x + i) + 1024 + pf, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
         __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
@@ -67,7 +68,8 @@ void kern_dot_q3_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     const __m256i one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
+        for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+            _mm_prefetch((const char *)(x + i) + 1024 + pf, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const __m128i scv = x86_k3_scales(x[i].scales);
         int8_t sc[16];
@@ -111,7 +113,8 @@ void kern_dot_q4_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(x + i) + 576, _MM_HINT_T0);
+        for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+            _mm_prefetch((const char *)(x + i) + 576 + pf, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
         __m128i scmn = x86_k4_scales_mins(x[i].scales);
@@ -145,7 +148,8 @@ void kern_dot_q5_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     __m256 acc = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
+        for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+            _mm_prefetch((const char *)(x + i) + 1024 + pf, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const float dmin = y[i].d * x86_f16(x[i].dmin);
         __m128i scmn = x86_k4_scales_mins(x[i].scales);
@@ -182,7 +186,8 @@ void kern_dot_q6_K_q8_K_avx2(int64_t n, float *s, const void *vx, const void *vy
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(x + i) + 840, _MM_HINT_T0);
+        for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+            _mm_prefetch((const char *)(x + i) + 840 + pf, _MM_HINT_T0);
         const float d = y[i].d * x86_f16(x[i].d);
         const int8_t *sc = x[i].scales;
         /* weight = q6 - 32: the -32 goes through bsums */
