@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct kern_ops g_tables[3];
-static int g_avail[3];
+static struct kern_ops g_tables[4];
+static int g_avail[4];
 static const struct kern_ops *g_active;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -56,17 +56,26 @@ static void do_init(void)
         kern_install_avx512(&g_tables[KERN_ISA_AVX512]);
         g_tables[KERN_ISA_AVX512].isa = "avx512_vnni";
         g_avail[KERN_ISA_AVX512] = 1;
+        if (kern_amx_init() == 0) {
+            g_tables[KERN_ISA_AMX] = g_tables[KERN_ISA_AVX512];
+            kern_install_amx(&g_tables[KERN_ISA_AMX]);
+            g_tables[KERN_ISA_AMX].isa = "amx";
+            g_avail[KERN_ISA_AMX] = 1;
+        }
     }
 #endif
     int best = KERN_ISA_GENERIC;
-    for (int i = 2; i >= 0; i--)
+    for (int i = 3; i >= 0; i--)
         if (g_avail[i]) {
             best = i;
             break;
         }
     const char *cap = getenv("OM_KERN_ISA");
     if (cap) {
-        int c = !strcmp(cap, "generic") ? 0 : !strcmp(cap, "avx2") ? 1 : 2;
+        int c = !strcmp(cap, "generic") ? 0
+                : !strcmp(cap, "avx2")  ? 1
+                : !strcmp(cap, "avx512") ? 2
+                                         : 3;
         if (c < best)
             best = c;
     }
@@ -87,7 +96,7 @@ const struct kern_ops *kern_ops_active(void)
 const struct kern_ops *kern_ops_for(enum kern_isa isa)
 {
     kern_init();
-    if ((int)isa < 0 || isa > KERN_ISA_AVX512 || !g_avail[isa])
+    if ((int)isa < 0 || isa > KERN_ISA_AMX || !g_avail[isa])
         return NULL;
     return &g_tables[isa];
 }

@@ -54,6 +54,16 @@ typedef void (*kern_to_float_fn)(const void *x, float *y, int64_t n);
  * columns of y (stride by bytes); optional blocked kernel for matmul. */
 typedef void (*kern_vec_dot_nm_fn)(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                    int nr, const void *y, size_t by, int nc);
+/* Optional whole-panel matmul (AMX tiles, arch/x86/amx*.c):
+ * y[t*y_stride + r] = dot(w_r, act_t) for r < nr, t < ntok. w: nr weight rows
+ * wstride bytes apart; act: activation rows in vec_dot_type, act_stride bytes
+ * apart, with KERN_PANEL_TOK-rounded ceil(ntok) rows readable (the rows past
+ * ntok zero). Any nr >= 1, ntok >= 1. Same per-block integer sums and scales
+ * as vec_dot; only the float summation order differs. */
+#define KERN_PANEL_TOK 16
+typedef void (*kern_panel_fn)(int64_t k, const void *w, size_t wstride, int64_t nr,
+                              const void *act, size_t act_stride, int64_t ntok, float *y,
+                              int64_t y_stride);
 
 struct kern_type_ops {
     kern_vec_dot_fn vec_dot;       /* weight row · activation row (vec_dot_type) */
@@ -62,6 +72,8 @@ struct kern_type_ops {
     kern_from_float_fn from_float; /* quantize (activation speed; weights too) */
     kern_to_float_fn to_float;     /* dequantize */
     uint32_t vec_dot_type;
+    kern_panel_fn panel; /* optional; matmul uses it when n_tok >= panel_min_tok */
+    int panel_min_tok;
 };
 
 struct kern_ops {
@@ -74,10 +86,12 @@ struct kern_ops {
     float (*dot_f32)(int64_t n, const float *x, const float *y);
 };
 
-enum kern_isa { KERN_ISA_GENERIC = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2 };
+/* KERN_ISA_AMX: the AVX-512 table plus AMX int8 panels; available when the
+ * CPU has AMX-TILE/INT8 and the kernel grants the tile state (arch_prctl). */
+enum kern_isa { KERN_ISA_GENERIC = 0, KERN_ISA_AVX2 = 1, KERN_ISA_AVX512 = 2, KERN_ISA_AMX = 3 };
 
 /* Detects the CPU and installs the best kernels (idempotent; thread-safe
- * after the first call returns). OM_KERN_ISA=generic|avx2|avx512 caps it. */
+ * after the first call returns). OM_KERN_ISA=generic|avx2|avx512|amx caps it. */
 void kern_init(void);
 /* The active table (kern_init() is called if it was not). */
 const struct kern_ops *kern_ops_active(void);
@@ -90,6 +104,10 @@ const struct kern_ops *kern_ops_for(enum kern_isa isa);
 void kern_install_generic(struct kern_ops *ops);
 void kern_install_avx2(struct kern_ops *ops);
 void kern_install_avx512(struct kern_ops *ops);
+/* 0 when AMX int8 tiles are usable by this process (CPU + OS, permission
+ * requested once); call only after the AVX-512 check passed. */
+int kern_amx_init(void);
+void kern_install_amx(struct kern_ops *ops);
 
 /* ---- convenience entry points over the active table ---- */
 /* 1 when type can be a matmul weight (it has a vec_dot), else 0 (also for

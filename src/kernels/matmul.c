@@ -15,7 +15,13 @@
  * Invariant: every output element is computed by the same kernel on the same
  * inputs whatever the thread count, because chunk sizes are multiples of the
  * nm tile height and tiles start at row/token 0 of their matrix. So 1 and N
- * threads give bit-identical results. No allocation happens here. */
+ * threads give bit-identical results. No allocation happens here.
+ *
+ * Panels (AMX, kern_type_ops.panel): for n_tok >= panel_min_tok a part's
+ * chunks go to the panel kernel whole, for all tokens of a token block; it
+ * computes every element the same way whatever the chunk, so the invariant
+ * holds. The scratch holds n_tok rounded up to KERN_PANEL_TOK activation
+ * rows; the pad rows are zeroed when a panel reads them. */
 #include <assert.h>
 #include <stdatomic.h>
 
@@ -27,6 +33,8 @@
 #define MM_L1_BUDGET (32 << 10) /* activation bytes per token block */
 #define MM_L2_BUDGET (512 << 10) /* weight bytes per chunk when re-read */
 #define MM_TILE_MAX 4096 /* nm_rows * nm_cols we accept for the stack tile */
+#define MM_PANEL_ROWS 32      /* panel chunk rows: a multiple of this */
+#define MM_PANEL_TOK_BLOCK 128 /* tokens per panel call */
 /* Below these sizes a pool dispatch costs more than it saves. */
 #define MM_QUANT_INLINE (1 << 15)  /* activation elements */
 #define MM_SERIAL_MACS (1 << 16)   /* rows * k * n_tok */
@@ -42,6 +50,7 @@ struct mm_part {
     int64_t tok_block;  /* tokens per block, a multiple of the nm tile width */
     int64_t chunk_rows; /* a multiple of the nm tile height */
     int64_t chunk0, n_chunks; /* its chunks in the shared counter's range */
+    int panel;                /* 1: chunks go through o->panel */
 };
 
 struct mm_ctx {
@@ -72,7 +81,7 @@ size_t kern_matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n_tok)
     if (vdt == OM_TYPE_F32)
         return 0;
     size_t row = om_type_row_size(vdt, k);
-    return (size_t)n_tok * align_up(row, MM_ALIGN) + MM_ALIGN;
+    return align_up((size_t)n_tok, KERN_PANEL_TOK) * align_up(row, MM_ALIGN) + MM_ALIGN;
 }
 
 /* Phase 1: quantize blocks [u0, u1) of the n_tok * nb activation blocks. */
@@ -146,6 +155,14 @@ static void mm_compute_job(void *ctx, int ith, int nth)
             pi++;
         const struct mm_part *p = &c->part[pi];
         int64_t r0 = (ch - p->chunk0) * p->chunk_rows, r1 = OM_MIN(p->rows, r0 + p->chunk_rows);
+        if (p->panel) {
+            for (int64_t t0 = 0; t0 < c->n_tok; t0 += p->tok_block)
+                p->o->panel(c->k, p->w + (size_t)r0 * p->wstride, p->wstride, r1 - r0,
+                            c->act + (size_t)t0 * c->act_stride, c->act_stride,
+                            OM_MIN(p->tok_block, c->n_tok - t0), p->y + t0 * p->y_stride + r0,
+                            p->y_stride);
+            continue;
+        }
         for (int64_t t0 = 0; t0 < c->n_tok; t0 += p->tok_block)
             mm_block(c, p, r0, r1, t0, OM_MIN(c->n_tok, t0 + p->tok_block));
     }
@@ -185,6 +202,7 @@ static void mm_run(const struct kern_ops *ops, om_pool *pool, const struct kern_
         all_rows += outs[i].rows;
     int64_t target = OM_MAX((all_rows + 4 * nth - 1) / (4 * nth), 16);
     c.n_parts = n;
+    int pad_done = 0;
     for (int i = 0; i < n; i++) {
         struct mm_part *p = &c.part[i];
         p->o = &ops->type[outs[i].wtype];
@@ -198,6 +216,17 @@ static void mm_run(const struct kern_ops *ops, om_pool *pool, const struct kern_
         int64_t tb = (int64_t)(MM_L1_BUDGET / OM_MAX(c.act_stride, 1));
         tb = OM_MAX(OM_MIN(tb, MM_TOK_BLOCK_MAX), 1);
         p->tok_block = OM_MAX(tb / nc, 1) * nc;
+        p->panel = vdt != OM_TYPE_F32 && p->o->panel && n_tok >= OM_MAX(p->o->panel_min_tok, 1);
+        if (p->panel) {
+            nr = MM_PANEL_ROWS;
+            p->tok_block = MM_PANEL_TOK_BLOCK;
+            if (!pad_done) { /* the panel reads whole KERN_PANEL_TOK token groups */
+                int64_t nt16 = (n_tok + KERN_PANEL_TOK - 1) / KERN_PANEL_TOK * KERN_PANEL_TOK;
+                memset(c.act + (size_t)n_tok * c.act_stride, 0,
+                       (size_t)(nt16 - n_tok) * c.act_stride);
+                pad_done = 1;
+            }
+        }
         int64_t chunk = target;
         if (n_tok > p->tok_block)
             chunk = OM_MIN(chunk, (int64_t)(MM_L2_BUDGET / OM_MAX(p->wstride, 1)));

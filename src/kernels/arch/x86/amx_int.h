@@ -1,0 +1,163 @@
+/* kernels/arch/x86: helpers shared by the AMX panel kernels (amx_*.c, compiled
+ * with -mamx-tile -mamx-int8 and the AVX-512 flags). Include only from there.
+ *
+ * Orientation: C[token][weight row] = A · B with A = 16 activation rows of
+ * one block (int8 straight from the Q8_0/Q8_K scratch, tileloadd with the
+ * activation stride: no repacking), B = 16 weight rows of the same block in
+ * VNNI layout (row kk holds bytes 4kk..4kk+3 of each weight row), unpacked
+ * on the fly from the GGUF blocks with 32-bit gathers. Tiles:
+ *   tmm0, tmm1  tokens  t..t+15, t+16..t+31   (16 x KB bytes)
+ *   tmm2, tmm3  weights r..r+15, r+16..r+31   (KB/4 x 64 bytes)
+ *   tmm4..tmm7  int32 sums of the 2 x 2 pairs (16 x 16)
+ * KB = 32 (one scale block) or 16 (Q6_K's 16-element scale groups). Each C
+ * tile is one exact integer block dot per (token, row); it is stored and
+ * scaled into float accumulators (row scale x token scale), like vec_dot. */
+#ifndef KERN_AMX_INT_H
+#define KERN_AMX_INT_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "base/om.h"
+#include "kernels/kern_int.h"
+
+#define AMX_TB 64 /* tokens per inner block: 4 token tiles */
+#define AMX_RB 32 /* weight rows per sub-panel: 2 weight tiles */
+
+struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+
+static inline void amx_config(int kb)
+{
+    struct amx_cfg c;
+    memset(&c, 0, sizeof(c));
+    c.palette = 1;
+    for (int i = 0; i < 2; i++) {
+        c.rows[i] = 16;
+        c.colsb[i] = (uint16_t)kb;
+        c.rows[2 + i] = (uint8_t)(kb / 4);
+        c.colsb[2 + i] = 64;
+    }
+    for (int i = 4; i < 8; i++) {
+        c.rows[i] = 16;
+        c.colsb[i] = 64;
+    }
+    _tile_loadconfig(&c);
+}
+
+/* Per-call workspace (on the stack of the calling thread). */
+struct amx_ws {
+    float acc[AMX_TB][AMX_RB];    /* [token][row] */
+    int32_t cb[4][16][16];        /* stored C tiles */
+    float dy[AMX_TB];             /* token scales of the current block */
+};
+
+/* Gather offsets of 16 rows stride bytes apart. */
+static inline __m512i amx_row_idx(size_t stride)
+{
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)stride));
+}
+
+static inline __m512i amx_gather(__mmask16 m, __m512i idx, const uint8_t *p)
+{
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, p, 1);
+}
+
+/* Low half of each 32-bit lane as f16 -> float. */
+static inline __m512 amx_h2f_lo(__m512i v)
+{
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/* One KB-element block: tokens a (first token's bytes, stride as) for ntg
+ * token tiles, weights wb0/wb1 (VNNI, 64-byte rows) for nw tiles with row
+ * scales s0/s1; acc[t][r] += C[t][r] * s_r * ws->dy[t]. */
+static inline void amx_block(struct amx_ws *ws, const uint8_t *a, size_t as, int ntg, int nw,
+                             const void *wb0, const void *wb1, __m512 s0, __m512 s1)
+{
+    _tile_loadd(2, wb0, 64);
+    if (nw > 1)
+        _tile_loadd(3, wb1, 64);
+    for (int tg = 0; tg < ntg; tg += 2) {
+        int two = tg + 1 < ntg;
+        _tile_loadd(0, a + (size_t)tg * 16 * as, (long)as);
+        _tile_zero(4);
+        _tile_dpbssd(4, 0, 2);
+        if (nw > 1) {
+            _tile_zero(5);
+            _tile_dpbssd(5, 0, 3);
+        }
+        if (two) {
+            _tile_loadd(1, a + (size_t)(tg + 1) * 16 * as, (long)as);
+            _tile_zero(6);
+            _tile_dpbssd(6, 1, 2);
+            if (nw > 1) {
+                _tile_zero(7);
+                _tile_dpbssd(7, 1, 3);
+            }
+        }
+        _tile_stored(4, ws->cb[0], 64);
+        if (nw > 1)
+            _tile_stored(5, ws->cb[1], 64);
+        if (two) {
+            _tile_stored(6, ws->cb[2], 64);
+            if (nw > 1)
+                _tile_stored(7, ws->cb[3], 64);
+        }
+        for (int g = 0; g <= two; g++)
+            for (int w = 0; w < nw; w++) {
+                const __m512 sw = w ? s1 : s0;
+                const int32_t(*c)[16] = ws->cb[2 * g + w];
+                const int t0 = (tg + g) * 16;
+                #pragma GCC unroll 4
+                for (int t = 0; t < 16; t++) {
+                    float *ap = &ws->acc[t0 + t][16 * w];
+                    __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(ws->dy[t0 + t]));
+                    __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(c[t]));
+                    _mm512_storeu_ps(ap, _mm512_fmadd_ps(v, sc, _mm512_loadu_ps(ap)));
+                }
+            }
+    }
+}
+
+static inline void amx_acc_zero(struct amx_ws *ws, int ntt)
+{
+    memset(ws->acc, 0, sizeof(float) * AMX_RB * (size_t)((ntt + 15) / 16 * 16));
+}
+
+/* y[t*ys + r] = acc[t][r] for t < ntt, r < nrr. */
+static inline void amx_acc_store(const struct amx_ws *ws, float *y, int64_t ys, int ntt, int nrr)
+{
+    __mmask16 m0 = (__mmask16)(nrr >= 16 ? 0xffff : (1u << nrr) - 1);
+    __mmask16 m1 = (__mmask16)(nrr >= 32 ? 0xffff : nrr <= 16 ? 0 : (1u << (nrr - 16)) - 1);
+    for (int t = 0; t < ntt; t++) {
+        _mm512_mask_storeu_ps(y + t * ys, m0, _mm512_loadu_ps(&ws->acc[t][0]));
+        if (m1)
+            _mm512_mask_storeu_ps(y + t * ys + 16, m1, _mm512_loadu_ps(&ws->acc[t][16]));
+    }
+}
+
+/* Valid-row masks of the two weight tiles of a sub-panel of nrr rows. */
+static inline __mmask16 amx_row_mask(int nrr, int w)
+{
+    int n = nrr - 16 * w;
+    return (__mmask16)(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1);
+}
+
+/* ---- panels (amx_q.c, amx_k.c) ---- */
+void kern_panel_q4_0_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys);
+void kern_panel_q5_0_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys);
+void kern_panel_q8_0_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys);
+void kern_panel_q4_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys);
+void kern_panel_q6_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys);
+
+#endif

@@ -1,0 +1,191 @@
+/* kernels/arch/x86: AMX int8 panels of Q4_K and Q6_K weights against Q8_K
+ * activations (see amx_int.h for the tile layout).
+ *
+ * Per super-block (256 elements) and 16 weight rows, the scales and the
+ * VNNI weight tiles of all its sub-blocks are unpacked once (32-bit gathers
+ * of the 16 rows) and reused by every token tile of the 64-token block.
+ *  Q4_K: 8 sub-blocks of 32 (K = 32 tiles); row scale d*sc_j; the mins go
+ *        through the activation bsums: Σ_j m_j*(bsum_2j + bsum_2j+1) exactly
+ *        in int32 with vpdpwssd (pairs of sub-blocks), then -dmin*d8*msum.
+ *  Q6_K: 16 scale groups of 16 (K = 16 tiles); weights q - 32 as signed
+ *        bytes; row scale d*sc_g.
+ * Every group's integer dot is exact; results differ from vec_dot only in
+ * float rounding order. */
+#include <stddef.h>
+
+#include "kernels/arch/x86/amx_int.h"
+
+#define Q8K_QS offsetof(kern_block_q8_K, qs)
+#define Q8K_BSUMS offsetof(kern_block_q8_K, bsums)
+
+/* Token scales d8 of super-block s for ntg token tiles into ws->dy. */
+static inline void q8k_dy(struct amx_ws *ws, const uint8_t *a, size_t as, __m512i tidx, int ntg)
+{
+    for (int g = 0; g < ntg; g++)
+        _mm512_storeu_ps(&ws->dy[16 * g],
+                         _mm512_castsi512_ps(amx_gather(0xffff, tidx, a + (size_t)g * 16 * as)));
+}
+
+/* ---- Q4_K ---- */
+struct q4k_rows {
+    _Alignas(64) int8_t wb[8][512]; /* sub-block j: VNNI tile */
+    __m512 dsc[8];                  /* d * sc_j per row */
+    __m512i mp[4];                  /* (m_2p, m_2p+1) int16 pairs per row */
+    __m512 dmin;
+};
+
+static inline void q4k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_rows *o)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63);
+    __m512i dd = amx_gather(m, idx, base);
+    __m512 d = amx_h2f_lo(dd);
+    o->dmin = amx_h2f_lo(_mm512_srli_epi32(dd, 16));
+    __m512i s0 = amx_gather(m, idx, base + 4), s1 = amx_gather(m, idx, base + 8),
+            s2 = amx_gather(m, idx, base + 12);
+    __m512i sc[8], mn[8];
+    for (int j = 0; j < 4; j++) {
+        sc[j] = _mm512_and_si512(_mm512_srli_epi32(s0, 8 * j), m6);
+        mn[j] = _mm512_and_si512(_mm512_srli_epi32(s1, 8 * j), m6);
+        __m512i q8 = _mm512_srli_epi32(s2, 8 * j);
+        __m512i hs = _mm512_and_si512(_mm512_srli_epi32(s0, 8 * j + 6), _mm512_set1_epi32(3));
+        __m512i hm = _mm512_and_si512(_mm512_srli_epi32(s1, 8 * j + 6), _mm512_set1_epi32(3));
+        sc[4 + j] = _mm512_or_si512(_mm512_and_si512(q8, _mm512_set1_epi32(0xf)),
+                                    _mm512_slli_epi32(hs, 4));
+        mn[4 + j] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(q8, 4), _mm512_set1_epi32(0xf)),
+                                    _mm512_slli_epi32(hm, 4));
+    }
+    for (int j = 0; j < 8; j++)
+        o->dsc[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc[j]));
+    for (int p = 0; p < 4; p++)
+        o->mp[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
+    const uint8_t *qs = base + 16;
+    for (int p = 0; p < 4; p++)
+        #pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            __m512i v = amx_gather(m, idx, qs + 32 * p + 4 * j);
+            _mm512_storeu_si512(o->wb[2 * p] + 64 * j, _mm512_and_si512(v, m4));
+            _mm512_storeu_si512(o->wb[2 * p + 1] + 64 * j,
+                                _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+        }
+}
+
+void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    const uint8_t *w = vw, *act = vact;
+    const int64_t nsb = k / OM_QK_K;
+    struct amx_ws ws;
+    struct q4k_rows rw[2];
+    _Alignas(64) int16_t bs[AMX_TB][8]; /* per token: sums of 32 activations */
+    const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
+    amx_config(32);
+    for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
+        const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
+        const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;
+        for (int64_t t0 = 0; t0 < ntok; t0 += AMX_TB) {
+            const int ntt = (int)OM_MIN(AMX_TB, ntok - t0), ntg = (ntt + 15) / 16;
+            const uint8_t *a = act + (size_t)t0 * as;
+            amx_acc_zero(&ws, ntt);
+            for (int64_t s = 0; s < nsb; s++) {
+                const size_t bo = (size_t)s * sizeof(kern_block_q4_K);
+                const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
+                for (int w_ = 0; w_ < nw; w_++)
+                    q4k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
+                q8k_dy(&ws, as0, as, tidx, ntg);
+                for (int t = 0; t < 16 * ntg; t++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(as0 + (size_t)t * as + Q8K_BSUMS));
+                    v = _mm256_madd_epi16(v, _mm256_set1_epi16(1));
+                    _mm_storeu_si128((__m128i *)bs[t], _mm256_cvtepi32_epi16(v));
+                }
+                for (int j = 0; j < 8; j++)
+                    amx_block(&ws, as0 + Q8K_QS + 32 * j, as, ntg, nw, rw[0].wb[j], rw[1].wb[j],
+                              rw[0].dsc[j], nw > 1 ? rw[1].dsc[j] : rw[0].dsc[j]);
+                for (int t = 0; t < 16 * ntg; t++) {
+                    const int32_t *pp = (const int32_t *)bs[t];
+                    for (int w_ = 0; w_ < nw; w_++) {
+                        __m512i ms = _mm512_setzero_si512();
+                        for (int p = 0; p < 4; p++)
+                            ms = _mm512_dpwssd_epi32(ms, rw[w_].mp[p], _mm512_set1_epi32(pp[p]));
+                        float *ap = &ws.acc[t][16 * w_];
+                        __m512 sc = _mm512_mul_ps(rw[w_].dmin, _mm512_set1_ps(ws.dy[t]));
+                        _mm512_storeu_ps(ap, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), sc,
+                                                              _mm512_loadu_ps(ap)));
+                    }
+                }
+            }
+            amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
+        }
+    }
+    _tile_release();
+}
+
+/* ---- Q6_K ---- */
+struct q6k_rows {
+    _Alignas(64) int8_t wb[8][512]; /* unit u (32 elements): groups 2u, 2u+1 = halves */
+    __m512 dsc[16];
+};
+
+static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(0x03);
+    const __m512i o32 = _mm512_set1_epi8(32);
+    __m512 d = amx_h2f_lo(_mm512_srli_epi32(amx_gather(m, idx, base + 206), 16));
+    for (int q = 0; q < 4; q++) {
+        __m512i sv = amx_gather(m, idx, base + 192 + 4 * q);
+        for (int i = 0; i < 4; i++) {
+            __m512i s = _mm512_srai_epi32(_mm512_slli_epi32(sv, 24 - 8 * i), 24);
+            o->dsc[4 * q + i] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(s));
+        }
+    }
+    for (int h = 0; h < 2; h++)
+        #pragma GCC unroll 2
+        for (int kk = 0; kk < 8; kk++) {
+            __m512i l0 = amx_gather(m, idx, base + 64 * h + 4 * kk);
+            __m512i l1 = amx_gather(m, idx, base + 64 * h + 32 + 4 * kk);
+            __m512i qh = amx_gather(m, idx, base + 128 + 32 * h + 4 * kk);
+            __m512i v[4];
+            v[0] = _mm512_or_si512(_mm512_and_si512(l0, m4),
+                                   _mm512_slli_epi32(_mm512_and_si512(qh, m2), 4));
+            v[1] = _mm512_or_si512(_mm512_and_si512(l1, m4),
+                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2), m2), 4));
+            v[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4),
+                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4), m2), 4));
+            v[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4),
+                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 6), m2), 4));
+            for (int j = 0; j < 4; j++)
+                _mm512_storeu_si512(o->wb[4 * h + j] + 64 * kk, _mm512_sub_epi8(v[j], o32));
+        }
+}
+
+void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    const uint8_t *w = vw, *act = vact;
+    const int64_t nsb = k / OM_QK_K;
+    struct amx_ws ws;
+    struct q6k_rows rw[2];
+    const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
+    amx_config(16);
+    for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
+        const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
+        const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;
+        for (int64_t t0 = 0; t0 < ntok; t0 += AMX_TB) {
+            const int ntt = (int)OM_MIN(AMX_TB, ntok - t0), ntg = (ntt + 15) / 16;
+            const uint8_t *a = act + (size_t)t0 * as;
+            amx_acc_zero(&ws, ntt);
+            for (int64_t s = 0; s < nsb; s++) {
+                const size_t bo = (size_t)s * sizeof(kern_block_q6_K);
+                const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
+                for (int w_ = 0; w_ < nw; w_++)
+                    q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
+                q8k_dy(&ws, as0, as, tidx, ntg);
+                for (int g = 0; g < 16; g++)
+                    amx_block(&ws, as0 + Q8K_QS + 16 * g, as, ntg, nw,
+                              rw[0].wb[g / 2] + 256 * (g % 2), rw[1].wb[g / 2] + 256 * (g % 2),
+                              rw[0].dsc[g], nw > 1 ? rw[1].dsc[g] : rw[0].dsc[g]);
+            }
+            amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
+        }
+    }
+    _tile_release();
+}
