@@ -157,7 +157,7 @@ static void build_eog(tok_vocab *v)
 {
     static const char *const eot_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
                                             "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>",
-                                            "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                            ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"),
                                             "<end_of_utterance>"};
     static const char *const eom_names[] = {"<|eom_id|>"};
     static const char *const pad_names[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>"};
