@@ -51,6 +51,7 @@ static inline void amx_config(int kb)
 /* Per-call workspace (on the stack of the calling thread). */
 struct amx_ws {
     float acc[AMX_TB][AMX_RB];    /* [token][row] */
+    float tmp[AMX_TB][AMX_RB];    /* K-quants: one super-block, before d8 */
     int32_t cb[4][16][16];        /* stored C tiles */
     float dy[AMX_TB];             /* token scales of the current block */
 };
@@ -75,10 +76,14 @@ static inline __m512 amx_h2f_lo(__m512i v)
 
 /* One KB-element block: tokens a (first token's bytes, stride as) for ntg
  * token tiles, weights wb0/wb1 (VNNI, 64-byte rows) for nw tiles with row
- * scales s0/s1; acc[t][r] += C[t][r] * s_r * ws->dy[t]. */
-static inline void amx_block(struct amx_ws *ws, const uint8_t *a, size_t as, int ntg, int nw,
-                             const void *wb0, const void *wb1, __m512 s0, __m512 s1)
+ * scales s0/s1; with_dy: acc[t][r] += C[t][r] * (s_r * ws->dy[t]), else
+ * tmp[t][r] += C[t][r] * s_r (the token scale is applied per super-block by
+ * amx_fold). */
+static inline __attribute__((always_inline)) void
+amx_block(struct amx_ws *ws, int with_dy, const uint8_t *a, size_t as, int ntg, int nw,
+          const void *wb0, const void *wb1, __m512 s0, __m512 s1)
 {
+    float(*acc)[AMX_RB] = with_dy ? ws->acc : ws->tmp;
     _tile_loadd(2, wb0, 64);
     if (nw > 1)
         _tile_loadd(3, wb1, 64);
@@ -115,8 +120,8 @@ static inline void amx_block(struct amx_ws *ws, const uint8_t *a, size_t as, int
                 const int t0 = (tg + g) * 16;
                 #pragma GCC unroll 4
                 for (int t = 0; t < 16; t++) {
-                    float *ap = &ws->acc[t0 + t][16 * w];
-                    __m512 sc = _mm512_mul_ps(sw, _mm512_set1_ps(ws->dy[t0 + t]));
+                    float *ap = &acc[t0 + t][16 * w];
+                    __m512 sc = with_dy ? _mm512_mul_ps(sw, _mm512_set1_ps(ws->dy[t0 + t])) : sw;
                     __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(c[t]));
                     _mm512_storeu_ps(ap, _mm512_fmadd_ps(v, sc, _mm512_loadu_ps(ap)));
                 }
@@ -127,6 +132,20 @@ static inline void amx_block(struct amx_ws *ws, const uint8_t *a, size_t as, int
 static inline void amx_acc_zero(struct amx_ws *ws, int ntt)
 {
     memset(ws->acc, 0, sizeof(float) * AMX_RB * (size_t)((ntt + 15) / 16 * 16));
+    memset(ws->tmp, 0, sizeof(float) * AMX_RB * (size_t)((ntt + 15) / 16 * 16));
+}
+
+/* acc[t][r] += tmp[t][r] * dy[t]; tmp = 0 (tokens of ntg tiles, nw tiles). */
+static inline void amx_fold(struct amx_ws *ws, int ntg, int nw)
+{
+    for (int t = 0; t < 16 * ntg; t++) {
+        __m512 dy = _mm512_set1_ps(ws->dy[t]);
+        for (int w = 0; w < nw; w++) {
+            float *ap = &ws->acc[t][16 * w], *tp = &ws->tmp[t][16 * w];
+            _mm512_storeu_ps(ap, _mm512_fmadd_ps(_mm512_loadu_ps(tp), dy, _mm512_loadu_ps(ap)));
+            _mm512_storeu_ps(tp, _mm512_setzero_ps());
+        }
+    }
 }
 
 /* y[t*ys + r] = acc[t][r] for t < ntt, r < nrr. */

@@ -6,7 +6,9 @@
  * of the 16 rows) and reused by every token tile of the 64-token block.
  *  Q4_K: 8 sub-blocks of 32 (K = 32 tiles); row scale d*sc_j; the mins go
  *        through the activation bsums: Σ_j m_j*(bsum_2j + bsum_2j+1) exactly
- *        in int32 with vpdpwssd (pairs of sub-blocks), then -dmin*d8*msum.
+ *        in int32 with vpdpwssd (pairs of sub-blocks), then -dmin*msum.
+ * Both sum a super-block's terms before the token scale d8 (amx_fold), as
+ * vec_dot does, which saves a multiply per C row.
  *  Q6_K: 16 scale groups of 16 (K = 16 tiles); weights q - 32 as signed
  *        bytes; row scale d*sc_g.
  * Every group's integer dot is exact; results differ from vec_dot only in
@@ -98,7 +100,7 @@ void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
                     _mm_storeu_si128((__m128i *)bs[t], _mm256_cvtepi32_epi16(v));
                 }
                 for (int j = 0; j < 8; j++)
-                    amx_block(&ws, as0 + Q8K_QS + 32 * j, as, ntg, nw, rw[0].wb[j], rw[1].wb[j],
+                    amx_block(&ws, 0, as0 + Q8K_QS + 32 * j, as, ntg, nw, rw[0].wb[j], rw[1].wb[j],
                               rw[0].dsc[j], nw > 1 ? rw[1].dsc[j] : rw[0].dsc[j]);
                 for (int t = 0; t < 16 * ntg; t++) {
                     const int32_t *pp = (const int32_t *)bs[t];
@@ -106,12 +108,12 @@ void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
                         __m512i ms = _mm512_setzero_si512();
                         for (int p = 0; p < 4; p++)
                             ms = _mm512_dpwssd_epi32(ms, rw[w_].mp[p], _mm512_set1_epi32(pp[p]));
-                        float *ap = &ws.acc[t][16 * w_];
-                        __m512 sc = _mm512_mul_ps(rw[w_].dmin, _mm512_set1_ps(ws.dy[t]));
-                        _mm512_storeu_ps(ap, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), sc,
-                                                              _mm512_loadu_ps(ap)));
+                        float *tp = &ws.tmp[t][16 * w_];
+                        _mm512_storeu_ps(tp, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), rw[w_].dmin,
+                                                              _mm512_loadu_ps(tp)));
                     }
                 }
+                amx_fold(&ws, ntg, nw);
             }
             amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
         }
@@ -180,9 +182,10 @@ void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
                     q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int g = 0; g < 16; g++)
-                    amx_block(&ws, as0 + Q8K_QS + 16 * g, as, ntg, nw,
+                    amx_block(&ws, 0, as0 + Q8K_QS + 16 * g, as, ntg, nw,
                               rw[0].wb[g / 2] + 256 * (g % 2), rw[1].wb[g / 2] + 256 * (g % 2),
                               rw[0].dsc[g], nw > 1 ? rw[1].dsc[g] : rw[0].dsc[g]);
+                amx_fold(&ws, ntg, nw);
             }
             amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
         }

@@ -79,7 +79,7 @@ panel_q0(enum q0_kind kind, int64_t k, const void *vw, size_t wstride, int64_t n
                 for (int g = 0; g < ntg; g++)
                     _mm512_storeu_ps(&ws.dy[16 * g],
                                      amx_h2f_lo(amx_gather(0xffff, tidx, a + (size_t)g * 16 * as + ao)));
-                amx_block(&ws, a + ao + 2, as, ntg, nw, wb[0], wb[1], s0, s1);
+                amx_block(&ws, 1, a + ao + 2, as, ntg, nw, wb[0], wb[1], s0, s1);
             }
             amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
         }
