@@ -16,8 +16,8 @@
 #include "base/om_pool.h"
 #include "kern_test_util.h"
 
-static const uint32_t g_types[] = {OM_TYPE_Q4_0, OM_TYPE_Q8_0, OM_TYPE_Q5_0, OM_TYPE_Q4_K,
-                                   OM_TYPE_Q6_K};
+static const uint32_t g_types[] = {OM_TYPE_Q4_0, OM_TYPE_Q8_0,   OM_TYPE_Q5_0, OM_TYPE_IQ4_NL,
+                                   OM_TYPE_Q4_K, OM_TYPE_Q5_K, OM_TYPE_Q6_K};
 
 struct amx_case {
     int64_t rows, k, n_tok;
@@ -105,7 +105,7 @@ static void test_amx_panels_direct(void **state)
         assert_non_null(amx->type[type].panel);
         for (size_t ci = 0; ci < nc; ci++) {
             struct amx_case c = g_cases[ci];
-            if (type == OM_TYPE_Q4_0 || type == OM_TYPE_Q8_0 || type == OM_TYPE_Q5_0)
+            if (om_type_get(type)->blck == 32)
                 c.k = c.k / 8 + 32 * (int64_t)ci; /* k = 32.. not a multiple of 256 */
             struct amx_data d;
             make_data(type, &c, &rng, &d);

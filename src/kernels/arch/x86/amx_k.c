@@ -1,5 +1,5 @@
-/* kernels/arch/x86: AMX int8 panels of Q4_K and Q6_K weights against Q8_K
- * activations (see amx_int.h for the tile layout).
+/* kernels/arch/x86: AMX int8 panels of Q4_K, Q5_K and Q6_K weights against
+ * Q8_K activations (see amx_int.h for the tile layout).
  *
  * Per super-block (256 elements) and 16 weight rows, the scales and the
  * VNNI weight tiles of all its sub-blocks are unpacked once (32-bit gathers
@@ -7,6 +7,7 @@
  *  Q4_K: 8 sub-blocks of 32 (K = 32 tiles); row scale d*sc_j; the mins go
  *        through the activation bsums: Σ_j m_j*(bsum_2j + bsum_2j+1) exactly
  *        in int32 with vpdpwssd (pairs of sub-blocks), then -dmin*msum.
+ *  Q5_K: as Q4_K with the 5th bit from qh (bit j of qh[l] for sub-block j).
  * Both sum a super-block's terms before the token scale d8 (amx_fold), as
  * vec_dot does, which saves a multiply per C row.
  *  Q6_K: 16 scale groups of 16 (K = 16 tiles); weights q - 32 as signed
@@ -28,7 +29,7 @@ static inline void q8k_dy(struct amx_ws *ws, const uint8_t *a, size_t as, __m512
                          _mm512_castsi512_ps(amx_gather(0xffff, tidx, a + (size_t)g * 16 * as)));
 }
 
-/* ---- Q4_K ---- */
+/* ---- Q4_K, Q5_K (same head: d, dmin, 12 bytes of 6-bit scales/mins) ---- */
 struct q4k_rows {
     _Alignas(64) int8_t wb[8][512]; /* sub-block j: VNNI tile */
     __m512 dsc[8];                  /* d * sc_j per row */
@@ -36,9 +37,14 @@ struct q4k_rows {
     __m512 dmin;
 };
 
-static inline void q4k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_rows *o)
+/* q5: Q5_K (5th bits in qh[32] at offset 16, nibbles at 48), else Q4_K
+ * (nibbles at 16). Sub-block 2p / 2p+1: low / high nibbles of qs[32p..]; for
+ * Q5_K bit 2p / 2p+1 of qh[l] is bit 4 of element l. */
+static inline __attribute__((always_inline)) void
+q4k_unpack(int q5, const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_rows *o)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63);
+    const __m512i b1 = _mm512_set1_epi8(1);
     __m512i dd = amx_gather(m, idx, base);
     __m512 d = amx_h2f_lo(dd);
     o->dmin = amx_h2f_lo(_mm512_srli_epi32(dd, 16));
@@ -60,22 +66,35 @@ static inline void q4k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, str
         o->dsc[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc[j]));
     for (int p = 0; p < 4; p++)
         o->mp[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
-    const uint8_t *qs = base + 16;
+    const uint8_t *qs = base + (q5 ? 48 : 16);
+    __m512i qh[8];
+    if (q5)
+        for (int j = 0; j < 8; j++)
+            qh[j] = amx_gather(m, idx, base + 16 + 4 * j);
     for (int p = 0; p < 4; p++)
         #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             __m512i v = amx_gather(m, idx, qs + 32 * p + 4 * j);
-            _mm512_storeu_si512(o->wb[2 * p] + 64 * j, _mm512_and_si512(v, m4));
-            _mm512_storeu_si512(o->wb[2 * p + 1] + 64 * j,
-                                _mm512_and_si512(_mm512_srli_epi32(v, 4), m4));
+            __m512i lo = _mm512_and_si512(v, m4);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), m4);
+            if (q5) {
+                lo = _mm512_or_si512(lo, _mm512_slli_epi32(
+                                             _mm512_and_si512(_mm512_srli_epi32(qh[j], 2 * p), b1), 4));
+                hi = _mm512_or_si512(hi, _mm512_slli_epi32(
+                                             _mm512_and_si512(_mm512_srli_epi32(qh[j], 2 * p + 1), b1), 4));
+            }
+            _mm512_storeu_si512(o->wb[2 * p] + 64 * j, lo);
+            _mm512_storeu_si512(o->wb[2 * p + 1] + 64 * j, hi);
         }
 }
 
-void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
-                         size_t as, int64_t ntok, float *y, int64_t ys)
+static inline __attribute__((always_inline)) void
+panel_k45(int q5, int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
+          size_t as, int64_t ntok, float *y, int64_t ys)
 {
     const uint8_t *w = vw, *act = vact;
     const int64_t nsb = k / OM_QK_K;
+    const size_t bsz = q5 ? sizeof(kern_block_q5_K) : sizeof(kern_block_q4_K);
     struct amx_ws ws;
     struct q4k_rows rw[2];
     _Alignas(64) int16_t bs[AMX_TB][8]; /* per token: sums of 32 activations */
@@ -89,10 +108,10 @@ void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
             const uint8_t *a = act + (size_t)t0 * as;
             amx_acc_zero(&ws, ntt);
             for (int64_t s = 0; s < nsb; s++) {
-                const size_t bo = (size_t)s * sizeof(kern_block_q4_K);
+                const size_t bo = (size_t)s * bsz;
                 const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
                 for (int w_ = 0; w_ < nw; w_++)
-                    q4k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
+                    q4k_unpack(q5, (w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int t = 0; t < 16 * ntg; t++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(as0 + (size_t)t * as + Q8K_BSUMS));
@@ -119,6 +138,18 @@ void kern_panel_q4_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
         }
     }
     _tile_release();
+}
+
+void kern_panel_q4_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_k45(0, k, w, wstride, nr, act, as, ntok, y, ys);
+}
+
+void kern_panel_q5_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_k45(1, k, w, wstride, nr, act, as, ntok, y, ys);
 }
 
 /* ---- Q6_K ---- */

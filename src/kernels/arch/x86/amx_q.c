@@ -1,17 +1,17 @@
-/* kernels/arch/x86: AMX int8 panels of Q4_0, Q5_0 and Q8_0 weights against
- * Q8_0 activations (see amx_int.h for the tile layout).
+/* kernels/arch/x86: AMX int8 panels of Q4_0, Q5_0, Q8_0 and IQ4_NL weights
+ * against Q8_0 activations (see amx_int.h for the tile layout).
  *
  * Per 32-row sub-panel, per 64-token block, per 32-element block b: the two
  * weight tiles of block b are unpacked into VNNI layout with 32-bit gathers
  * (dword j of each of 16 rows: Q4_0 gives rows j and 4+j of the tile, low and
- * high nibbles, minus 8; Q5_0 adds the 5th bit, minus 16; Q8_0 is used as
- * is), the row scales d_r come from a gather of the block heads and the token
+ * high nibbles, minus 8; Q5_0 adds the 5th bit, minus 16; IQ4_NL maps the
+ * codes to its signed grid with vpshufb; Q8_0 is used as is), the row scales d_r come from a gather of the block heads and the token
  * scales d_t from a gather of the activation heads; then amx_block. The
  * integer block dot is exact, so results differ from vec_dot only in float
  * rounding order. */
 #include "kernels/arch/x86/amx_int.h"
 
-enum q0_kind { Q0_Q4_0, Q0_Q5_0, Q0_Q8_0 };
+enum q0_kind { Q0_Q4_0, Q0_Q5_0, Q0_Q8_0, Q0_IQ4_NL };
 
 /* VNNI tile (8 rows x 64 bytes) of block b for 16 rows at base (block head),
  * masked rows zero; returns the row scales. */
@@ -27,6 +27,7 @@ static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i i
         return d;
     }
     const uint8_t *qs = base + (kind == Q0_Q5_0 ? 6 : 2);
+    const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kern_iq4nl_values));
     __m512i qh = kind == Q0_Q5_0 ? amx_gather(m, idx, base + 2) : _mm512_setzero_si512();
     const __m512i off = _mm512_set1_epi8(kind == Q0_Q5_0 ? 16 : 8);
     #pragma GCC unroll 4
@@ -44,6 +45,11 @@ static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i i
             lo = _mm512_or_si512(lo, _mm512_slli_epi32(hl, 4));
             hi = _mm512_or_si512(hi, _mm512_slli_epi32(hh, 4));
         }
+        if (kind == Q0_IQ4_NL) { /* codes -> signed grid values */
+            _mm512_storeu_si512(wb + 64 * j, _mm512_shuffle_epi8(grid, lo));
+            _mm512_storeu_si512(wb + 64 * (4 + j), _mm512_shuffle_epi8(grid, hi));
+            continue;
+        }
         _mm512_storeu_si512(wb + 64 * j, _mm512_sub_epi8(lo, off));
         _mm512_storeu_si512(wb + 64 * (4 + j), _mm512_sub_epi8(hi, off));
     }
@@ -54,7 +60,8 @@ static inline __attribute__((always_inline)) void
 panel_q0(enum q0_kind kind, int64_t k, const void *vw, size_t wstride, int64_t nr,
          const void *vact, size_t as, int64_t ntok, float *y, int64_t ys)
 {
-    const size_t bsz = kind == Q0_Q4_0 ? sizeof(kern_block_q4_0)
+    const size_t bsz = kind == Q0_IQ4_NL ? sizeof(kern_block_iq4_nl)
+                       : kind == Q0_Q4_0 ? sizeof(kern_block_q4_0)
                        : kind == Q0_Q5_0 ? sizeof(kern_block_q5_0)
                                          : sizeof(kern_block_q8_0);
     const uint8_t *w = vw, *act = vact;
@@ -97,6 +104,12 @@ void kern_panel_q5_0_amx(int64_t k, const void *w, size_t wstride, int64_t nr, c
                          size_t as, int64_t ntok, float *y, int64_t ys)
 {
     panel_q0(Q0_Q5_0, k, w, wstride, nr, act, as, ntok, y, ys);
+}
+
+void kern_panel_iq4_nl_amx(int64_t k, const void *w, size_t wstride, int64_t nr,
+                           const void *act, size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_q0(Q0_IQ4_NL, k, w, wstride, nr, act, as, ntok, y, ys);
 }
 
 void kern_panel_q8_0_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
