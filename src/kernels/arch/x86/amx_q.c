@@ -13,26 +13,58 @@
 
 enum q0_kind { Q0_Q4_0, Q0_Q5_0, Q0_Q8_0, Q0_IQ4_NL };
 
+/* v[j] lane n = dword j of the 16 bytes at p + n*stride, n < 16 (all rows
+ * valid): plain loads and a 4x4 dword transpose per 128-bit lane. */
+static inline void rows_dwords(const uint8_t *p, size_t stride, __m512i v[4])
+{
+    __m512i r[4];
+    for (int a = 0; a < 4; a++) { /* lane l of r[a] = row 4l + a */
+        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + a * stride)));
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 + a) * stride)), 1);
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (8 + a) * stride)), 2);
+        r[a] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (12 + a) * stride)), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+    v[0] = _mm512_unpacklo_epi64(t0, t2);
+    v[1] = _mm512_unpackhi_epi64(t0, t2);
+    v[2] = _mm512_unpacklo_epi64(t1, t3);
+    v[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
 /* VNNI tile (8 rows x 64 bytes) of block b for 16 rows at base (block head),
  * masked rows zero; returns the row scales. */
 static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i idx, __mmask16 m,
-                               int8_t *wb)
+                               int8_t *wb, size_t stride)
 {
+    __m512i qv[8];
+    const int full = m == 0xffff;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512 d = amx_h2f_lo(amx_gather(m, idx, base));
     if (kind == Q0_Q8_0) {
+        if (full) {
+            rows_dwords(base + 2, stride, qv);
+            rows_dwords(base + 18, stride, qv + 4);
+        } else
+            for (int j = 0; j < 8; j++)
+                qv[j] = amx_gather(m, idx, base + 2 + 4 * j);
         #pragma GCC unroll 8
         for (int j = 0; j < 8; j++)
-            _mm512_storeu_si512(wb + 64 * j, amx_gather(m, idx, base + 2 + 4 * j));
+            _mm512_storeu_si512(wb + 64 * j, qv[j]);
         return d;
     }
     const uint8_t *qs = base + (kind == Q0_Q5_0 ? 6 : 2);
     const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kern_iq4nl_values));
+    if (full)
+        rows_dwords(qs, stride, qv);
+    else
+        for (int j = 0; j < 4; j++)
+            qv[j] = amx_gather(m, idx, qs + 4 * j);
     __m512i qh = kind == Q0_Q5_0 ? amx_gather(m, idx, base + 2) : _mm512_setzero_si512();
     const __m512i off = _mm512_set1_epi8(kind == Q0_Q5_0 ? 16 : 8);
     #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
-        __m512i v = amx_gather(m, idx, qs + 4 * j);
+        __m512i v = qv[j];
         __m512i lo = _mm512_and_si512(v, m4);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), m4);
         if (kind == Q0_Q5_0) {
@@ -80,9 +112,9 @@ panel_q0(enum q0_kind kind, int64_t k, const void *vw, size_t wstride, int64_t n
             amx_acc_zero(&ws, ntt);
             for (int64_t b = 0; b < nb; b++) {
                 const size_t bo = (size_t)b * bsz, ao = (size_t)b * sizeof(kern_block_q8_0);
-                __m512 s0 = q0_unpack(kind, w0 + bo, widx, m0, wb[0]), s1 = _mm512_setzero_ps();
+                __m512 s0 = q0_unpack(kind, w0 + bo, widx, m0, wb[0], wstride), s1 = _mm512_setzero_ps();
                 if (nw > 1)
-                    s1 = q0_unpack(kind, w1 + bo, widx, m1, wb[1]);
+                    s1 = q0_unpack(kind, w1 + bo, widx, m1, wb[1], wstride);
                 for (int g = 0; g < ntg; g++)
                     _mm512_storeu_ps(&ws.dy[16 * g],
                                      amx_h2f_lo(amx_gather(0xffff, tidx, a + (size_t)g * 16 * as + ao)));
