@@ -68,6 +68,39 @@ static inline __m512i amx_gather(__mmask16 m, __m512i idx, const uint8_t *p)
     return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, p, 1);
 }
 
+/* v[j] lane n = dword j of the 16 bytes at p + n*stride, n < 16 (all rows
+ * valid): plain loads and a 4x4 dword transpose per 128-bit lane. */
+static inline void amx_rows_dwords(const uint8_t *p, size_t stride, __m512i v[4])
+{
+    __m512i r[4];
+    for (int a = 0; a < 4; a++) { /* lane l of r[a] = row 4l + a */
+        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + a * stride)));
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 + a) * stride)), 1);
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (8 + a) * stride)), 2);
+        r[a] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (12 + a) * stride)), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+    v[0] = _mm512_unpacklo_epi64(t0, t2);
+    v[1] = _mm512_unpackhi_epi64(t0, t2);
+    v[2] = _mm512_unpacklo_epi64(t1, t3);
+    v[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/* v[0..4n) = dwords 0..4n of the 16 rows (n 16-byte chunks at p): plain
+ * loads when all rows exist (m all ones), else masked gathers. */
+static inline void amx_rows_load(const uint8_t *p, size_t stride, __m512i idx, __mmask16 m, int n,
+                                 __m512i *v)
+{
+    for (int c = 0; c < n; c++) {
+        if (m == 0xffff)
+            amx_rows_dwords(p + 16 * c, stride, v + 4 * c);
+        else
+            for (int j = 0; j < 4; j++)
+                v[4 * c + j] = amx_gather(m, idx, p + 16 * c + 4 * j);
+    }
+}
+
 /* Low half of each 32-bit lane as f16 -> float. */
 static inline __m512 amx_h2f_lo(__m512i v)
 {

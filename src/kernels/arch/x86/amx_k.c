@@ -41,7 +41,8 @@ struct q4k_rows {
  * (nibbles at 16). Sub-block 2p / 2p+1: low / high nibbles of qs[32p..]; for
  * Q5_K bit 2p / 2p+1 of qh[l] is bit 4 of element l. */
 static inline __attribute__((always_inline)) void
-q4k_unpack(int q5, const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_rows *o)
+q4k_unpack(int q5, const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_rows *o,
+           size_t stride)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63);
     const __m512i b1 = _mm512_set1_epi8(1);
@@ -67,14 +68,14 @@ q4k_unpack(int q5, const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_row
     for (int p = 0; p < 4; p++)
         o->mp[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
     const uint8_t *qs = base + (q5 ? 48 : 16);
-    __m512i qh[8];
+    __m512i qh[8], qv[8];
     if (q5)
-        for (int j = 0; j < 8; j++)
-            qh[j] = amx_gather(m, idx, base + 16 + 4 * j);
-    for (int p = 0; p < 4; p++)
+        amx_rows_load(base + 16, stride, idx, m, 2, qh);
+    for (int p = 0; p < 4; p++) {
+        amx_rows_load(qs + 32 * p, stride, idx, m, 2, qv);
         #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
-            __m512i v = amx_gather(m, idx, qs + 32 * p + 4 * j);
+            __m512i v = qv[j];
             __m512i lo = _mm512_and_si512(v, m4);
             __m512i hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), m4);
             if (q5) {
@@ -86,6 +87,7 @@ q4k_unpack(int q5, const uint8_t *base, __m512i idx, __mmask16 m, struct q4k_row
             _mm512_storeu_si512(o->wb[2 * p] + 64 * j, lo);
             _mm512_storeu_si512(o->wb[2 * p + 1] + 64 * j, hi);
         }
+    }
 }
 
 static inline __attribute__((always_inline)) void
@@ -111,7 +113,7 @@ panel_k45(int q5, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
                 const size_t bo = (size_t)s * bsz;
                 const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
                 for (int w_ = 0; w_ < nw; w_++)
-                    q4k_unpack(q5, (w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
+                    q4k_unpack(q5, (w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_], wstride);
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int t = 0; t < 16 * ntg; t++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(as0 + (size_t)t * as + Q8K_BSUMS));
@@ -158,7 +160,8 @@ struct q6k_rows {
     __m512 dsc[16];
 };
 
-static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o)
+static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o,
+                              size_t stride)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(0x03);
     const __m512i o32 = _mm512_set1_epi8(32);
@@ -170,12 +173,14 @@ static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, str
             o->dsc[4 * q + i] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(s));
         }
     }
-    for (int h = 0; h < 2; h++)
+    for (int h = 0; h < 2; h++) {
+        __m512i L0[8], L1[8], QH[8];
+        amx_rows_load(base + 64 * h, stride, idx, m, 2, L0);
+        amx_rows_load(base + 64 * h + 32, stride, idx, m, 2, L1);
+        amx_rows_load(base + 128 + 32 * h, stride, idx, m, 2, QH);
         #pragma GCC unroll 2
         for (int kk = 0; kk < 8; kk++) {
-            __m512i l0 = amx_gather(m, idx, base + 64 * h + 4 * kk);
-            __m512i l1 = amx_gather(m, idx, base + 64 * h + 32 + 4 * kk);
-            __m512i qh = amx_gather(m, idx, base + 128 + 32 * h + 4 * kk);
+            __m512i l0 = L0[kk], l1 = L1[kk], qh = QH[kk];
             __m512i v[4];
             v[0] = _mm512_or_si512(_mm512_and_si512(l0, m4),
                                    _mm512_slli_epi32(_mm512_and_si512(qh, m2), 4));
@@ -188,6 +193,7 @@ static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, str
             for (int j = 0; j < 4; j++)
                 _mm512_storeu_si512(o->wb[4 * h + j] + 64 * kk, _mm512_sub_epi8(v[j], o32));
         }
+    }
 }
 
 void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
@@ -210,7 +216,7 @@ void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
                 const size_t bo = (size_t)s * sizeof(kern_block_q6_K);
                 const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
                 for (int w_ = 0; w_ < nw; w_++)
-                    q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_]);
+                    q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_], wstride);
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int g = 0; g < 16; g++)
                     amx_block(&ws, 0, as0 + Q8K_QS + 16 * g, as, ntg, nw,

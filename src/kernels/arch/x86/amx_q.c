@@ -13,25 +13,6 @@
 
 enum q0_kind { Q0_Q4_0, Q0_Q5_0, Q0_Q8_0, Q0_IQ4_NL };
 
-/* v[j] lane n = dword j of the 16 bytes at p + n*stride, n < 16 (all rows
- * valid): plain loads and a 4x4 dword transpose per 128-bit lane. */
-static inline void rows_dwords(const uint8_t *p, size_t stride, __m512i v[4])
-{
-    __m512i r[4];
-    for (int a = 0; a < 4; a++) { /* lane l of r[a] = row 4l + a */
-        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + a * stride)));
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 + a) * stride)), 1);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (8 + a) * stride)), 2);
-        r[a] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (12 + a) * stride)), 3);
-    }
-    __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
-    __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
-    v[0] = _mm512_unpacklo_epi64(t0, t2);
-    v[1] = _mm512_unpackhi_epi64(t0, t2);
-    v[2] = _mm512_unpacklo_epi64(t1, t3);
-    v[3] = _mm512_unpackhi_epi64(t1, t3);
-}
-
 /* VNNI tile (8 rows x 64 bytes) of block b for 16 rows at base (block head),
  * masked rows zero; returns the row scales. */
 static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i idx, __mmask16 m,
@@ -43,8 +24,8 @@ static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i i
     __m512 d = amx_h2f_lo(amx_gather(m, idx, base));
     if (kind == Q0_Q8_0) {
         if (full) {
-            rows_dwords(base + 2, stride, qv);
-            rows_dwords(base + 18, stride, qv + 4);
+            amx_rows_dwords(base + 2, stride, qv);
+            amx_rows_dwords(base + 18, stride, qv + 4);
         } else
             for (int j = 0; j < 8; j++)
                 qv[j] = amx_gather(m, idx, base + 2 + 4 * j);
@@ -56,7 +37,7 @@ static inline __m512 q0_unpack(enum q0_kind kind, const uint8_t *base, __m512i i
     const uint8_t *qs = base + (kind == Q0_Q5_0 ? 6 : 2);
     const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kern_iq4nl_values));
     if (full)
-        rows_dwords(qs, stride, qv);
+        amx_rows_dwords(qs, stride, qv);
     else
         for (int j = 0; j < 4; j++)
             qv[j] = amx_gather(m, idx, qs + 4 * j);
