@@ -77,7 +77,7 @@ struct kern_type_ops {
 };
 
 struct kern_ops {
-    const char *isa; /* "generic", "avx2", "avx512", "avx512_vnni" */
+    const char *isa; /* "generic", "avx2", "avx512", "avx512_vnni", "amx" */
     struct kern_type_ops type[OM_TYPE_COUNT];
     /* float helpers on the attention path: dot of f32 with f16, y += a*x(f16) */
     float (*dot_f32_f16)(int64_t n, const float *x, const om_f16 *y);

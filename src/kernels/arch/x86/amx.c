@@ -27,6 +27,8 @@
 int kern_amx_init(void)
 {
     unsigned a, b, c, d;
+    if (getenv("OM_NO_AMX"))
+        return -1;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
         return -1;
     if (!(d & (1u << 24)) || !(d & (1u << 25))) /* AMX-TILE, AMX-INT8 */
@@ -38,8 +40,6 @@ int kern_amx_init(void)
     if ((lo & (3u << 17)) != (3u << 17)) /* XTILECFG, XTILEDATA */
         return -1;
     if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
-        return -1;
-    if (getenv("OM_NO_AMX"))
         return -1;
     return 0;
 }
