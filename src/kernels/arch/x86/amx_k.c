@@ -1,9 +1,9 @@
-/* kernels/arch/x86: AMX int8 panels of Q4_K, Q5_K and Q6_K weights against
- * Q8_K activations (see amx_int.h for the tile layout).
+/* kernels/arch/x86: AMX int8 panels of Q3_K, Q4_K, Q5_K and Q6_K weights
+ * against Q8_K activations (see amx_int.h for the tile layout).
  *
  * Per super-block (256 elements) and 16 weight rows, the scales and the
- * VNNI weight tiles of all its sub-blocks are unpacked once (32-bit gathers
- * of the 16 rows) and reused by every token tile of the 64-token block.
+ * VNNI weight tiles of all its sub-blocks are unpacked once (row loads and
+ * a dword transpose, gathers for a partial tile) and reused by every token tile of the 64-token block.
  *  Q4_K: 8 sub-blocks of 32 (K = 32 tiles); row scale d*sc_j; the mins go
  *        through the activation bsums: Σ_j m_j*(bsum_2j + bsum_2j+1) exactly
  *        in int32 with vpdpwssd (pairs of sub-blocks), then -dmin*msum.
@@ -12,6 +12,8 @@
  * vec_dot does, which saves a multiply per C row.
  *  Q6_K: 16 scale groups of 16 (K = 16 tiles); weights q - 32 as signed
  *        bytes; row scale d*sc_g.
+ *  Q3_K: as Q6_K; values (2 bits) - 4 + 4*(hmask bit) in -4..3, signed
+ *        6-bit scales.
  * Every group's integer dot is exact; results differ from vec_dot only in
  * float rounding order. */
 #include <stddef.h>
@@ -196,8 +198,46 @@ static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, str
     }
 }
 
-void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
-                         size_t as, int64_t ntok, float *y, int64_t ys)
+/* ---- Q3_K: 16 groups of 16, signed 6-bit scales (stored +32), values
+ * (2 bits of qs) - 4 + 4*(bit of hmask): fills the same struct as Q6_K ---- */
+static inline void q3k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o,
+                              size_t stride)
+{
+    const __m512i m2 = _mm512_set1_epi8(0x03), b1 = _mm512_set1_epi8(1), o4 = _mm512_set1_epi8(4);
+    const __m512i ff = _mm512_set1_epi32(0xff);
+    __m512 d = amx_h2f_lo(_mm512_srli_epi32(amx_gather(m, idx, base + 106), 16));
+    __m512i pk[3];
+    for (int i = 0; i < 3; i++)
+        pk[i] = amx_gather(m, idx, base + 96 + 4 * i);
+    for (int g = 0; g < 16; g++) { /* kern_q3k_scales, 16 rows at once */
+        int b = g & 7;
+        __m512i by = _mm512_and_si512(_mm512_srli_epi32(pk[b / 4], 8 * (b % 4)), ff);
+        __m512i lo = g < 8 ? _mm512_and_si512(by, _mm512_set1_epi32(0xf)) : _mm512_srli_epi32(by, 4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi32(pk[2], 8 * (g % 4) + 2 * (g / 4)),
+                                      _mm512_set1_epi32(3));
+        __m512i sc = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)),
+                                      _mm512_set1_epi32(32));
+        o->dsc[g] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc));
+    }
+    __m512i hm[8], qs[8];
+    amx_rows_load(base, stride, idx, m, 2, hm);
+    for (int h = 0; h < 2; h++) {
+        amx_rows_load(base + 32 + 32 * h, stride, idx, m, 2, qs);
+        #pragma GCC unroll 2
+        for (int kk = 0; kk < 8; kk++)
+            for (int j = 0; j < 4; j++) {
+                __m512i q = _mm512_and_si512(_mm512_srli_epi32(qs[kk], 2 * j), m2);
+                __m512i hb = _mm512_and_si512(_mm512_srli_epi32(hm[kk], 4 * h + j), b1);
+                __m512i v = _mm512_sub_epi8(_mm512_or_si512(q, _mm512_slli_epi32(hb, 2)), o4);
+                _mm512_storeu_si512(o->wb[4 * h + j] + 64 * kk, v);
+            }
+    }
+}
+
+/* Q6_K and Q3_K: 16 groups of 16 per super-block, K = 16 tiles. */
+static inline __attribute__((always_inline)) void
+panel_k16(int q3, int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
+          size_t as, int64_t ntok, float *y, int64_t ys)
 {
     const uint8_t *w = vw, *act = vact;
     const int64_t nsb = k / OM_QK_K;
@@ -213,10 +253,16 @@ void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
             const uint8_t *a = act + (size_t)t0 * as;
             amx_acc_zero(&ws, ntt);
             for (int64_t s = 0; s < nsb; s++) {
-                const size_t bo = (size_t)s * sizeof(kern_block_q6_K);
+                const size_t bo = (size_t)s * (q3 ? sizeof(kern_block_q3_K) : sizeof(kern_block_q6_K));
                 const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
-                for (int w_ = 0; w_ < nw; w_++)
-                    q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_], wstride);
+                for (int w_ = 0; w_ < nw; w_++) {
+                    if (q3)
+                        q3k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_],
+                                   wstride);
+                    else
+                        q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_],
+                                   wstride);
+                }
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int g = 0; g < 16; g++)
                     amx_block(&ws, 0, as0 + Q8K_QS + 16 * g, as, ntg, nw,
@@ -228,4 +274,16 @@ void kern_panel_q6_K_amx(int64_t k, const void *vw, size_t wstride, int64_t nr, 
         }
     }
     _tile_release();
+}
+
+void kern_panel_q6_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_k16(0, k, w, wstride, nr, act, as, ntok, y, ys);
+}
+
+void kern_panel_q3_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_k16(1, k, w, wstride, nr, act, as, ntok, y, ys);
 }
