@@ -1,5 +1,5 @@
-/* kernels/arch/x86: AMX int8 panels of Q3_K, Q4_K, Q5_K and Q6_K weights
- * against Q8_K activations (see amx_int.h for the tile layout).
+/* kernels/arch/x86: AMX int8 panels of Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
+ * weights against Q8_K activations (see amx_int.h for the tile layout).
  *
  * Per super-block (256 elements) and 16 weight rows, the scales and the
  * VNNI weight tiles of all its sub-blocks are unpacked once (row loads and
@@ -14,6 +14,8 @@
  *        bytes; row scale d*sc_g.
  *  Q3_K: as Q6_K; values (2 bits) - 4 + 4*(hmask bit) in -4..3, signed
  *        6-bit scales.
+ *  Q2_K: as Q6_K; values 0..3, 4-bit scales; 4-bit mins through the 16
+ *        bsums (int32 via vpdpwssd, 8 pairs), -dmin*msum like Q4_K.
  * Every group's integer dot is exact; results differ from vec_dot only in
  * float rounding order. */
 #include <stddef.h>
@@ -160,6 +162,8 @@ void kern_panel_q5_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, c
 struct q6k_rows {
     _Alignas(64) int8_t wb[8][512]; /* unit u (32 elements): groups 2u, 2u+1 = halves */
     __m512 dsc[16];
+    __m512i mp[8]; /* Q2_K: (m_2p, m_2p+1) int16 pairs per row */
+    __m512 dmin;   /* Q2_K */
 };
 
 static inline void q6k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o,
@@ -234,13 +238,47 @@ static inline void q3k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, str
     }
 }
 
-/* Q6_K and Q3_K: 16 groups of 16 per super-block, K = 16 tiles. */
+/* ---- Q2_K: 16 groups of 16, 4-bit scale and min per group, values 0..3;
+ * mins through the bsums of 16 (vpdpwssd over 8 pairs) ---- */
+static inline void q2k_unpack(const uint8_t *base, __m512i idx, __mmask16 m, struct q6k_rows *o,
+                              size_t stride)
+{
+    const __m512i m2 = _mm512_set1_epi8(0x03), f = _mm512_set1_epi32(0xf);
+    __m512i dd = amx_gather(m, idx, base + 80);
+    __m512 d = amx_h2f_lo(dd);
+    o->dmin = amx_h2f_lo(_mm512_srli_epi32(dd, 16));
+    __m512i sv[4], mn[16];
+    amx_rows_load(base, stride, idx, m, 1, sv);
+    for (int g = 0; g < 16; g++) {
+        __m512i by = _mm512_srli_epi32(sv[g / 4], 8 * (g % 4));
+        o->dsc[g] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(by, f)));
+        mn[g] = _mm512_and_si512(_mm512_srli_epi32(by, 4), f);
+    }
+    for (int p = 0; p < 8; p++)
+        o->mp[p] = _mm512_or_si512(mn[2 * p], _mm512_slli_epi32(mn[2 * p + 1], 16));
+    __m512i qs[8];
+    for (int h = 0; h < 2; h++) {
+        amx_rows_load(base + 16 + 32 * h, stride, idx, m, 2, qs);
+        #pragma GCC unroll 2
+        for (int kk = 0; kk < 8; kk++)
+            for (int j = 0; j < 4; j++)
+                _mm512_storeu_si512(o->wb[4 * h + j] + 64 * kk,
+                                    _mm512_and_si512(_mm512_srli_epi32(qs[kk], 2 * j), m2));
+    }
+}
+
+/* Q6_K, Q3_K and Q2_K: 16 groups of 16 per super-block, K = 16 tiles. */
+enum k16_kind { K16_Q6_K, K16_Q3_K, K16_Q2_K };
+
 static inline __attribute__((always_inline)) void
-panel_k16(int q3, int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
+panel_k16(enum k16_kind kind, int64_t k, const void *vw, size_t wstride, int64_t nr, const void *vact,
           size_t as, int64_t ntok, float *y, int64_t ys)
 {
     const uint8_t *w = vw, *act = vact;
     const int64_t nsb = k / OM_QK_K;
+    const size_t bsz = kind == K16_Q3_K   ? sizeof(kern_block_q3_K)
+                       : kind == K16_Q2_K ? sizeof(kern_block_q2_K)
+                                          : sizeof(kern_block_q6_K);
     struct amx_ws ws;
     struct q6k_rows rw[2];
     const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
@@ -253,21 +291,36 @@ panel_k16(int q3, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
             const uint8_t *a = act + (size_t)t0 * as;
             amx_acc_zero(&ws, ntt);
             for (int64_t s = 0; s < nsb; s++) {
-                const size_t bo = (size_t)s * (q3 ? sizeof(kern_block_q3_K) : sizeof(kern_block_q6_K));
+                const size_t bo = (size_t)s * bsz;
                 const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
                 for (int w_ = 0; w_ < nw; w_++) {
-                    if (q3)
-                        q3k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_],
-                                   wstride);
+                    const uint8_t *wp = (w_ ? w1 : w0) + bo;
+                    const __mmask16 mk = amx_row_mask(nrr, w_);
+                    if (kind == K16_Q3_K)
+                        q3k_unpack(wp, widx, mk, &rw[w_], wstride);
+                    else if (kind == K16_Q2_K)
+                        q2k_unpack(wp, widx, mk, &rw[w_], wstride);
                     else
-                        q6k_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_],
-                                   wstride);
+                        q6k_unpack(wp, widx, mk, &rw[w_], wstride);
                 }
                 q8k_dy(&ws, as0, as, tidx, ntg);
                 for (int g = 0; g < 16; g++)
                     amx_block(&ws, 0, as0 + Q8K_QS + 16 * g, as, ntg, nw,
                               rw[0].wb[g / 2] + 256 * (g % 2), rw[1].wb[g / 2] + 256 * (g % 2),
                               rw[0].dsc[g], nw > 1 ? rw[1].dsc[g] : rw[0].dsc[g]);
+                if (kind == K16_Q2_K)
+                    for (int t = 0; t < 16 * ntg; t++) {
+                        int32_t pp[8];
+                        memcpy(pp, as0 + (size_t)t * as + Q8K_BSUMS, sizeof(pp));
+                        for (int w_ = 0; w_ < nw; w_++) {
+                            __m512i ms = _mm512_setzero_si512();
+                            for (int p = 0; p < 8; p++)
+                                ms = _mm512_dpwssd_epi32(ms, rw[w_].mp[p], _mm512_set1_epi32(pp[p]));
+                            float *tp = &ws.tmp[t][16 * w_];
+                            _mm512_storeu_ps(tp, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), rw[w_].dmin,
+                                                                  _mm512_loadu_ps(tp)));
+                        }
+                    }
                 amx_fold(&ws, ntg, nw);
             }
             amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
@@ -279,11 +332,17 @@ panel_k16(int q3, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
 void kern_panel_q6_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
                          size_t as, int64_t ntok, float *y, int64_t ys)
 {
-    panel_k16(0, k, w, wstride, nr, act, as, ntok, y, ys);
+    panel_k16(K16_Q6_K, k, w, wstride, nr, act, as, ntok, y, ys);
 }
 
 void kern_panel_q3_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
                          size_t as, int64_t ntok, float *y, int64_t ys)
 {
-    panel_k16(1, k, w, wstride, nr, act, as, ntok, y, ys);
+    panel_k16(K16_Q3_K, k, w, wstride, nr, act, as, ntok, y, ys);
+}
+
+void kern_panel_q2_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                         size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    panel_k16(K16_Q2_K, k, w, wstride, nr, act, as, ntok, y, ys);
 }

@@ -2,11 +2,13 @@
  * against Q8_0 activations (see amx_int.h for the tile layout).
  *
  * Per 32-row sub-panel, per 64-token block, per 32-element block b: the two
- * weight tiles of block b are unpacked into VNNI layout with 32-bit gathers
- * (dword j of each of 16 rows: Q4_0 gives rows j and 4+j of the tile, low and
- * high nibbles, minus 8; Q5_0 adds the 5th bit, minus 16; IQ4_NL maps the
- * codes to its signed grid with vpshufb; Q8_0 is used as is), the row scales d_r come from a gather of the block heads and the token
- * scales d_t from a gather of the activation heads; then amx_block. The
+ * weight tiles of block b are unpacked into VNNI layout from 32-bit words of
+ * the 16 rows (plain row loads and a dword transpose; masked gathers for a
+ * partial tile). Word j gives tile rows j and 4+j: Q4_0 low and high
+ * nibbles minus 8; Q5_0 adds the 5th bit, minus 16; IQ4_NL maps the codes
+ * to its signed grid with vpshufb; Q8_0 is used as is. The row scales d_r
+ * come from a gather of the block heads and the token scales d_t from a
+ * gather of the activation heads; then amx_block. The
  * integer block dot is exact, so results differ from vec_dot only in float
  * rounding order. */
 #include "kernels/arch/x86/amx_int.h"
