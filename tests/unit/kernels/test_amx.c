@@ -18,7 +18,7 @@
 
 static const uint32_t g_types[] = {OM_TYPE_Q4_0, OM_TYPE_Q8_0,   OM_TYPE_Q5_0, OM_TYPE_IQ4_NL,
                                    OM_TYPE_Q2_K, OM_TYPE_Q3_K, OM_TYPE_Q4_K, OM_TYPE_Q5_K,
-                                   OM_TYPE_Q6_K};
+                                   OM_TYPE_Q6_K, OM_TYPE_IQ4_XS};
 
 struct amx_case {
     int64_t rows, k, n_tok;

@@ -1,6 +1,6 @@
 /* The AMX panels inside the engine: a synthetic llama with quantized weights
- * (Q4_0, Q8_0, Q2_K..Q6_K), a 24-token prompt decoded as one batch (matmuls
- * with n_tok = 24 go through the panels) against the same prompt decoded
+ * (Q4_0, Q8_0, Q2_K..Q6_K, IQ4_XS), a 24-token prompt decoded as one batch
+ * (matmuls with n_tok = 24 go through the panels) against the same prompt decoded
  * token by token (n_tok = 1: AVX-512 vec_dot). The logits must agree within
  * 1e-4 relative, as the engine tests require for F32 weights. Skips loudly
  * when the active kernel table is not the AMX one. */
@@ -59,7 +59,7 @@ static void test_amx_engine_batched_vs_steps(void **st)
         skip();
     }
     const uint32_t types[] = {OM_TYPE_Q4_0, OM_TYPE_Q8_0, OM_TYPE_Q4_K, OM_TYPE_Q6_K,
-                              OM_TYPE_Q5_K, OM_TYPE_Q3_K, OM_TYPE_Q2_K};
+                              OM_TYPE_Q5_K, OM_TYPE_Q3_K, OM_TYPE_Q2_K, OM_TYPE_IQ4_XS};
     /* llama only: the synthetic qwen2 model amplifies rounding differences
      * (with the AVX-512 tile kernels instead of AMX its Q8_0 batched-vs-steps
      * gap is already 5e-3: an activation value near a rounding tie of the

@@ -1,6 +1,6 @@
 /* kernels/arch/x86: AMX detection and the AMX table (the AVX-512 table plus
  * int8 tile panels for Q4_0, Q5_0, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K,
- * Q6_K; see docs/kernels-amx.md).
+ * Q6_K, IQ4_XS; see docs/kernels-amx.md).
  *
  * Linux hands out the 8 KiB tile data state only on request:
  * arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) once per process
@@ -56,6 +56,8 @@ void kern_install_amx(struct kern_ops *ops)
     t[OM_TYPE_Q5_K].panel = kern_panel_q5_K_amx;
     t[OM_TYPE_Q3_K].panel = kern_panel_q3_K_amx;
     t[OM_TYPE_Q2_K].panel = kern_panel_q2_K_amx;
+    t[OM_TYPE_IQ4_XS].panel = kern_panel_iq4_xs_amx;
+    t[OM_TYPE_IQ4_XS].panel_min_tok = AMX_MIN_TOK; /* no AVX-512 tile */
     t[OM_TYPE_Q2_K].panel_min_tok = AMX_MIN_TOK; /* no AVX-512 tile either */
     t[OM_TYPE_Q3_K].panel_min_tok = AMX_MIN_TOK; /* no AVX-512 tile: vec_dot ~62 GFLOP/s */
     t[OM_TYPE_IQ4_NL].panel = kern_panel_iq4_nl_amx;

@@ -211,6 +211,8 @@ void kern_panel_iq4_nl_amx(int64_t k, const void *w, size_t wstride, int64_t nr,
                            const void *act, size_t as, int64_t ntok, float *y, int64_t ys);
 void kern_panel_q5_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
                          size_t as, int64_t ntok, float *y, int64_t ys);
+void kern_panel_iq4_xs_amx(int64_t k, const void *w, size_t wstride, int64_t nr,
+                           const void *act, size_t as, int64_t ntok, float *y, int64_t ys);
 void kern_panel_q2_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
                          size_t as, int64_t ntok, float *y, int64_t ys);
 void kern_panel_q3_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,

@@ -1,5 +1,5 @@
-/* kernels/arch/x86: AMX int8 panels of Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
- * weights against Q8_K activations (see amx_int.h for the tile layout).
+/* kernels/arch/x86: AMX int8 panels of Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and
+ * IQ4_XS weights against Q8_K activations (see amx_int.h for the tile layout).
  *
  * Per super-block (256 elements) and 16 weight rows, the scales and the
  * VNNI weight tiles of all its sub-blocks are unpacked once (row loads and
@@ -16,6 +16,8 @@
  *        6-bit scales.
  *  Q2_K: as Q6_K; values 0..3, 4-bit scales; 4-bit mins through the 16
  *        bsums (int32 via vpdpwssd, 8 pairs), -dmin*msum like Q4_K.
+ *  IQ4_XS: as Q4_K without mins; codes through IQ4_NL's grid (vpshufb),
+ *        signed 6-bit scales.
  * Every group's integer dot is exact; results differ from vec_dot only in
  * float rounding order. */
 #include <stddef.h>
@@ -345,4 +347,71 @@ void kern_panel_q2_K_amx(int64_t k, const void *w, size_t wstride, int64_t nr, c
                          size_t as, int64_t ntok, float *y, int64_t ys)
 {
     panel_k16(K16_Q2_K, k, w, wstride, nr, act, as, ntok, y, ys);
+}
+
+/* ---- IQ4_XS: 8 sub-blocks of 32, IQ4_NL codes, signed 6-bit scales ---- */
+struct iq4xs_rows {
+    _Alignas(64) int8_t wb[8][512];
+    __m512 dsc[8];
+};
+
+static inline void iq4xs_unpack(const uint8_t *base, __m512i idx, __mmask16 m,
+                                struct iq4xs_rows *o, size_t stride)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kern_iq4nl_values));
+    __m512i head = amx_gather(m, idx, base), sl = amx_gather(m, idx, base + 4);
+    __m512 d = amx_h2f_lo(head);
+    __m512i sh = _mm512_srli_epi32(head, 16);
+    for (int ib = 0; ib < 8; ib++) {
+        __m512i lo = _mm512_and_si512(_mm512_srli_epi32(sl, 8 * (ib / 2) + 4 * (ib % 2)),
+                                      _mm512_set1_epi32(0xf));
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi32(sh, 2 * ib), _mm512_set1_epi32(3));
+        __m512i ls = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)),
+                                      _mm512_set1_epi32(32));
+        o->dsc[ib] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(ls));
+        __m512i qv[4];
+        amx_rows_load(base + 8 + 16 * ib, stride, idx, m, 1, qv);
+        for (int j = 0; j < 4; j++) {
+            _mm512_storeu_si512(o->wb[ib] + 64 * j,
+                                _mm512_shuffle_epi8(grid, _mm512_and_si512(qv[j], m4)));
+            _mm512_storeu_si512(o->wb[ib] + 64 * (4 + j),
+                                _mm512_shuffle_epi8(grid, _mm512_and_si512(
+                                                              _mm512_srli_epi32(qv[j], 4), m4)));
+        }
+    }
+}
+
+void kern_panel_iq4_xs_amx(int64_t k, const void *vw, size_t wstride, int64_t nr,
+                           const void *vact, size_t as, int64_t ntok, float *y, int64_t ys)
+{
+    const uint8_t *w = vw, *act = vact;
+    const int64_t nsb = k / OM_QK_K;
+    struct amx_ws ws;
+    struct iq4xs_rows rw[2];
+    const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
+    amx_config(32);
+    for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
+        const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
+        const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;
+        for (int64_t t0 = 0; t0 < ntok; t0 += AMX_TB) {
+            const int ntt = (int)OM_MIN(AMX_TB, ntok - t0), ntg = (ntt + 15) / 16;
+            const uint8_t *a = act + (size_t)t0 * as;
+            amx_acc_zero(&ws, ntt);
+            for (int64_t s = 0; s < nsb; s++) {
+                const size_t bo = (size_t)s * sizeof(kern_block_iq4_xs);
+                const uint8_t *as0 = a + (size_t)s * sizeof(kern_block_q8_K);
+                for (int w_ = 0; w_ < nw; w_++)
+                    iq4xs_unpack((w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_],
+                                 wstride);
+                q8k_dy(&ws, as0, as, tidx, ntg);
+                for (int j = 0; j < 8; j++)
+                    amx_block(&ws, 0, as0 + Q8K_QS + 32 * j, as, ntg, nw, rw[0].wb[j], rw[1].wb[j],
+                              rw[0].dsc[j], nw > 1 ? rw[1].dsc[j] : rw[0].dsc[j]);
+                amx_fold(&ws, ntg, nw);
+            }
+            amx_acc_store(&ws, y + t0 * ys + r0, ys, ntt, nrr);
+        }
+    }
+    _tile_release();
 }
