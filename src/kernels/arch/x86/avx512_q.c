@@ -80,7 +80,7 @@ static inline __m128 scales4(const uint8_t *p, size_t stride)
         int64_t i = 0;                                                                           \
         for (; i + 3 < nb; i += 4) {                                                             \
             for (size_t pf = 0; pf < 4 * sizeof(XT); pf += 64)                                   \
-                _mm_prefetch((const char *)(x + i) + 2048 + pf, _MM_HINT_T0);                    \
+                _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);                    \
             __m512i y0 = x512_load_2x32(y[i].qs, y[i + 1].qs);                                   \
             __m512i y1 = x512_load_2x32(y[i + 2].qs, y[i + 3].qs);                               \
             __m512i t0 = _mm512_sub_epi32(x512_dpbusd(z, PAIR(x + i), y0), x512_dpbusd(z, kk, y0)); \
@@ -145,7 +145,7 @@ static inline __m512i q5_1_pair(const kern_block_q5_1 *x)
         int64_t i = 0;                                                                           \
         for (; i + 3 < nb; i += 4) {                                                             \
             for (size_t pf = 0; pf < 4 * sizeof(XT); pf += 64)                                   \
-                _mm_prefetch((const char *)(x + i) + 2048 + pf, _MM_HINT_T0);                    \
+                _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);                    \
             __m512i t0 = x512_dpbusd(z, PAIR(x + i), x512_load_2x32(y[i].qs, y[i + 1].qs));      \
             __m512i t1 = x512_dpbusd(z, PAIR(x + i + 2), x512_load_2x32(y[i + 2].qs, y[i + 3].qs)); \
             __m128 sc = _mm_mul_ps(scales4((const uint8_t *)&x[i].d, sizeof(XT)),                \
