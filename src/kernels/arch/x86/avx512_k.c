@@ -33,7 +33,7 @@ void kern_dot_q4_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         for (size_t pf = 0; pf < sizeof(*x); pf += 64)
-            _mm_prefetch((const char *)(x + i) + 1152 + pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);
         __m128i scmn = x86_k4_scales_mins(x[i].scales);
         summ += y[i].d * x86_f16(x[i].dmin) * (float)k4_min_sum(scmn, y[i].bsums);
         const __m512i sc32 = _mm512_cvtepu8_epi32(scmn); /* < 64: high words are 0 */
@@ -66,7 +66,7 @@ void kern_dot_q5_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         for (size_t pf = 0; pf < sizeof(*x); pf += 64)
-            _mm_prefetch((const char *)(x + i) + 1408 + pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);
         __m128i scmn = x86_k4_scales_mins(x[i].scales);
         summ += y[i].d * x86_f16(x[i].dmin) * (float)k4_min_sum(scmn, y[i].bsums);
         const __m512i sc32 = _mm512_cvtepu8_epi32(scmn);
@@ -100,7 +100,7 @@ void kern_dot_q6_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         for (size_t pf = 0; pf < sizeof(*x); pf += 64)
-            _mm_prefetch((const char *)(x + i) + 1680 + pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);
         __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
         /* the -32 offset: 32 * Σ_g sc[g] * bsums[g] */
         __m256i w = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8),
@@ -146,7 +146,7 @@ void kern_dot_q2_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
     float summ = 0.0f;
     for (int64_t i = 0; i < nb; i++) {
         for (size_t pf = 0; pf < sizeof(*x); pf += 64)
-            _mm_prefetch((const char *)(x + i) + 1024 + pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);
         __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0f)));
         __m256i w = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y[i].bsums));
@@ -185,7 +185,7 @@ void kern_dot_q3_K_q8_K_avx512(int64_t n, float *s, const void *vx, const void *
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         for (size_t pf = 0; pf < sizeof(*x); pf += 64)
-            _mm_prefetch((const char *)(x + i) + 1024 + pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(x + i) + 4096 + pf, _MM_HINT_T1);
         const __m128i sc8 = x86_k3_scales(x[i].scales);
         __m256i w = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8),
                                       _mm256_loadu_si256((const __m256i *)y[i].bsums));
