@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void cli_error(const char *fmt, ...)
 {
@@ -50,6 +51,34 @@ const char *cli_next(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, size_t n)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        const struct cli_opt *o = NULL;
+        for (size_t j = 0; j < n && !o; j++)
+            if (!strcmp(f, opts[j].name) || (opts[j].alias && !strcmp(f, opts[j].alias)))
+                o = &opts[j];
+        if (!o) {
+            cli_error("unknown flag: %s", f);
+            return -1;
+        }
+        if (o->kind == CLI_FLAG) {
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *v = cli_next(argc, argv, &i);
+        if (!v)
+            return -1;
+        if (o->kind == CLI_STR)
+            *(const char **)o->dst = v;
+        else if (o->kind == CLI_INT ? cli_parse_int(f, v, o->lo, o->hi, o->dst)
+                                    : cli_parse_float(f, v, o->dst))
+            return -1;
+    }
+    return 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */

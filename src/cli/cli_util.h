@@ -15,6 +15,22 @@ int cli_parse_float(const char *flag, const char *v, double *out);
  * and returns NULL. */
 const char *cli_next(int argc, char **argv, int *i);
 
+/* One command-line option: `name` and optional `alias` (e.g. "-m",
+ * "--model"). STR stores the value's pointer in *(const char **)dst, INT a
+ * long checked against [lo, hi], FLOAT a finite double, FLAG sets *(int *)dst
+ * to 1 and takes no value. */
+enum cli_opt_kind { CLI_STR, CLI_INT, CLI_FLOAT, CLI_FLAG };
+struct cli_opt {
+    const char *name, *alias;
+    enum cli_opt_kind kind;
+    void *dst;
+    long lo, hi;
+};
+
+/* Parses argv[1..argc) against opts[0..n). On an unknown flag or a missing or
+ * invalid value prints "Error: ..." and returns -1; 0 otherwise. */
+int cli_parse_opts(int argc, char **argv, const struct cli_opt *opts, size_t n);
+
 /* Writes s[0..n) as a JSON string literal (quotes included). Invalid UTF-8
  * bytes are written as U+FFFD so the output always parses. */
 void cli_json_str(FILE *f, const char *s, size_t n);

@@ -30,32 +30,16 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
     a->n_prompt = 128;
     a->n_gen = 32;
     a->reps = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v;
-        if (!strcmp(f, "--json")) {
-            a->json = 1;
-            continue;
-        }
-        if (!(v = cli_next(argc, argv, &i)))
-            return -1;
-        int rc = 0;
-        if (!strcmp(f, "-m") || !strcmp(f, "--model"))
-            a->model = v;
-        else if (!strcmp(f, "-p") || !strcmp(f, "--n-prompt"))
-            rc = cli_parse_int(f, v, 0, 1 << 16, &a->n_prompt);
-        else if (!strcmp(f, "-n") || !strcmp(f, "--n-gen"))
-            rc = cli_parse_int(f, v, 0, 1 << 16, &a->n_gen);
-        else if (!strcmp(f, "-t") || !strcmp(f, "--threads"))
-            rc = cli_parse_int(f, v, 0, 1024, &a->threads);
-        else if (!strcmp(f, "-r") || !strcmp(f, "--repetitions"))
-            rc = cli_parse_int(f, v, 1, 1000, &a->reps);
-        else {
-            cli_error("unknown flag: %s", f);
-            return -1;
-        }
-        if (rc)
-            return -1;
-    }
+    const struct cli_opt opts[] = {
+        {"-m", "--model", CLI_STR, &a->model, 0, 0},
+        {"-p", "--n-prompt", CLI_INT, &a->n_prompt, 0, 1 << 16},
+        {"-n", "--n-gen", CLI_INT, &a->n_gen, 0, 1 << 16},
+        {"-t", "--threads", CLI_INT, &a->threads, 0, 1024},
+        {"-r", "--repetitions", CLI_INT, &a->reps, 1, 1000},
+        {"--json", NULL, CLI_FLAG, &a->json, 0, 0},
+    };
+    if (cli_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]))
+        return -1;
     if (!a->model) {
         cli_error("usage: ollamamax bench -m FILE.gguf [-p 128] [-n 32] [-t THREADS] [-r 5] [--json]");
         return -1;

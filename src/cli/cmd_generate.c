@@ -39,44 +39,22 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
     a->min_p = d.min_p;
     a->repeat_penalty = d.repeat_penalty;
     a->seed = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v;
-        if (!strcmp(f, "--json")) {
-            a->json = 1;
-            continue;
-        }
-        if (!(v = cli_next(argc, argv, &i)))
-            return -1;
-        int rc = 0;
-        if (!strcmp(f, "-m") || !strcmp(f, "--model"))
-            a->model = v;
-        else if (!strcmp(f, "-p") || !strcmp(f, "--prompt"))
-            a->prompt = v;
-        else if (!strcmp(f, "-n") || !strcmp(f, "--num-predict"))
-            rc = cli_parse_int(f, v, 0, 1L << 30, &a->n_predict);
-        else if (!strcmp(f, "-t") || !strcmp(f, "--threads"))
-            rc = cli_parse_int(f, v, 0, 1024, &a->threads);
-        else if (!strcmp(f, "-c") || !strcmp(f, "--ctx"))
-            rc = cli_parse_int(f, v, 0, 1L << 24, &a->n_ctx);
-        else if (!strcmp(f, "--seed"))
-            rc = cli_parse_int(f, v, -1, 0x7fffffffffffffffL, &a->seed);
-        else if (!strcmp(f, "--temp"))
-            rc = cli_parse_float(f, v, &a->temp);
-        else if (!strcmp(f, "--top-k"))
-            rc = cli_parse_int(f, v, 0, 1L << 30, &a->top_k);
-        else if (!strcmp(f, "--top-p"))
-            rc = cli_parse_float(f, v, &a->top_p);
-        else if (!strcmp(f, "--min-p"))
-            rc = cli_parse_float(f, v, &a->min_p);
-        else if (!strcmp(f, "--repeat-penalty"))
-            rc = cli_parse_float(f, v, &a->repeat_penalty);
-        else {
-            cli_error("unknown flag: %s", f);
-            return -1;
-        }
-        if (rc)
-            return -1;
-    }
+    const struct cli_opt opts[] = {
+        {"-m", "--model", CLI_STR, &a->model, 0, 0},
+        {"-p", "--prompt", CLI_STR, &a->prompt, 0, 0},
+        {"-n", "--num-predict", CLI_INT, &a->n_predict, 0, 1L << 30},
+        {"-t", "--threads", CLI_INT, &a->threads, 0, 1024},
+        {"-c", "--ctx", CLI_INT, &a->n_ctx, 0, 1L << 24},
+        {"--seed", NULL, CLI_INT, &a->seed, -1, 0x7fffffffffffffffL},
+        {"--temp", NULL, CLI_FLOAT, &a->temp, 0, 0},
+        {"--top-k", NULL, CLI_INT, &a->top_k, 0, 1L << 30},
+        {"--top-p", NULL, CLI_FLOAT, &a->top_p, 0, 0},
+        {"--min-p", NULL, CLI_FLOAT, &a->min_p, 0, 0},
+        {"--repeat-penalty", NULL, CLI_FLOAT, &a->repeat_penalty, 0, 0},
+        {"--json", NULL, CLI_FLAG, &a->json, 0, 0},
+    };
+    if (cli_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]))
+        return -1;
     if (!a->model || !a->prompt) {
         cli_error("usage: ollamamax generate -m FILE.gguf -p PROMPT -n N [--temp T] [--seed S] "
                   "[-t THREADS] [--json]");

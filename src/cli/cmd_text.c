@@ -58,21 +58,14 @@ struct text_args {
 static int parse_text_args(int argc, char **argv, int allow_raw, struct text_args *a)
 {
     memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
-            if (!(a->model = cli_next(argc, argv, &i)))
-                return -1;
-        } else if (!strcmp(f, "-p") || !strcmp(f, "--prompt")) {
-            if (!(a->prompt = cli_next(argc, argv, &i)))
-                return -1;
-        } else if (allow_raw && !strcmp(f, "--raw")) {
-            a->raw = 1;
-        } else {
-            cli_error("unknown flag: %s", f);
-            return -1;
-        }
-    }
+    const struct cli_opt opts[] = {
+        {"-m", "--model", CLI_STR, &a->model, 0, 0},
+        {"-p", "--prompt", CLI_STR, &a->prompt, 0, 0},
+        {"--raw", NULL, CLI_FLAG, &a->raw, 0, 0},
+    };
+    /* --raw exists for tokenize only */
+    if (cli_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0] - (allow_raw ? 0 : 1)))
+        return -1;
     if (!a->model || !a->prompt) {
         cli_error("usage: ollamamax %s -m FILE.gguf -p TEXT%s", argv[0], allow_raw ? " [--raw]" : "");
         return -1;
