@@ -13,30 +13,6 @@ static inline __m256i q4_0_vals(const kern_block_q4_0 *b)
     return _mm256_sub_epi8(x86_nibbles32(b->qs), _mm256_set1_epi8(8));
 }
 
-void kern_dot_q4_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy)
-{
-    const kern_block_q4_0 *x = vx;
-    const kern_block_q8_0 *y = vy;
-    const int64_t nb = n / KERN_QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        _mm_prefetch((const char *)(x + i) + 512, _MM_HINT_T0);
-        __m256i p0 = x86_dot_i8x32(q4_0_vals(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256i p1 = x86_dot_i8x32(q4_0_vals(x + i + 1),
-                                   _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        __m256 d0 = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        __m256 d1 = _mm256_set1_ps(x86_f16(x[i + 1].d) * x86_f16(y[i + 1].d));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
-    }
-    for (; i < nb; i++) {
-        __m256i p = x86_dot_i8x32(q4_0_vals(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0);
-    }
-    *s = x86_hsum_f32x8(_mm256_add_ps(acc0, acc1));
-}
 
 void kern_dot_q4_1_q8_1_avx2(int64_t n, float *s, const void *vx, const void *vy)
 {
@@ -66,30 +42,6 @@ static inline __m256i q5_0_vals(const kern_block_q5_0 *b)
     return _mm256_or_si256(x86_nibbles32(b->qs), hi);
 }
 
-void kern_dot_q5_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy)
-{
-    const kern_block_q5_0 *x = vx;
-    const kern_block_q8_0 *y = vy;
-    const int64_t nb = n / KERN_QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        _mm_prefetch((const char *)(x + i) + 1024, _MM_HINT_T0);
-        __m256i p0 = x86_dot_i8x32(q5_0_vals(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256i p1 = x86_dot_i8x32(q5_0_vals(x + i + 1),
-                                   _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        __m256 d0 = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        __m256 d1 = _mm256_set1_ps(x86_f16(x[i + 1].d) * x86_f16(y[i + 1].d));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
-    }
-    for (; i < nb; i++) {
-        __m256i p = x86_dot_i8x32(q5_0_vals(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0);
-    }
-    *s = x86_hsum_f32x8(_mm256_add_ps(acc0, acc1));
-}
 
 void kern_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *vx, const void *vy)
 {
@@ -112,32 +64,44 @@ void kern_dot_q5_1_q8_1_avx2(int64_t n, float *s, const void *vx, const void *vy
     *s = x86_hsum_f32x8(acc) + summ;
 }
 
-void kern_dot_q8_0_q8_0_avx2(int64_t n, float *s, const void *vx, const void *vy)
+
+/* Signed-block formats against Q8_0: VALS(block) gives the 32 signed weights;
+ * two blocks per step in two accumulators, then a one-block tail. PF is the
+ * prefetch distance in bytes, tuned per format. */
+#define SIGNED_DOT(NAME, XT, VALS, PF)                                                           \
+    void NAME(int64_t n, float *s, const void *vx, const void *vy)                               \
+    {                                                                                            \
+        const XT *x = vx;                                                                        \
+        const kern_block_q8_0 *y = vy;                                                           \
+        const int64_t nb = n / KERN_QK8_0;                                                       \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                           \
+        int64_t i = 0;                                                                           \
+        for (; i + 1 < nb; i += 2) {                                                             \
+            _mm_prefetch((const char *)(x + i) + (PF), _MM_HINT_T0);                             \
+            __m256i p0 = x86_dot_i8x32(VALS(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs)); \
+            __m256i p1 =                                                                         \
+                x86_dot_i8x32(VALS(x + i + 1), _mm256_loadu_si256((const __m256i *)y[i + 1].qs)); \
+            __m256 d0 = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));                       \
+            __m256 d1 = _mm256_set1_ps(x86_f16(x[i + 1].d) * x86_f16(y[i + 1].d));               \
+            acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);                            \
+            acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);                            \
+        }                                                                                        \
+        for (; i < nb; i++) {                                                                    \
+            __m256i p = x86_dot_i8x32(VALS(x + i), _mm256_loadu_si256((const __m256i *)y[i].qs)); \
+            __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));                        \
+            acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0);                              \
+        }                                                                                        \
+        *s = x86_hsum_f32x8(_mm256_add_ps(acc0, acc1));                                          \
+    }
+
+static inline __m256i q8_0_vals(const kern_block_q8_0 *b)
 {
-    const kern_block_q8_0 *x = vx;
-    const kern_block_q8_0 *y = vy;
-    const int64_t nb = n / KERN_QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 1 < nb; i += 2) {
-        _mm_prefetch((const char *)(x + i) + 640, _MM_HINT_T0);
-        __m256i p0 = x86_dot_i8x32(_mm256_loadu_si256((const __m256i *)x[i].qs),
-                                   _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256i p1 = x86_dot_i8x32(_mm256_loadu_si256((const __m256i *)x[i + 1].qs),
-                                   _mm256_loadu_si256((const __m256i *)y[i + 1].qs));
-        __m256 d0 = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        __m256 d1 = _mm256_set1_ps(x86_f16(x[i + 1].d) * x86_f16(y[i + 1].d));
-        acc0 = _mm256_fmadd_ps(d0, _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p1), acc1);
-    }
-    for (; i < nb; i++) {
-        __m256i p = x86_dot_i8x32(_mm256_loadu_si256((const __m256i *)x[i].qs),
-                                  _mm256_loadu_si256((const __m256i *)y[i].qs));
-        __m256 d = _mm256_set1_ps(x86_f16(x[i].d) * x86_f16(y[i].d));
-        acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc0);
-    }
-    *s = x86_hsum_f32x8(_mm256_add_ps(acc0, acc1));
+    return _mm256_loadu_si256((const __m256i *)b->qs);
 }
+
+SIGNED_DOT(kern_dot_q4_0_q8_0_avx2, kern_block_q4_0, q4_0_vals, 512)
+SIGNED_DOT(kern_dot_q5_0_q8_0_avx2, kern_block_q5_0, q5_0_vals, 1024)
+SIGNED_DOT(kern_dot_q8_0_q8_0_avx2, kern_block_q8_0, q8_0_vals, 640)
 
 /* IQ4_NL's non-linear 4-bit grid (GGUF's kvalues_iq4nl). */
 static const int8_t k_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
