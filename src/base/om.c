@@ -20,6 +20,10 @@ const char *om_strerror(int rc)
     case OM_EIO: return "I/O error";
     case OM_EFULL: return "context full";
     case OM_ECANCELED: return "canceled";
+    case OM_EAGAIN: return "try again";
+    case OM_EBUSY: return "busy";
+    case OM_EEXIST: return "already exists";
+    case OM_ETIMEDOUT: return "timed out";
     default: break;
     }
     if (rc < 0 && rc > -4000)

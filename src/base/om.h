@@ -18,6 +18,10 @@ enum {
     OM_EIO = -4007,         /* I/O failure */
     OM_EFULL = -4008,       /* context / cache full */
     OM_ECANCELED = -4009,
+    OM_EAGAIN = -4010,      /* try again later (buffer full) */
+    OM_EBUSY = -4011,       /* queue full / resource busy */
+    OM_EEXIST = -4012,      /* already exists */
+    OM_ETIMEDOUT = -4013,
 };
 
 /* Returns a static string naming rc (an OM_E* code or -errno). */
