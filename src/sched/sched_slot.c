@@ -1,0 +1,406 @@
+/* sched: one job inside a runner slot — start (prepare, truncation, prompt
+ * prefix reuse), sampling with grammar / logprobs, streaming text through
+ * tok_stream and smp_stop, and the single on_done.
+ *
+ * Prefix reuse: a slot keeps the tokens whose K/V its sequence holds after
+ * its job ends. A new job takes the free slot whose cached tokens share the
+ * longest prefix with its prompt (ties: the least recently used slot), drops
+ * the cells past the divergence point (eng_kv_seq_rm) and evaluates only the
+ * rest; at least the last prompt token is always evaluated, for its logits.
+ * prompt_eval_count counts only evaluated tokens.
+ *
+ * Grammar: the sampled token is checked first (its piece must be accepted;
+ * an end-of-generation token only when the grammar is complete); only when
+ * it is rejected is the whole vocabulary masked and the token drawn again. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/om.h"
+#include "prompt/gram.h"
+#include "sched/sched_int.h"
+
+static void prompt_free(struct sched_prompt *p)
+{
+    free(p->tokens);
+    for (int i = 0; i < p->n_stop; i++)
+        free(p->stop ? p->stop[i] : NULL);
+    free(p->stop);
+    if (p->grammar)
+        gram_free(p->grammar);
+    memset(p, 0, sizeof(*p));
+}
+
+static void prompt_defaults(struct sched_prompt *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->sampling = smp_params_default();
+    p->num_predict = -1;
+    p->num_keep = 4;
+    p->shift = true;
+}
+
+static void result_base(const sched_job *j, struct sched_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->load_ns = (int64_t)(j->t_ready - j->t_submit);
+}
+
+static void fail_job(sched_job *j, struct sched_prompt *p, int rc, const char *msg)
+{
+    prompt_free(p);
+    struct sched_result res;
+    result_base(j, &res);
+    res.rc = rc;
+    res.error = msg && msg[0] ? msg : om_strerror(rc);
+    j->cb.on_done(j->cb.ud, &res);
+    sched_job_finished(j);
+}
+
+static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
+{
+    int32_t n = OM_MIN(na, nb), i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* Embedding job: the whole prompt in one decode, pooled by the engine. */
+static void run_embed(struct sched_runner *r, struct sched_slot *sl, sched_job *j,
+                      struct sched_prompt *p)
+{
+    char msg[200];
+    if (p->n_tokens > r->n_ctx_seq || (r->encoder && p->n_tokens > r->n_batch)) {
+        snprintf(msg, sizeof(msg), "input length (%d tokens) exceeds the context length (%d)",
+                 p->n_tokens, OM_MIN(r->n_ctx_seq, r->encoder ? r->n_batch : r->n_ctx_seq));
+        fail_job(j, p, OM_ERANGE, msg);
+        return;
+    }
+    eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+    sl->n_past = 0;
+    uint64_t t0 = sched_now();
+    int32_t *pos = om_xmalloc((size_t)p->n_tokens * sizeof(int32_t));
+    int32_t *seq = om_xmalloc((size_t)p->n_tokens * sizeof(int32_t));
+    for (int32_t i = 0; i < p->n_tokens; i++) {
+        pos[i] = i;
+        seq[i] = sl->seq;
+    }
+    struct eng_batch b = {p->n_tokens, p->tokens, pos, seq, NULL};
+    int rc = eng_decode(r->ctx, &b);
+    free(pos);
+    free(seq);
+    const float *e = rc == 0 ? eng_get_embeddings(r->ctx, sl->seq) : NULL;
+    if (!e) {
+        eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+        snprintf(msg, sizeof(msg), "embedding failed: %s",
+                 rc ? om_strerror(rc) : "the model gives no embeddings");
+        fail_job(j, p, rc ? rc : OM_EUNSUPPORTED, msg);
+        return;
+    }
+    struct sched_result res;
+    result_base(j, &res);
+    res.reason = SCHED_DONE_STOP;
+    res.prompt_eval_count = p->n_tokens;
+    res.prompt_eval_ns = (int64_t)(sched_now() - t0);
+    res.embedding = e;
+    res.n_embd = eng_model_n_embd(r->model);
+    j->cb.on_done(j->cb.ud, &res);
+    eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+    prompt_free(p);
+    sched_job_finished(j);
+}
+
+/* The free slot sharing the longest prefix with tokens (ties: LRU). */
+static struct sched_slot *pick_slot(struct sched_runner *r, const int32_t *tok, int32_t n,
+                                    int32_t *lcp)
+{
+    struct sched_slot *best = NULL;
+    int32_t best_n = -1;
+    for (int i = 0; i < r->n_slots; i++) {
+        struct sched_slot *sl = &r->slots[i];
+        if (sl->state != SLOT_FREE)
+            continue;
+        int32_t c = common_prefix(sl->cache, sl->n_past, tok, n);
+        if (c > best_n || (c == best_n && sl->last_used < best->last_used)) {
+            best = sl;
+            best_n = c;
+        }
+    }
+    *lcp = best_n;
+    return best;
+}
+
+/* Drops tokens after num_keep so that the prompt fits the context (as
+ * Ollama's runner does when the prompt is longer than num_ctx). */
+static void truncate_prompt(struct sched_prompt *p, int32_t n_ctx)
+{
+    int32_t keep = OM_MIN(OM_MAX(p->num_keep, 0), n_ctx / 2);
+    int32_t discard = p->n_tokens - n_ctx;
+    memmove(p->tokens + keep, p->tokens + keep + discard,
+            (size_t)(p->n_tokens - keep - discard) * sizeof(int32_t));
+    p->n_tokens = n_ctx;
+}
+
+void sched_slot_start(struct sched_runner *r, sched_job *j)
+{
+    struct sched_prompt p;
+    prompt_defaults(&p);
+    char err[512] = "";
+    if (j->kind == SCHED_LOAD) {
+        struct sched_result res;
+        result_base(j, &res);
+        res.reason = SCHED_DONE_LOAD;
+        j->cb.on_done(j->cb.ud, &res);
+        sched_job_finished(j);
+        return;
+    }
+    if (atomic_load(&j->cancel)) {
+        fail_job(j, &p, OM_ECANCELED, "request cancelled");
+        return;
+    }
+    struct sched_model_info info = {r->model, r->vocab, r->n_ctx_seq};
+    int rc = j->cb.prepare(j->cb.ud, &info, &p, err, sizeof(err));
+    if (rc != 0) {
+        fail_job(j, &p, rc < 0 ? rc : OM_EINVAL, err);
+        return;
+    }
+    if (p.n_tokens < 1 || !p.tokens || p.n_stop < 0 || (p.n_stop > 0 && !p.stop)) {
+        fail_job(j, &p, OM_EINVAL, "empty prompt");
+        return;
+    }
+    for (int32_t i = 0; i < p.n_tokens; i++)
+        if (p.tokens[i] < 0 || p.tokens[i] >= r->n_vocab) {
+            snprintf(err, sizeof(err), "prompt token %d at %d out of range", p.tokens[i], i);
+            fail_job(j, &p, OM_EINVAL, err);
+            return;
+        }
+    if (j->kind == SCHED_EMBED) {
+        int32_t lcp;
+        run_embed(r, pick_slot(r, p.tokens, 0, &lcp), j, &p);
+        return;
+    }
+    if (r->encoder) {
+        fail_job(j, &p, OM_EUNSUPPORTED, "this model does not support generate");
+        return;
+    }
+    if (p.n_tokens > r->n_ctx_seq) {
+        if (!p.shift) {
+            snprintf(err, sizeof(err), "input length (%d tokens) exceeds the context length (%d)",
+                     p.n_tokens, r->n_ctx_seq);
+            fail_job(j, &p, OM_ERANGE, err);
+            return;
+        }
+        truncate_prompt(&p, r->n_ctx_seq);
+    }
+    if (p.top_logprobs < 0)
+        p.top_logprobs = 0;
+    if (p.top_logprobs > SCHED_MAX_TOP)
+        p.top_logprobs = SCHED_MAX_TOP;
+
+    struct smp *smp = NULL;
+    struct smp_stop *stop = NULL;
+    rc = smp_new(&p.sampling, r->n_vocab, &smp, err, sizeof(err));
+    if (rc == 0)
+        rc = smp_stop_new((const char *const *)p.stop, p.n_stop, &stop, err, sizeof(err));
+    struct gram_state *gs = NULL;
+    if (rc == 0 && p.grammar) {
+        gs = gram_state_new(p.grammar);
+        if (!gs) {
+            rc = OM_EINVAL;
+            snprintf(err, sizeof(err), "cannot start the grammar");
+        }
+    }
+    if (rc != 0) {
+        smp_free(smp);
+        smp_stop_free(stop);
+        fail_job(j, &p, rc, err);
+        return;
+    }
+    int32_t lcp;
+    struct sched_slot *sl = pick_slot(r, p.tokens, p.n_tokens, &lcp);
+    if (lcp >= p.n_tokens)
+        lcp = p.n_tokens - 1; /* the last token is evaluated for its logits */
+    if (lcp < sl->n_past)
+        eng_kv_seq_rm(r->ctx, sl->seq, lcp, -1);
+    sl->n_past = lcp;
+    for (int32_t i = 0; i < p.n_tokens; i++)
+        smp_accept(smp, p.tokens[i]);
+
+    sl->job = j;
+    sl->p = p;
+    sl->smp = smp;
+    sl->stop = stop;
+    sl->gs = gs;
+    tok_stream_init(&sl->ts);
+    sl->n_prompt_done = lcp;
+    sl->n_eval_prompt = 0;
+    sl->n_gen = 0;
+    sl->out_idx = -1;
+    sl->t_start = 0;
+    sl->t_prompt_done = 0;
+    sl->prompt_ns = 0;
+    sl->n_ret = 0;
+    if (p.return_tokens) {
+        sl->cap_ret = p.n_tokens + 64;
+        sl->ret = om_xmalloc((size_t)sl->cap_ret * sizeof(int32_t));
+        memcpy(sl->ret, p.tokens, (size_t)p.n_tokens * sizeof(int32_t));
+        sl->n_ret = p.n_tokens;
+    }
+    sl->state = SLOT_PROMPT;
+}
+
+/* Calls on_piece; a non-zero return cancels the job. */
+static int emit(struct sched_slot *sl, const char *text, size_t len, const struct sched_piece *pc)
+{
+    sched_job *j = sl->job;
+    if (!j->cb.on_piece || (len == 0 && !sl->p.logprobs))
+        return 0;
+    return j->cb.on_piece(j->cb.ud, text, len, pc);
+}
+
+void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, const char *msg,
+                       enum sched_done_reason reason)
+{
+    sched_job *j = sl->job;
+    uint64_t now = sched_now();
+    if (rc == 0) { /* release held text (incomplete UTF-8 included) */
+        const char *e;
+        size_t el = 0, n = 0;
+        struct sched_piece pc = {-1, 0.0f, NULL, 0};
+        if (tok_stream_flush(&sl->ts, r->text, r->text_cap, &n) == 0 && n > 0 &&
+            smp_stop_feed(sl->stop, r->text, n, &e, &el) >= 0 && el > 0)
+            emit(sl, e, el, &pc);
+        if (smp_stop_flush(sl->stop, &e, &el) == 0 && el > 0)
+            emit(sl, e, el, &pc);
+    }
+    struct sched_result res;
+    result_base(j, &res);
+    res.rc = rc;
+    res.error = rc ? (msg ? msg : om_strerror(rc)) : NULL;
+    res.reason = reason;
+    res.prompt_eval_count = sl->n_eval_prompt;
+    if (sl->t_prompt_done) {
+        res.prompt_eval_ns = sl->prompt_ns;
+        res.eval_ns = (int64_t)(now - sl->t_prompt_done);
+    } else if (sl->t_start) {
+        res.prompt_eval_ns = (int64_t)(now - sl->t_start);
+    }
+    res.eval_count = sl->n_gen;
+    if (sl->p.return_tokens) {
+        res.tokens = sl->ret;
+        res.n_tokens = sl->n_ret;
+    }
+    j->cb.on_done(j->cb.ud, &res);
+
+    smp_free(sl->smp);
+    smp_stop_free(sl->stop);
+    if (sl->gs)
+        gram_state_free(sl->gs);
+    prompt_free(&sl->p);
+    free(sl->ret);
+    sl->ret = NULL;
+    sl->smp = NULL;
+    sl->stop = NULL;
+    sl->gs = NULL;
+    if (rc != 0) { /* cancelled or failed: free the sequence now */
+        eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+        sl->n_past = 0;
+    }
+    sl->state = SLOT_FREE;
+    sl->job = NULL;
+    sl->out_idx = -1;
+    sl->last_used = now;
+    sched_job_finished(j);
+}
+
+/* Whether the grammar allows token t next. */
+static bool gram_allows(const struct sched_runner *r, const struct gram_state *gs, int32_t t)
+{
+    if (tok_is_eog(r->vocab, t))
+        return gram_state_complete(gs);
+    size_t len = 0;
+    const char *pc = tok_piece(r->vocab, t, 0, &len);
+    return len > 0 && gram_state_accepts(gs, pc, len);
+}
+
+static int32_t sample(struct sched_runner *r, struct sched_slot *sl, const float *logits)
+{
+    int32_t t = smp_sample(sl->smp, logits);
+    if (t < 0 || !sl->gs || gram_allows(r, sl->gs, t))
+        return t;
+    for (int32_t v = 0; v < r->n_vocab; v++)
+        r->mask[v] = gram_allows(r, sl->gs, v) ? logits[v] : -INFINITY;
+    return smp_sample(sl->smp, r->mask);
+}
+
+void sched_slot_sample(struct sched_runner *r, struct sched_slot *sl)
+{
+    uint64_t now = sched_now();
+    if (sl->state == SLOT_PROMPT) {
+        sl->state = SLOT_GEN;
+        sl->t_prompt_done = now;
+        sl->prompt_ns = (int64_t)(now - sl->t_start);
+    }
+    const float *logits = eng_get_logits(r->ctx, sl->out_idx);
+    if (!logits) {
+        sched_slot_finish(r, sl, OM_EUNSUPPORTED, "the model gives no logits", SCHED_DONE_STOP);
+        return;
+    }
+    int32_t t = sample(r, sl, logits);
+    if (t < 0) {
+        sched_slot_finish(r, sl, t, sl->gs ? "no token satisfies the grammar"
+                                           : "sampling failed (non-finite logits)",
+                          SCHED_DONE_STOP);
+        return;
+    }
+    struct sched_piece pc = {t, 0.0f, NULL, 0};
+    if (sl->p.logprobs) {
+        pc.logprob = smp_logprob_of(logits, r->n_vocab, t);
+        if (sl->p.top_logprobs > 0) {
+            int n = smp_top_logprobs(logits, r->n_vocab, sl->p.top_logprobs, r->top);
+            for (int i = 0; i < n; i++) {
+                r->top_out[i].id = r->top[i].id;
+                r->top_out[i].logprob = r->top[i].logprob;
+            }
+            pc.top = r->top_out;
+            pc.n_top = n > 0 ? n : 0;
+        }
+    }
+    smp_accept(sl->smp, t);
+    if (tok_is_eog(r->vocab, t)) {
+        sched_slot_finish(r, sl, 0, NULL, SCHED_DONE_STOP);
+        return;
+    }
+    sl->n_gen++;
+    if (sl->gs) {
+        size_t len = 0;
+        const char *piece = tok_piece(r->vocab, t, 0, &len);
+        gram_state_advance(sl->gs, piece, len);
+    }
+    if (sl->p.return_tokens) {
+        if (sl->n_ret == sl->cap_ret) {
+            sl->cap_ret *= 2;
+            sl->ret = om_xrealloc(sl->ret, (size_t)sl->cap_ret * sizeof(int32_t));
+        }
+        sl->ret[sl->n_ret++] = t;
+    }
+    size_t n = 0, el = 0;
+    const char *e = NULL;
+    int hit = 0;
+    if (tok_stream_push(&sl->ts, r->vocab, t, 0, r->text, r->text_cap, &n) == 0)
+        hit = smp_stop_feed(sl->stop, r->text, n, &e, &el);
+    if (emit(sl, e ? e : "", el, &pc) != 0) {
+        sched_slot_finish(r, sl, OM_ECANCELED, "cancelled by the receiver", SCHED_DONE_STOP);
+        return;
+    }
+    if (hit == 1) {
+        sched_slot_finish(r, sl, 0, NULL, SCHED_DONE_STOP);
+        return;
+    }
+    if (sl->p.num_predict > 0 && sl->n_gen >= sl->p.num_predict) {
+        sched_slot_finish(r, sl, 0, NULL, SCHED_DONE_LENGTH);
+        return;
+    }
+    sl->next_tok = t;
+}
