@@ -120,12 +120,11 @@ int store_copy(struct store_root *r, const struct store_name *src, const struct 
 /* Removes the manifest of n, then empty manifest folders, and (prune_blobs)
  * the blobs no remaining manifest references. OM_ENOTFOUND when absent. */
 int store_delete(struct store_root *r, const struct store_name *n, bool prune_blobs);
-/* Start-up pruning (§7): blobs no manifest references (files named
- * sha256-<hex>-partial* younger than 1 h are kept), files in blobs/ with
- * invalid names, manifests with invalid names, empty manifest folders. */
+/* Start-up pruning (Ollama's PruneLayers + PruneDirectory): files in blobs/
+ * older than 1 h that are unreferenced blobs or have invalid names (temp
+ * files, stale partials) are removed, then empty manifest folders. Files
+ * younger than 1 h are never touched (uploads and pulls in flight). */
 int store_prune(struct store_root *r);
-/* Removes the blobs no manifest references (no age rule, partials kept). */
-int store_prune_blobs(struct store_root *r);
 
 /* ---- resolved models ---- */
 
