@@ -252,7 +252,7 @@ static int key_create(struct reg_key *k, const char *dir, const char *path,
     OPENSSL_cleanse(pem, sizeof pem);
     if (rc) return om_err(err, errlen, rc, "%s: cannot write: %s", path, om_strerror(rc));
 
-    char pubpath[4200], line[128];
+    char pubpath[4210], line[128];
     snprintf(pubpath, sizeof pubpath, "%s.pub", path);
     int ln = snprintf(line, sizeof line, "%s\n", k->authorized);
     rc = write_atomic(pubpath, line, (size_t)ln, 0644);
