@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gram;
 struct gram_state;
@@ -37,5 +38,17 @@ bool gram_state_accepts(const struct gram_state *st, const char *bytes, size_t l
 int gram_state_advance(struct gram_state *st, const char *bytes, size_t len);
 /* True when the text so far is a complete sentence (end may be sampled). */
 bool gram_state_complete(const struct gram_state *st);
+
+/* Additions (issue 3 sampler support). */
+/* Back to the start of the grammar (as just after gram_state_new). */
+void gram_state_reset(struct gram_state *st);
+/* Independent copy of st (same grammar, which must outlive both). */
+struct gram_state *gram_state_clone(const struct gram_state *st);
+/* The set of bytes that may come next, as a 256-bit mask (bit b of
+ * mask[b >> 6]): a token whose first byte is not in it is rejected without
+ * calling gram_state_accepts. All zero when nothing may follow. */
+void gram_state_next_bytes(const struct gram_state *st, uint64_t mask[4]);
+/* Live parse stacks (diagnostics and tests; usually 1). */
+size_t gram_state_n_stacks(const struct gram_state *st);
 
 #endif

@@ -1,0 +1,612 @@
+/* prompt: JSON Schema -> grammar IR, and the public constructors of gram.h.
+ *
+ * Each schema node becomes one rule matching a value that validates against
+ * it (followed by `space`). The rule is registered in the memo before its
+ * body is compiled, so a $ref back to an enclosing node refers to the rule
+ * being built (recursive schemas). Keywords that would only restrict the
+ * language further and are not generated (minimum/maximum, pattern, format,
+ * minProperties...) are ignored, as llama.cpp's converter does; keywords
+ * that cannot be represented soundly give an error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/om.h"
+#include "prompt/gram_int.h"
+
+#define JC_MAX_PROPS 4096
+#define JC_MAX_ENUM 65536
+
+static uint32_t compile(struct jc *c, const json_t *node);
+
+/* --- memo: schema node -> rule (open addressing on the pointer) */
+static uint32_t memo_slot(const struct jc *c, const json_t *k)
+{
+    uintptr_t h = (uintptr_t)k;
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(h >> 20) & (uint32_t)(c->mcap - 1);
+}
+
+static uint32_t memo_get(const struct jc *c, const json_t *k)
+{
+    if (!c->mcap)
+        return UINT32_MAX;
+    for (uint32_t i = memo_slot(c, k);; i = (i + 1) & (uint32_t)(c->mcap - 1)) {
+        if (!c->mkey[i])
+            return UINT32_MAX;
+        if (c->mkey[i] == k)
+            return c->mval[i];
+    }
+}
+
+static void memo_put(struct jc *c, const json_t *k, uint32_t v)
+{
+    if (2 * (c->mn + 1) > c->mcap) {
+        const json_t **ok = c->mkey;
+        uint32_t *ov = c->mval;
+        size_t oc = c->mcap;
+        c->mcap = oc ? oc * 2 : 64;
+        c->mkey = om_xcalloc(c->mcap, sizeof(*c->mkey));
+        c->mval = om_xmalloc(c->mcap * sizeof(*c->mval));
+        c->mn = 0;
+        for (size_t i = 0; i < oc; i++)
+            if (ok[i])
+                memo_put(c, ok[i], ov[i]);
+        free(ok);
+        free(ov);
+    }
+    uint32_t i = memo_slot(c, k);
+    while (c->mkey[i])
+        i = (i + 1) & (uint32_t)(c->mcap - 1);
+    c->mkey[i] = k;
+    c->mval[i] = v;
+    c->mn++;
+}
+
+/* --- $ref: local JSON pointers only ("#", "#/$defs/x", "#/definitions/x"...) */
+static const json_t *resolve_ref(struct jc *c, const char *ref)
+{
+    if (ref[0] != '#') {
+        gram_jc_fail(c, OM_EUNSUPPORTED, "only local $ref (\"#...\") is supported", ref);
+        return NULL;
+    }
+    const json_t *cur = c->root;
+    const char *p = ref + 1;
+    if (*p && *p != '/') {
+        gram_jc_fail(c, OM_EUNSUPPORTED, "$ref is not a JSON pointer", ref);
+        return NULL;
+    }
+    char tok[256];
+    while (*p == '/' && cur) {
+        p++;
+        size_t n = 0;
+        for (; *p && *p != '/'; p++) {
+            char ch = *p;
+            if (ch == '~' && (p[1] == '0' || p[1] == '1'))
+                ch = *++p == '0' ? '~' : '/';
+            if (n + 1 >= sizeof(tok)) {
+                gram_jc_fail(c, OM_EFORMAT, "$ref component too long", ref);
+                return NULL;
+            }
+            tok[n++] = ch;
+        }
+        tok[n] = 0;
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, tok);
+        } else if (json_is_array(cur)) {
+            char *end;
+            unsigned long i = strtoul(tok, &end, 10);
+            cur = (*tok && !*end) ? json_array_get(cur, i) : NULL;
+        } else {
+            cur = NULL;
+        }
+    }
+    if (!cur)
+        gram_jc_fail(c, OM_ENOTFOUND, "$ref target not found", ref);
+    return cur;
+}
+
+/* --- literals (const, enum) through a byte trie */
+struct tnode {
+    uint32_t child, sib; /* 0 = none (node 0 is the root) */
+    uint8_t b;
+    bool term;
+    uint32_t rule;
+};
+
+struct trie {
+    struct tnode *n;
+    uint32_t nn, cap;
+};
+
+static uint32_t trie_node(struct trie *t, uint8_t b)
+{
+    if (t->nn == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->n = om_xrealloc(t->n, t->cap * sizeof(*t->n));
+    }
+    t->n[t->nn] = (struct tnode){0, 0, b, false, UINT32_MAX};
+    return t->nn++;
+}
+
+static void trie_add(struct trie *t, const char *s, size_t len)
+{
+    uint32_t cur = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = (uint8_t)s[i];
+        uint32_t k = t->n[cur].child;
+        while (k && t->n[k].b != b)
+            k = t->n[k].sib;
+        if (!k) {
+            k = trie_node(t, b);
+            t->n[k].sib = t->n[cur].child;
+            t->n[cur].child = k;
+        }
+        cur = k;
+    }
+    t->n[cur].term = true;
+}
+
+static bool trie_single(const struct trie *t, uint32_t k)
+{
+    return !t->n[k].term && t->n[k].child && !t->n[t->n[k].child].sib;
+}
+
+static uint32_t lit_rule(struct jc *c, const json_t *vals, bool is_enum)
+{
+    size_t nv = is_enum ? json_array_size(vals) : 1;
+    if (nv == 0)
+        return gram_jc_fail(c, OM_EFORMAT, "enum is empty", NULL);
+    if (nv > JC_MAX_ENUM)
+        return gram_jc_fail(c, OM_ENOMEM, "enum has too many values", NULL);
+    struct trie t = {0};
+    trie_node(&t, 0);
+    for (size_t i = 0; i < nv && c->rc == 0; i++) {
+        const json_t *v = is_enum ? json_array_get(vals, i) : vals;
+        char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!txt) {
+            gram_jc_fail(c, OM_EFORMAT, "enum/const value cannot be encoded", NULL);
+            break;
+        }
+        size_t len = strlen(txt);
+        c->lit_bytes += len;
+        if (c->lit_bytes > JC_MAX_LIT_BYTES)
+            gram_jc_fail(c, OM_ENOMEM, "enum/const values too large", NULL);
+        else
+            trie_add(&t, txt, len);
+        free(txt);
+    }
+    uint32_t root = UINT32_MAX;
+    for (uint32_t k = 0; k < t.nn && c->rc == 0; k++)
+        if (k == 0 || !trie_single(&t, k))
+            t.n[k].rule = gram_jc_rule(c);
+    struct gram_seq s = {0};
+    for (uint32_t k = 0; k < t.nn && c->rc == 0; k++) {
+        if (t.n[k].rule == UINT32_MAX)
+            continue;
+        for (uint32_t ch = t.n[k].child; ch; ch = t.n[ch].sib) {
+            uint32_t m = ch;
+            gram_seq_lit(c->g, &s, (const char *)&t.n[m].b, 1);
+            while (trie_single(&t, m)) {
+                m = t.n[m].child;
+                gram_seq_lit(c->g, &s, (const char *)&t.n[m].b, 1);
+            }
+            gram_jc_push_rule(&s, t.n[m].rule);
+            gram_jc_alt(c, t.n[k].rule, &s);
+        }
+        if (t.n[k].term) {
+            gram_jc_push_rule(&s, gram_jc_space(c));
+            gram_jc_alt(c, t.n[k].rule, &s);
+        }
+    }
+    if (c->rc == 0)
+        root = t.n[0].rule;
+    gram_seq_free(&s);
+    free(t.n);
+    return root;
+}
+
+/* --- counts */
+static uint32_t get_count(struct jc *c, const json_t *node, const char *key, uint32_t dflt)
+{
+    const json_t *v = json_object_get(node, key);
+    if (!v)
+        return dflt;
+    double d = json_number_value(v);
+    if (json_is_number(v) && d > JC_MAX_COUNT) {
+        gram_jc_fail(c, OM_ENOMEM, "count too large (limit 100000)", key);
+        return 0;
+    }
+    if (!json_is_number(v) || d < 0 || d != (double)(long long)d) {
+        gram_jc_fail(c, OM_EFORMAT, "not a non-negative integer", key);
+        return 0;
+    }
+    return (uint32_t)d;
+}
+
+static uint32_t typed_string(struct jc *c, const json_t *node)
+{
+    if (!json_object_get(node, "minLength") && !json_object_get(node, "maxLength"))
+        return gram_jc_string(c);
+    uint32_t min = get_count(c, node, "minLength", 0);
+    uint32_t max = get_count(c, node, "maxLength", JC_UNBOUNDED);
+    if (c->rc)
+        return UINT32_MAX;
+    if (min > max)
+        return gram_jc_fail(c, OM_EFORMAT, "minLength > maxLength", NULL);
+    struct gram_seq s = {0};
+    uint32_t r = gram_jc_rule(c);
+    gram_seq_lit(c->g, &s, "\"", 1);
+    gram_jc_push_rep(c, &s, gram_jc_char(c), min, max);
+    gram_seq_lit(c->g, &s, "\"", 1);
+    gram_jc_push_rule(&s, gram_jc_space(c));
+    gram_jc_alt(c, r, &s);
+    gram_seq_free(&s);
+    return r;
+}
+
+static uint32_t typed_array(struct jc *c, const json_t *node)
+{
+    const json_t *tuple = json_object_get(node, "prefixItems");
+    const json_t *items = json_object_get(node, "items");
+    if (!tuple && json_is_array(items))
+        tuple = items; /* draft 4-7 tuple form */
+    if (json_is_array(tuple)) {
+        struct gram_seq s = {0};
+        uint32_t r = gram_jc_rule(c);
+        gram_seq_lit(c->g, &s, "[", 1);
+        gram_jc_push_rule(&s, gram_jc_space(c));
+        for (size_t i = 0; i < json_array_size(tuple) && c->rc == 0; i++) {
+            if (i) {
+                gram_seq_lit(c->g, &s, ",", 1);
+                gram_jc_push_rule(&s, gram_jc_space(c));
+            }
+            gram_jc_push_rule(&s, compile(c, json_array_get(tuple, i)));
+        }
+        gram_seq_lit(c->g, &s, "]", 1);
+        gram_jc_push_rule(&s, gram_jc_space(c));
+        gram_jc_alt(c, r, &s);
+        gram_seq_free(&s);
+        return r;
+    }
+    uint32_t min = get_count(c, node, "minItems", 0);
+    uint32_t max = get_count(c, node, "maxItems", JC_UNBOUNDED);
+    if (c->rc)
+        return UINT32_MAX;
+    if (min > max)
+        return gram_jc_fail(c, OM_EFORMAT, "minItems > maxItems", NULL);
+    uint32_t x = items ? compile(c, items) : gram_json_value(c);
+    return gram_json_list(c, x, min, max, false);
+}
+
+/* Properties in declared order; required ones mandatory. p[i][f] matches
+ * properties i.. where f says none has been written yet (no comma). */
+static uint32_t object_props(struct jc *c, const char **names, const json_t **schemas,
+                             const bool *req, size_t n)
+{
+    uint32_t *p = om_xmalloc((n + 1) * 2 * sizeof(uint32_t));
+    for (size_t i = 0; i < 2 * n + 2; i++)
+        p[i] = gram_jc_rule(c);
+    struct gram_seq s = {0};
+    gram_jc_alt(c, p[2 * n], &s);
+    gram_jc_alt(c, p[2 * n + 1], &s);
+    for (size_t i = 0; i < n && c->rc == 0; i++) {
+        json_t *js = json_string(names[i]);
+        char *key = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+        json_decref(js);
+        if (!key) {
+            gram_jc_fail(c, OM_EFORMAT, "property name is not valid UTF-8", NULL);
+            break;
+        }
+        uint32_t kv = gram_jc_rule(c);
+        gram_seq_lit(c->g, &s, key, strlen(key));
+        free(key);
+        gram_jc_push_rule(&s, gram_jc_space(c));
+        gram_seq_lit(c->g, &s, ":", 1);
+        gram_jc_push_rule(&s, gram_jc_space(c));
+        gram_jc_push_rule(&s, schemas[i] ? compile(c, schemas[i]) : gram_json_value(c));
+        gram_jc_alt(c, kv, &s);
+        for (int f = 0; f < 2; f++) {
+            uint32_t r = p[2 * i + (size_t)f];
+            if (!f) {
+                gram_seq_lit(c->g, &s, ",", 1);
+                gram_jc_push_rule(&s, gram_jc_space(c));
+            }
+            gram_jc_push_rule(&s, kv);
+            gram_jc_push_rule(&s, p[2 * (i + 1)]);
+            gram_jc_alt(c, r, &s);
+            if (!req[i]) {
+                gram_jc_push_rule(&s, p[2 * (i + 1) + (size_t)f]);
+                gram_jc_alt(c, r, &s);
+            }
+        }
+    }
+    uint32_t r = gram_jc_rule(c);
+    gram_seq_lit(c->g, &s, "{", 1);
+    gram_jc_push_rule(&s, gram_jc_space(c));
+    gram_jc_push_rule(&s, p[1]);
+    gram_seq_lit(c->g, &s, "}", 1);
+    gram_jc_push_rule(&s, gram_jc_space(c));
+    gram_jc_alt(c, r, &s);
+    gram_seq_free(&s);
+    free(p);
+    return r;
+}
+
+/* Collects properties/required of node (and, for allOf, of its parts). */
+struct plist {
+    const char *name[JC_MAX_PROPS];
+    const json_t *schema[JC_MAX_PROPS];
+    bool req[JC_MAX_PROPS];
+    size_t n;
+};
+
+static size_t plist_find(const struct plist *pl, const char *name)
+{
+    for (size_t i = 0; i < pl->n; i++)
+        if (strcmp(pl->name[i], name) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static void plist_add(struct jc *c, struct plist *pl, const json_t *node, bool optional_all)
+{
+    if (json_is_object(node) && json_is_string(json_object_get(node, "$ref")))
+        node = resolve_ref(c, json_string_value(json_object_get(node, "$ref")));
+    if (!json_is_object(node))
+        return;
+    const json_t *props = json_object_get(node, "properties");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)props, k, v)
+    {
+        size_t i = plist_find(pl, k);
+        if (i == SIZE_MAX) {
+            if (pl->n == JC_MAX_PROPS) {
+                gram_jc_fail(c, OM_ENOMEM, "too many properties", NULL);
+                return;
+            }
+            i = pl->n++;
+            pl->name[i] = k;
+            pl->req[i] = false;
+        }
+        pl->schema[i] = v;
+    }
+    const json_t *req = json_object_get(node, "required");
+    size_t j;
+    json_array_foreach(req, j, v)
+    {
+        if (!json_is_string(v) || optional_all)
+            continue;
+        size_t i = plist_find(pl, json_string_value(v));
+        if (i == SIZE_MAX) { /* required but undeclared: any value */
+            if (pl->n == JC_MAX_PROPS) {
+                gram_jc_fail(c, OM_ENOMEM, "too many properties", NULL);
+                return;
+            }
+            i = pl->n++;
+            pl->name[i] = json_string_value(v);
+            pl->schema[i] = NULL;
+        }
+        pl->req[i] = true;
+    }
+}
+
+static uint32_t typed_object(struct jc *c, const json_t *node)
+{
+    const json_t *props = json_object_get(node, "properties");
+    const json_t *all = json_object_get(node, "allOf");
+    const json_t *ap = json_object_get(node, "additionalProperties");
+    if (!props && !all && !json_object_get(node, "required")) {
+        if (json_is_false(ap))
+            return gram_json_list(c, 0, 0, 0, true);
+        if (json_is_object(ap))
+            return gram_json_list(c, gram_json_member(c, compile(c, ap)), 0, JC_UNBOUNDED, true);
+        return gram_json_any_object(c);
+    }
+    struct plist *pl = om_xcalloc(1, sizeof(*pl));
+    plist_add(c, pl, node, false);
+    size_t i;
+    const json_t *part;
+    json_array_foreach(all, i, part)
+    {
+        const json_t *any = json_object_get(part, "anyOf");
+        if (json_is_array(any)) {
+            size_t j;
+            const json_t *alt;
+            json_array_foreach(any, j, alt) plist_add(c, pl, alt, true);
+        } else {
+            plist_add(c, pl, part, false);
+        }
+    }
+    uint32_t r = c->rc ? UINT32_MAX : object_props(c, pl->name, pl->schema, pl->req, pl->n);
+    free(pl);
+    return r;
+}
+
+static uint32_t typed(struct jc *c, const json_t *node, const char *t)
+{
+    if (!strcmp(t, "string"))
+        return typed_string(c, node);
+    if (!strcmp(t, "integer") || !strcmp(t, "number"))
+        return gram_jc_num(c, t[0] == 'i');
+    if (!strcmp(t, "boolean"))
+        return gram_jc_lits(c, &c->boolean, "true", "false");
+    if (!strcmp(t, "null"))
+        return gram_jc_lits(c, &c->null, "null", NULL);
+    if (!strcmp(t, "object"))
+        return typed_object(c, node);
+    if (!strcmp(t, "array"))
+        return typed_array(c, node);
+    return gram_jc_fail(c, OM_EUNSUPPORTED, "unknown type", t);
+}
+
+static const char *infer_type(const json_t *node)
+{
+    static const char *const obj[] = {"properties", "additionalProperties", "required", "allOf"};
+    static const char *const arr[] = {"items", "prefixItems", "minItems", "maxItems"};
+    static const char *const str[] = {"minLength", "maxLength", "pattern", "format"};
+    for (size_t i = 0; i < 4; i++) {
+        if (json_object_get(node, obj[i]))
+            return "object";
+        if (json_object_get(node, arr[i]))
+            return "array";
+        if (json_object_get(node, str[i]))
+            return "string";
+    }
+    return NULL;
+}
+
+static void body(struct jc *c, const json_t *node, uint32_t r)
+{
+    struct gram_seq s = {0};
+    const json_t *ref = json_object_get(node, "$ref");
+    const json_t *any = json_object_get(node, "anyOf");
+    const json_t *type = json_object_get(node, "type");
+    if (!any)
+        any = json_object_get(node, "oneOf");
+    const json_t *all = json_object_get(node, "allOf");
+    if (json_is_string(ref)) {
+        const json_t *t = resolve_ref(c, json_string_value(ref));
+        gram_jc_push_rule(&s, t ? compile(c, t) : UINT32_MAX);
+        gram_jc_alt(c, r, &s);
+    } else if (json_object_get(node, "const")) {
+        gram_jc_push_rule(&s, lit_rule(c, json_object_get(node, "const"), false));
+        gram_jc_alt(c, r, &s);
+    } else if (json_is_array(json_object_get(node, "enum"))) {
+        gram_jc_push_rule(&s, lit_rule(c, json_object_get(node, "enum"), true));
+        gram_jc_alt(c, r, &s);
+    } else if (json_is_array(any)) {
+        if (json_array_size(any) == 0)
+            gram_jc_fail(c, OM_EFORMAT, "anyOf/oneOf is empty", NULL);
+        size_t i;
+        const json_t *alt;
+        json_array_foreach(any, i, alt)
+        {
+            gram_jc_push_rule(&s, compile(c, alt));
+            gram_jc_alt(c, r, &s);
+        }
+    } else if (json_is_array(all) && json_array_size(all) == 1 && !type) {
+        gram_jc_push_rule(&s, compile(c, json_array_get(all, 0)));
+        gram_jc_alt(c, r, &s);
+    } else if (json_is_array(type)) {
+        if (json_array_size(type) == 0)
+            gram_jc_fail(c, OM_EFORMAT, "type list is empty", NULL);
+        size_t i;
+        const json_t *t;
+        json_array_foreach(type, i, t)
+        {
+            if (!json_is_string(t)) {
+                gram_jc_fail(c, OM_EFORMAT, "type list holds a non-string", NULL);
+                break;
+            }
+            gram_jc_push_rule(&s, typed(c, node, json_string_value(t)));
+            gram_jc_alt(c, r, &s);
+        }
+    } else if (type && !json_is_string(type)) {
+        gram_jc_fail(c, OM_EFORMAT, "type is neither a string nor a list", NULL);
+    } else {
+        const char *t = type ? json_string_value(type) : infer_type(node);
+        if (!t && json_is_array(all))
+            t = "object";
+        gram_jc_push_rule(&s, t ? typed(c, node, t) : gram_json_value(c));
+        gram_jc_alt(c, r, &s);
+    }
+    gram_seq_free(&s);
+}
+
+static uint32_t compile(struct jc *c, const json_t *node)
+{
+    if (c->rc)
+        return UINT32_MAX;
+    if (json_is_true(node))
+        return gram_json_value(c);
+    if (json_is_false(node))
+        return gram_jc_fail(c, OM_EUNSUPPORTED, "a false schema matches nothing", NULL);
+    if (!json_is_object(node))
+        return gram_jc_fail(c, OM_EFORMAT, "a schema must be an object", NULL);
+    uint32_t r = memo_get(c, node);
+    if (r != UINT32_MAX)
+        return r;
+    if (c->nest >= JC_MAX_NEST)
+        return gram_jc_fail(c, OM_ENOMEM, "nested too deeply (limit 128)", NULL);
+    r = gram_jc_rule(c);
+    if (r == UINT32_MAX)
+        return r;
+    memo_put(c, node, r);
+    c->nest++;
+    body(c, node, r);
+    c->nest--;
+    return r;
+}
+
+/* --- public constructors */
+
+void gram_free(struct gram *g)
+{
+    if (!g)
+        return;
+    for (uint32_t r = 0; r < g->n_rules; r++)
+        free(g->rules[r].alts);
+    free(g->rules);
+    free(g->elems);
+    free(g->cls);
+    free(g->cls_tab);
+    free(g->nullable_from);
+    free(g->first_from);
+    free(g);
+}
+
+static int finish(struct gram *g, struct jc *c, uint32_t root, struct gram **out, char *err,
+                  size_t errlen)
+{
+    int rc = c->rc;
+    gram_jc_free(c);
+    if (rc == 0) {
+        g->root = root;
+        rc = gram_ir_finish(g, err, errlen);
+    }
+    if (rc) {
+        gram_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+int gram_new_json(struct gram **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct gram *g = om_xmalloc(sizeof(*g));
+    gram_ir_init(g);
+    struct jc *c;
+    gram_jc_init(&c, g, NULL, err, errlen);
+    uint32_t root = gram_json_any_object(c);
+    return finish(g, c, root, out, err, errlen);
+}
+
+int gram_new_schema(const char *schema_json, size_t len, struct gram **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    if (len > JC_MAX_SCHEMA)
+        return om_err(err, errlen, OM_ENOMEM, "schema: larger than 1 MiB");
+    json_error_t je;
+    json_t *root = json_loadb(schema_json, len, 0, &je);
+    if (!root)
+        return om_err(err, errlen, OM_EFORMAT, "schema: invalid JSON at line %d column %d: %s",
+                      je.line, je.column, je.text);
+    if (!json_is_object(root) && !json_is_true(root)) {
+        json_decref(root);
+        return om_err(err, errlen, OM_EFORMAT, "schema: must be a JSON object");
+    }
+    struct gram *g = om_xmalloc(sizeof(*g));
+    gram_ir_init(g);
+    struct jc *c;
+    gram_jc_init(&c, g, root, err, errlen);
+    uint32_t r = compile(c, root);
+    int rc = finish(g, c, r, out, err, errlen);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,363 @@
+/* tests: prompt/gram — JSON and JSON Schema grammars, checked byte by byte
+ * on handwritten documents, plus hostile schemas and the state API. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/om.h"
+#include "prompt/gram.h"
+
+static struct gram *mk(const char *schema)
+{
+    char err[256] = "";
+    struct gram *g = NULL;
+    int rc = schema ? gram_new_schema(schema, strlen(schema), &g, err, sizeof(err))
+                    : gram_new_json(&g, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "schema failed: %s (%s)\n", err, schema);
+    assert_int_equal(rc, 0);
+    assert_non_null(g);
+    return g;
+}
+
+/* Feeds doc byte by byte: returns -1 when every byte was accepted and the
+ * result is complete, -2 when accepted but incomplete, else the offset of
+ * the first rejected byte. Also checks accepts() against advance() and the
+ * next-byte mask, and that whole-document accepts() agrees. */
+static long run(const struct gram *g, const char *doc)
+{
+    struct gram_state *st = gram_state_new(g);
+    size_t n = strlen(doc);
+    bool whole = gram_state_accepts(st, doc, n);
+    long bad = -1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t m[4];
+        gram_state_next_bytes(st, m);
+        uint8_t b = (uint8_t)doc[i];
+        bool acc = gram_state_accepts(st, doc + i, 1);
+        assert_int_equal(acc, (int)((m[b >> 6] >> (b & 63)) & 1));
+        if (!acc) {
+            assert_int_equal(gram_state_advance(st, doc + i, 1), OM_EINVAL);
+            bad = (long)i;
+            break;
+        }
+        assert_int_equal(gram_state_advance(st, doc + i, 1), 0);
+    }
+    assert_int_equal(whole, bad == -1);
+    if (bad == -1 && !gram_state_complete(st))
+        bad = -2;
+    gram_state_free(st);
+    return bad;
+}
+
+#define OK(g, d) assert_int_equal(run(g, d), -1)
+#define PARTIAL(g, d) assert_int_equal(run(g, d), -2)
+#define BAD_AT(g, d, at) assert_int_equal(run(g, d), at)
+
+static void test_json_format(void **s)
+{
+    (void)s;
+    struct gram *g = mk(NULL);
+    OK(g, "{}");
+    OK(g, "{ }");
+    OK(g, "{\"a\":1}");
+    OK(g, "{\"a\": [1, -2.5e+10, 0.125, \"x\\u00e9\\n\", true, false, null, {}, []]}");
+    OK(g, "{\n  \"k\": {\n    \"deep\": [[[]]]\n  }\n}\n");
+    OK(g, "{\"utf8\":\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"}");
+    OK(g, "{\"pair\":\"\\ud83d\\ude00\"}");
+    PARTIAL(g, "{\"a\":");
+    PARTIAL(g, "{\"a\":1");
+    BAD_AT(g, "[1]", 0);       /* "json" means an object */
+    BAD_AT(g, " {}", 0);       /* no leading blanks */
+    BAD_AT(g, "{\"a\" 1}", 5);
+    BAD_AT(g, "{\"a\":01}", 6);
+    BAD_AT(g, "{\"a\":1.}", 7);
+    BAD_AT(g, "{\"a\":+1}", 5);
+    BAD_AT(g, "{\"a\":tru}", 8);
+    BAD_AT(g, "{\"a\":1,}", 7);
+    BAD_AT(g, "{\"a\":\"\x01\"}", 6);
+    BAD_AT(g, "{\"a\":\"\\x\"}", 7);
+    BAD_AT(g, "{\"a\":\"\\u0000\"}", 11);  /* NUL escape */
+    BAD_AT(g, "{\"a\":\"\\ud800x\"}", 12); /* lone high surrogate */
+    BAD_AT(g, "{\"a\":\"\\udc00\"}", 9);   /* lone low surrogate */
+    BAD_AT(g, "{\"a\":\"\xc0\x80\"}", 6);  /* overlong */
+    BAD_AT(g, "{\"a\":\"\xed\xa0\x80\"}", 7);  /* UTF-8 surrogate */
+    BAD_AT(g, "{\"a\":\"\xf4\x90\x80\x80\"}", 7); /* > U+10FFFF */
+    BAD_AT(g, "{\"a\":12345678901234567}", 21); /* 17 digits */
+    BAD_AT(g, "{\"a\":1e100}", 9);              /* exponent: 2 digits */
+    BAD_AT(g, "{}   ", 3);                      /* one blank, or newline + indent */
+    BAD_AT(g, "{\n                     }", 22);  /* indent at most 20 */
+    BAD_AT(g, "{}x", 2);
+    gram_free(g);
+}
+
+static void test_object_props(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"type\":\"object\",\"properties\":{"
+                        "\"name\":{\"type\":\"string\"},"
+                        "\"age\":{\"type\":\"integer\"},"
+                        "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+                        "\"required\":[\"name\",\"age\"]}");
+    OK(g, "{\"name\":\"Ann\",\"age\":31}");
+    OK(g, "{ \"name\" : \"Ann\" , \"age\" : 31 , \"tags\" : [ \"a\" , \"b\" ] }");
+    OK(g, "{\"name\":\"Ann\",\"age\":-0,\"tags\":[]}");
+    BAD_AT(g, "{\"age\":31}", 2);                 /* declared order: name first */
+    PARTIAL(g, "{\"name\":\"Ann\"");
+    BAD_AT(g, "{\"name\":\"Ann\"}", 13);          /* age is required */
+    BAD_AT(g, "{\"name\":\"Ann\",\"age\":3.5}", 21); /* integer */
+    BAD_AT(g, "{\"name\":1", 8);
+    BAD_AT(g, "{\"name\":\"A\",\"age\":1,\"x\":1}", 21); /* no additional properties */
+    gram_free(g);
+
+    /* optional first property: no leading comma either way */
+    g = mk("{\"properties\":{\"a\":{\"type\":\"boolean\"},\"b\":{\"type\":\"null\"}},"
+           "\"required\":[\"b\"]}");
+    OK(g, "{\"b\":null}");
+    OK(g, "{\"a\":true,\"b\":null}");
+    BAD_AT(g, "{,\"b\":null}", 1);
+    BAD_AT(g, "{\"a\":true}", 9);
+    gram_free(g);
+
+    /* explicit additionalProperties without properties: a map */
+    g = mk("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\"}}");
+    OK(g, "{}");
+    OK(g, "{\"x\":1,\"y\":2.5}");
+    BAD_AT(g, "{\"x\":\"1\"}", 5);
+    gram_free(g);
+    g = mk("{\"type\":\"object\",\"additionalProperties\":false}");
+    OK(g, "{}");
+    BAD_AT(g, "{\"x\":1}", 1);
+    gram_free(g);
+    /* required but undeclared keys are still produced */
+    g = mk("{\"type\":\"object\",\"required\":[\"id\"]}");
+    OK(g, "{\"id\":[1]}");
+    BAD_AT(g, "{}", 1);
+    gram_free(g);
+}
+
+static void test_arrays(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
+                        "\"minItems\":2,\"maxItems\":3}");
+    BAD_AT(g, "[]", 1);
+    BAD_AT(g, "[1]", 2);
+    OK(g, "[1,2]");
+    OK(g, "[1, 2, 3]");
+    BAD_AT(g, "[1,2,3,", 6);
+    gram_free(g);
+    g = mk("{\"type\":\"array\",\"maxItems\":0}");
+    OK(g, "[]");
+    BAD_AT(g, "[1", 1);
+    gram_free(g);
+    g = mk("{\"type\":\"array\",\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"number\"}]}");
+    OK(g, "[\"a\",1.5]");
+    BAD_AT(g, "[1", 1);
+    BAD_AT(g, "[\"a\"]", 4);
+    gram_free(g);
+    g = mk("{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"enum\":[1,2]}}}");
+    OK(g, "[[1,2],[],[2]]");
+    BAD_AT(g, "[[3]]", 2);
+    gram_free(g);
+}
+
+static void test_literals(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"enum\":[\"red\",\"green\",\"greenish\",42,null,{\"a\":[1]}]}");
+    OK(g, "\"red\"");
+    OK(g, "\"green\"");
+    OK(g, "\"greenish\"");
+    OK(g, "42");
+    OK(g, "null");
+    OK(g, "{\"a\":[1]}");
+    BAD_AT(g, "\"gree\"", 5);
+    BAD_AT(g, "\"blue\"", 1);
+    BAD_AT(g, "43", 1);
+    gram_free(g);
+    g = mk("{\"properties\":{\"v\":{\"const\":\"fixed \\u00e9\"}},\"required\":[\"v\"]}");
+    OK(g, "{\"v\":\"fixed \xc3\xa9\"}");
+    BAD_AT(g, "{\"v\":\"fixed\"}", 11);
+    gram_free(g);
+    /* a large enum stays one stack */
+    char *big = om_xmalloc(200000);
+    size_t o = (size_t)sprintf(big, "{\"enum\":[");
+    for (int i = 0; i < 5000; i++)
+        o += (size_t)sprintf(big + o, "%s\"item%d\"", i ? "," : "", i);
+    sprintf(big + o, "]}");
+    g = mk(big);
+    OK(g, "\"item4999\"");
+    OK(g, "\"item0\"");
+    BAD_AT(g, "\"item5000\"", 8);
+    struct gram_state *st = gram_state_new(g);
+    assert_int_equal(gram_state_advance(st, "\"item12", 7), 0);
+    assert_true(gram_state_n_stacks(st) <= 2);
+    gram_state_free(st);
+    gram_free(g);
+    free(big);
+}
+
+static void test_unions_refs(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"maxLength\":2}]}");
+    OK(g, "12");
+    OK(g, "\"ab\"");
+    BAD_AT(g, "\"abc\"", 3);
+    BAD_AT(g, "1.5", 1);
+    gram_free(g);
+    g = mk("{\"type\":[\"number\",\"null\"]}");
+    OK(g, "1.5");
+    OK(g, "null");
+    BAD_AT(g, "true", 0);
+    gram_free(g);
+    /* recursive tree through $defs */
+    g = mk("{\"$ref\":\"#/$defs/node\",\"$defs\":{\"node\":{\"type\":\"object\","
+           "\"properties\":{\"v\":{\"type\":\"integer\"},\"kids\":{\"type\":\"array\","
+           "\"items\":{\"$ref\":\"#/$defs/node\"}}},\"required\":[\"v\"]}}}");
+    OK(g, "{\"v\":1,\"kids\":[{\"v\":2},{\"v\":3,\"kids\":[{\"v\":4,\"kids\":[]}]}]}");
+    BAD_AT(g, "{\"v\":1,\"kids\":[{}]}", 16);
+    gram_free(g);
+    /* "#" and definitions */
+    g = mk("{\"type\":\"object\",\"properties\":{\"next\":{\"anyOf\":[{\"$ref\":\"#\"},"
+           "{\"type\":\"null\"}]}},\"required\":[\"next\"]}");
+    OK(g, "{\"next\":{\"next\":null}}");
+    gram_free(g);
+    g = mk("{\"definitions\":{\"a~b\":{\"type\":\"boolean\"}},\"$ref\":\"#/definitions/a~0b\"}");
+    OK(g, "true");
+    gram_free(g);
+    /* allOf merges object parts */
+    g = mk("{\"allOf\":[{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]},"
+           "{\"properties\":{\"b\":{\"type\":\"string\",\"minLength\":1}},\"required\":[\"b\"]}]}");
+    OK(g, "{\"a\":1,\"b\":\"x\"}");
+    BAD_AT(g, "{\"a\":1,\"b\":\"\"}", 12);
+    gram_free(g);
+}
+
+static void test_strings(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}");
+    BAD_AT(g, "\"a\"", 2);
+    OK(g, "\"ab\"");
+    OK(g, "\"\\n\xe2\x82\xac\\u0041\""); /* three characters, escapes count as one */
+    BAD_AT(g, "\"abcd", 4);
+    gram_free(g);
+    g = mk("{\"type\":\"integer\"}");
+    OK(g, "0");
+    OK(g, "-12");
+    BAD_AT(g, "1e3", 1);
+    PARTIAL(g, "-");
+    gram_free(g);
+}
+
+static void test_hostile(void **s)
+{
+    (void)s;
+    char err[256];
+    struct gram *g = NULL;
+    const char *bad[] = {
+        "{\"$ref\":\"#\"}",                                   /* left recursion */
+        "{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/a\"}]}}}",
+        "{\"$ref\":\"http://example.com/s.json\"}",
+        "{\"$ref\":\"#/$defs/missing\"}",
+        "{\"type\":\"string\",\"maxLength\":1000000000}",
+        "{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}",
+        "{\"enum\":[]}",
+        "{\"anyOf\":[]}",
+        "{\"type\":\"float\"}",
+        "{\"type\":\"object\",\"properties\":{\"a\":false},\"required\":[\"a\"]}",
+        "[1,2]",
+        "{\"type\":",
+        "{\"minItems\":-1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        int rc = gram_new_schema(bad[i], strlen(bad[i]), &g, err, sizeof(err));
+        if (rc == 0)
+            fprintf(stderr, "accepted: %s\n", bad[i]);
+        assert_true(rc < 0);
+        assert_null(g);
+        assert_true(strlen(err) > 0);
+    }
+    /* deep nesting */
+    size_t cap = 64 * 1024;
+    char *deep = om_xmalloc(cap);
+    size_t o = 0;
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(deep + o, cap - o, "{\"type\":\"array\",\"items\":");
+    o += (size_t)snprintf(deep + o, cap - o, "{\"type\":\"null\"}");
+    for (int i = 0; i < 300; i++)
+        deep[o++] = '}';
+    assert_true(gram_new_schema(deep, o, &g, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "nested"));
+    /* huge enum */
+    o = 0;
+    char *big = om_xmalloc(2u << 20);
+    o += (size_t)sprintf(big, "{\"enum\":[");
+    for (int i = 0; i < 70000; i++)
+        o += (size_t)sprintf(big + o, "%s%d", i ? "," : "", i);
+    o += (size_t)sprintf(big + o, "]}");
+    assert_true(gram_new_schema(big, o, &g, err, sizeof(err)) < 0);
+    free(big);
+    free(deep);
+    /* deep output nesting in "json" mode is bounded, not a crash */
+    g = mk(NULL);
+    struct gram_state *st = gram_state_new(g);
+    assert_int_equal(gram_state_advance(st, "{\"a\":", 5), 0);
+    int depth = 0;
+    while (depth < 5000 && gram_state_advance(st, "[", 1) == 0)
+        depth++;
+    assert_true(depth > 100 && depth < 5000);
+    assert_true(gram_state_accepts(st, "]", 1));
+    gram_state_free(st);
+    gram_free(g);
+}
+
+static void test_state_api(void **s)
+{
+    (void)s;
+    struct gram *g = mk("{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]}");
+    struct gram_state *st = gram_state_new(g);
+    assert_false(gram_state_complete(st));
+    assert_true(gram_state_accepts(st, "", 0));
+    assert_true(gram_state_accepts(st, "{\"a\"", 4));
+    assert_false(gram_state_accepts(st, "{\"b\"", 4));
+    assert_int_equal(gram_state_advance(st, "{\"a\":1", 6), 0);
+    struct gram_state *cl = gram_state_clone(st);
+    assert_int_equal(gram_state_advance(st, "}", 1), 0);
+    assert_true(gram_state_complete(st));
+    assert_false(gram_state_complete(cl));
+    assert_true(gram_state_accepts(cl, "2}", 2));
+    assert_int_equal(gram_state_advance(st, "x", 1), OM_EINVAL);
+    assert_true(gram_state_complete(st)); /* unchanged after a rejected advance */
+    uint64_t m[4];
+    gram_state_next_bytes(st, m);
+    assert_true((m[0] >> ' ') & 1);
+    gram_state_reset(st);
+    assert_false(gram_state_complete(st));
+    assert_true(gram_state_accepts(st, "{", 1));
+    gram_state_free(cl);
+    gram_state_free(st);
+    gram_state_free(NULL);
+    gram_free(g);
+    gram_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_format), cmocka_unit_test(test_object_props),
+        cmocka_unit_test(test_arrays),      cmocka_unit_test(test_literals),
+        cmocka_unit_test(test_unions_refs), cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_state_api),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
