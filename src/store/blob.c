@@ -290,6 +290,14 @@ void store_blob_abort(struct store_blob_writer *w)
 int store_blob_commit(struct store_blob_writer *w, const char *expected_digest,
                       char digest_out[72], char *err, size_t errlen)
 {
+    return store_blob_commit_ex(w, expected_digest, digest_out, NULL, err, errlen);
+}
+
+int store_blob_commit_ex(struct store_blob_writer *w, const char *expected_digest,
+                         char digest_out[72], bool *existed, char *err, size_t errlen)
+{
+    if (existed)
+        *existed = false;
     char want[72] = "", got[72], path[4200];
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -326,6 +334,8 @@ int store_blob_commit(struct store_blob_writer *w, const char *expected_digest,
         /* already present: keep it, refresh its mtime (prune grace period) */
         utimensat(AT_FDCWD, path, NULL, 0);
         unlink(w->tmp);
+        if (existed)
+            *existed = true;
     } else if (rename(w->tmp, path) != 0) {
         rc = -errno;
         store_blob_abort(w);

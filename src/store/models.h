@@ -169,6 +169,15 @@ char *store_show_modelfile(const struct store_model *m);
 /* The "parameters" text of /api/show; malloc'd ("" for NULL/empty). */
 char *store_show_parameters(const json_t *params);
 
+/* Ollama's name of a GGUF general.file_type (llama.cpp LLAMA_FTYPE value):
+ * "F32", "F16", "Q4_K_M"…; "unknown" for others. */
+const char *store_file_type_name(int64_t llama_ftype);
+
+/* JSON text the way Go's encoding/json writes it (compact, "<>&" escaped as
+ * \u003c…, shortest floats: 0.7 not 0.69999999999999996); sort_keys for
+ * maps. malloc'd; *len (may be NULL) gets the length. */
+char *store_json_go(const json_t *v, bool sort_keys, bool newline, size_t *len);
+
 /* ---- options (§4.1) ---- */
 
 /* Validates opts (an object) by Ollama's option type table and returns the

@@ -41,11 +41,9 @@ struct store_root {
 /* sha256 of data as 64 lowercase hex + NUL. */
 void store_sha256_hex(const void *data, size_t n, char hex[65]);
 
-/* Encodes v like Go's json.Encoder: object keys in insertion order, or
- * sorted when sort_keys (Go maps); "<", ">", "&", U+2028/9 escaped; reals in
- * Go's shortest form; a trailing '\n' when newline. Returns a malloc'd
- * NUL-terminated string and its length. */
-char *store_json_go(const json_t *v, bool sort_keys, bool newline, size_t *len);
+/* store_blob_commit that also says whether the blob was already there. */
+int store_blob_commit_ex(struct store_blob_writer *w, const char *expected_digest,
+                         char digest_out[72], bool *existed, char *err, size_t errlen);
 
 /* mkdir -p (0755). 0 or -errno. */
 int store_mkdirs(const char *path);
