@@ -278,7 +278,7 @@ void sched_job_cancel(sched_job *j)
     pthread_mutex_unlock(&s->mu);
 }
 
-void sched_job_finished(sched_job *j)
+void sched_job_detach(sched_job *j)
 {
     sched *s = j->s;
     pthread_mutex_lock(&s->mu);
@@ -295,7 +295,6 @@ void sched_job_finished(sched_job *j)
         }
     }
     pthread_mutex_unlock(&s->mu);
-    sched_job_release(j);
 }
 
 void sched_job_fail(sched_job *j, int rc, const char *msg)
@@ -305,8 +304,11 @@ void sched_job_fail(sched_job *j, int rc, const char *msg)
     res.rc = rc;
     res.error = msg ? msg : om_strerror(rc);
     res.reason = SCHED_DONE_STOP;
+    if (j->t_ready)
+        res.load_ns = (int64_t)(j->t_ready - j->t_submit);
+    sched_job_detach(j);
     j->cb.on_done(j->cb.ud, &res);
-    sched_job_finished(j);
+    sched_job_release(j);
 }
 
 int sched_unload(sched *s, const char *path)

@@ -157,12 +157,14 @@ bool sched_queue_remove(struct sched_queue *q, sched_job *j);
 bool sched_runner_matches(const struct sched_runner *r, const sched_job *j);
 /* Under mu: appends j to r's queue and applies its keep_alive. */
 void sched_dispatch_locked(struct sched_runner *r, sched_job *j);
-/* Not under mu: calls on_done with a result carrying only rc/error/reason,
- * then the bookkeeping of sched_job_finished. */
+/* Not under mu: detaches j, calls on_done with a result carrying only
+ * rc/error, and drops the scheduler's reference. */
 void sched_job_fail(sched_job *j, int rc, const char *msg);
-/* Not under mu: after on_done: detaches j from its runner (active--, idle
- * time), marks it done and drops the scheduler's reference. */
-void sched_job_finished(sched_job *j);
+/* Not under mu, right before on_done: detaches j from its runner (active--,
+ * idle time) and marks it done, so that anyone woken by on_done already
+ * sees the runner's new state. The scheduler's reference is dropped after
+ * on_done with sched_job_release. */
+void sched_job_detach(sched_job *j);
 uint64_t sched_now(void);
 void sched_cond_init(pthread_cond_t *c);
 /* Waits on c until signalled or the monotonic deadline (0: none). */

@@ -54,8 +54,9 @@ static void fail_job(sched_job *j, struct sched_prompt *p, int rc, const char *m
     result_base(j, &res);
     res.rc = rc;
     res.error = msg && msg[0] ? msg : om_strerror(rc);
+    sched_job_detach(j);
     j->cb.on_done(j->cb.ud, &res);
-    sched_job_finished(j);
+    sched_job_release(j);
 }
 
 static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
@@ -105,10 +106,11 @@ static void run_embed(struct sched_runner *r, struct sched_slot *sl, sched_job *
     res.prompt_eval_ns = (int64_t)(sched_now() - t0);
     res.embedding = e;
     res.n_embd = eng_model_n_embd(r->model);
+    sched_job_detach(j);
     j->cb.on_done(j->cb.ud, &res);
+    sched_job_release(j);
     eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
     prompt_free(p);
-    sched_job_finished(j);
 }
 
 /* The free slot sharing the longest prefix with tokens (ties: LRU). */
@@ -151,8 +153,9 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
         struct sched_result res;
         result_base(j, &res);
         res.reason = SCHED_DONE_LOAD;
+        sched_job_detach(j);
         j->cb.on_done(j->cb.ud, &res);
-        sched_job_finished(j);
+        sched_job_release(j);
         return;
     }
     if (atomic_load(&j->cancel)) {
@@ -291,7 +294,17 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
         res.tokens = sl->ret;
         res.n_tokens = sl->n_ret;
     }
+    if (rc != 0) { /* cancelled or failed: free the sequence now */
+        eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+        sl->n_past = 0;
+    }
+    sl->state = SLOT_FREE;
+    sl->job = NULL;
+    sl->out_idx = -1;
+    sl->last_used = now;
+    sched_job_detach(j);
     j->cb.on_done(j->cb.ud, &res);
+    sched_job_release(j);
 
     smp_free(sl->smp);
     smp_stop_free(sl->stop);
@@ -303,15 +316,6 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
     sl->smp = NULL;
     sl->stop = NULL;
     sl->gs = NULL;
-    if (rc != 0) { /* cancelled or failed: free the sequence now */
-        eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
-        sl->n_past = 0;
-    }
-    sl->state = SLOT_FREE;
-    sl->job = NULL;
-    sl->out_idx = -1;
-    sl->last_used = now;
-    sched_job_finished(j);
 }
 
 /* Whether the grammar allows token t next. */
