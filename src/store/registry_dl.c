@@ -523,6 +523,13 @@ int reg_blob_fetch(struct reg_client *c, struct store_root *root, const char *di
         pthread_cond_timedwait(&g_cv, &g_mu, &ts);
     }
     int owner = !d;
+    if (owner && stat(path, &st) == 0) {
+        /* finished (renamed, then unlisted under g_mu) since the first look */
+        pthread_mutex_unlock(&g_mu);
+        *cache_hit = 1;
+        reg_emit(cb, ud, status, digest, st.st_size, st.st_size);
+        return 0;
+    }
     if (owner) {
         d = om_xcalloc(1, sizeof *d);
         d->fd = -1;
