@@ -1,0 +1,26 @@
+/* oai: helpers shared by the translator files (oai_req.c: requests,
+ * oai_conv.c: answers, oai_util.c: these helpers, errors, models). */
+#ifndef OAI_INT_H
+#define OAI_INT_H
+
+#include <stdint.h>
+
+#include "api/oai.h"
+
+/* Go's name for the JSON kind of v in decoder errors ("string", "number",
+ * "object", "array", "bool"). */
+const char *oai_json_kind(const json_t *v);
+/* Standard base64 (with padding). Encode: malloc'd NUL-terminated text.
+ * Decode: strict (Go's StdEncoding: padding required, no whitespace);
+ * returns 0 and the decoded length, or -1. out may be NULL to only check. */
+char *oai_b64_encode(const unsigned char *data, size_t len);
+int oai_b64_check(const char *text, size_t *out_len);
+/* RFC 3339 timestamp ("2024-05-01T10:00:00.123456789+02:00") to Unix
+ * seconds; returns false when it cannot be read. */
+bool oai_parse_time(const char *s, int64_t *unix_s);
+/* The namespace of a model name as Ollama parses it ("library" default). */
+void oai_name_namespace(const char *name, char *out, size_t n);
+/* A random id suffix in [0, 999). */
+int oai_rand_id(void);
+
+#endif
