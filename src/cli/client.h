@@ -110,6 +110,44 @@ int cli_client_load(struct cli_client *c, const char *model, json_t *keep_alive,
  * (verbose: Metadata, Tensors), System, License. */
 void cli_show_info(json_t *show_reply, int verbose, FILE *f);
 
+/* ---- shared by run (cmd_run.c), the REPL (repl.c) and pull ---------------- */
+
+/* Session state of `run`, owned by it: the strings and JSON values are owned
+ * references (freed by cli_run_opts_close). */
+struct cli_run_opts {
+    char *model, *parent_model, *system;
+    json_t *options;         /* object of /set parameter values */
+    json_t *messages;        /* chat history of this session */
+    json_t *loaded_messages; /* the model's MESSAGEs from /api/show */
+    json_t *keep_alive;      /* NULL = server default */
+    json_t *think;           /* NULL = unset; true/false/"high"... */
+    int think_explicit, hide_thinking, verbose, wordwrap, format_json, multimodal;
+};
+void cli_run_opts_close(struct cli_run_opts *o);
+
+/* Streams text to stdout, word-wrapping at the terminal width like Ollama's
+ * displayResponse when `wrap` is set (and stdout is a terminal). */
+struct cli_display {
+    int wrap, width, line_len;
+    char word[512];
+    size_t word_len;
+};
+void cli_display_init(struct cli_display *d, int wrap);
+void cli_display_text(struct cli_display *d, const char *s);
+
+/* Ollama's Metrics.Summary of a final reply (borrowed) on stderr. */
+void cli_run_summary(json_t *final_reply);
+
+/* Runs the interactive REPL (/api/chat) on o until /bye or EOF; returns the
+ * exit status. */
+int cli_repl_run(struct cli_client *c, struct cli_run_opts *o);
+/* One /api/chat exchange with o->messages; gives the assistant message
+ * ({"role","content"[,"thinking"]}) in *reply (NULL if interrupted). */
+int cli_run_chat(struct cli_client *c, struct cli_run_opts *o, json_t **reply);
+
+/* `pull` with the progress display; returns 0 or a negative code (c->err). */
+int cli_client_pull(struct cli_client *c, const char *model, int insecure);
+
 /* The server verbs; argv[0] is the command name. Each returns the process
  * exit status (0, 1 on errors, 2 on bad usage). */
 int cli_cmd_run(int argc, char **argv);
