@@ -86,7 +86,11 @@ int http_req_body_error(const http_req *req);
 /* Per-request user pointer (free for the handler and body_fn to use). */
 void http_req_set_user(http_req *req, void *user);
 void *http_req_user(const http_req *req);
-/* Sets the disconnect callback (call before answering later). */
+/* Sets the disconnect callback (call before answering later). If the
+ * callback is running on another thread, waits for it to return first: once
+ * http_req_on_gone(req, NULL, NULL) returns, the old callback and its user
+ * pointer are never used again. If the client already left, fn runs at once
+ * on the calling thread. */
 void http_req_on_gone(http_req *req, http_gone_fn fn, void *user);
 /* True once the client has gone away. Thread-safe. */
 bool http_req_gone(const http_req *req);

@@ -90,6 +90,8 @@ struct http_req {
     void *user;
     http_gone_fn on_gone;
     void *gone_user;
+    bool gone_running;     /* on_gone is executing (on gone_thread) */
+    pthread_t gone_thread;
 };
 
 struct http_server {

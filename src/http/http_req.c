@@ -140,18 +140,26 @@ void http_req_on_gone(http_req *req, http_gone_fn fn, void *user)
 {
     http_server *s = req->srv;
     pthread_mutex_lock(&s->mu);
+    /* a callback being delivered on another thread finishes first, so that
+     * after (NULL) returns the old user pointer is never used again */
+    while (req->gone_running && !pthread_equal(req->gone_thread, pthread_self()))
+        pthread_cond_wait(&s->cv, &s->mu);
     req->on_gone = fn;
     req->gone_user = user;
     /* the client may have left already: tell at once (on this thread) */
     bool now = fn && req->mhd_done && atomic_load(&req->gone) && !req->gone_notified;
     if (now) {
         req->gone_notified = true;
+        req->gone_running = true;
+        req->gone_thread = pthread_self();
         req->refs++;
     }
     pthread_mutex_unlock(&s->mu);
     if (now) {
         fn(req, user);
         pthread_mutex_lock(&s->mu);
+        req->gone_running = false;
+        pthread_cond_broadcast(&s->cv);
         http_req_unref_locked(req);
         pthread_mutex_unlock(&s->mu);
     }

@@ -361,6 +361,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         req->gone_notified = true;
         fn = req->on_gone;
         fn_user = req->gone_user;
+        req->gone_running = true;
+        req->gone_thread = pthread_self();
         req->refs++;
     }
     if (s->log_requests)
@@ -371,6 +373,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (fn) {
         fn(req, fn_user);
         pthread_mutex_lock(&s->mu);
+        req->gone_running = false;
+        pthread_cond_broadcast(&s->cv);
         http_req_unref_locked(req);
         pthread_mutex_unlock(&s->mu);
     }
