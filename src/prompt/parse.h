@@ -41,12 +41,14 @@ struct parse;
  * outlive the parser. Returns 0 or OM_EINVAL (empty tags, bad tools). */
 int parse_new(const struct parse_cfg *cfg, struct parse **out);
 void parse_free(struct parse *p);
-/* Feeds raw output bytes. out is cleared first, then filled with what can be
- * released now (may be all empty). Returns 0, or OM_ENOMEM when the held-back
- * text exceeds the bound (1 MiB). The parser keeps working after an error. */
+/* Feeds raw output bytes. out is overwritten (not freed: clear it between
+ * calls), then filled with what can be released now (may be all empty).
+ * Held-back text is bounded (1 MiB); past that it is released as content.
+ * Returns 0, or OM_EINVAL for bad arguments. */
 int parse_feed(struct parse *p, const char *text, size_t len, struct parse_out *out);
 /* End of output: releases everything held (an unfinished tool call that
- * cannot be parsed is released as content). Returns 0. */
+ * cannot be parsed is released as content; a cut closing tag after calls is
+ * dropped). out as in parse_feed. Returns 0. */
 int parse_finish(struct parse *p, struct parse_out *out);
 /* Frees out's members and zeroes it (NULL ok). */
 void parse_out_clear(struct parse_out *out);
