@@ -1,5 +1,5 @@
-/* oai: helpers shared by the translator files (oai_req.c: requests,
- * oai_conv.c: answers, oai_util.c: these helpers, errors, models). */
+/* oai: helpers shared by the translator files (oai_chat.c, oai_req.c:
+ * requests; oai_conv.c: answers; oai_util.c: these helpers, errors, models). */
 #ifndef OAI_INT_H
 #define OAI_INT_H
 
@@ -22,5 +22,20 @@ bool oai_parse_time(const char *s, int64_t *unix_s);
 void oai_name_namespace(const char *name, char *out, size_t n);
 /* A random id suffix in [0, 999). */
 int oai_rand_id(void);
+
+/* oai_req.c: fields read with Go's typing rules. Each returns 1 = present,
+ * 0 = absent or null, or OM_EINVAL with a Go-decoder-like message in err
+ * naming st.key ("ChatCompletionRequest.max_tokens"). */
+int oai_type_err(char *err, size_t errlen, const json_t *v, const char *where,
+                 const char *gotype);
+int oai_get_str(const json_t *o, const char *key, const char *st, const char **out, char *err,
+                size_t errlen);
+int oai_get_num(const json_t *o, const char *key, const char *st, bool integer, json_t **out,
+                char *err, size_t errlen);
+int oai_get_bool(const json_t *o, const char *key, const char *st, bool *out, char *err,
+                 size_t errlen);
+/* max_tokens -> num_predict, temperature (default 1.0), seed into opt. */
+int oai_common_options(const json_t *req, const char *st, json_t *opt, char *err,
+                       size_t errlen);
 
 #endif

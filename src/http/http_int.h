@@ -1,6 +1,7 @@
-/* http: private layouts shared by the server files (http_server.c: daemon,
- * routing, access handler; http_req.c: accessors and answers; http_guard.c:
- * CORS and the DNS-rebinding host check; http_watch.c: disconnect watcher).
+/* http: private layouts shared by the server files (http_daemon.c: start,
+ * stop; http_server.c: routing, access handler; http_req.c: accessors and
+ * answers; http_guard.c: CORS and the DNS-rebinding host check;
+ * http_watch.c: disconnect watcher).
  *
  * Locking: one mutex per server (srv->mu) guards every request's state, the
  * request list and the watcher registrations. It is held only for short
@@ -119,6 +120,16 @@ struct http_server {
     pthread_t watch_thread;
     bool watch_started;
 };
+
+/* http_server.c */
+char **http_split_path(const char *path, size_t *n);
+void http_free_segs(char **v, size_t n);
+enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version,
+                               const char *upload_data, size_t *upload_data_size,
+                               void **con_cls);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                       enum MHD_RequestTerminationCode toe);
 
 /* http_req.c */
 void http_kv_add(struct http_kvlist *l, const char *name, const char *value);
