@@ -17,7 +17,8 @@
 // Knobs (options, or POST /_test/config): failAfterBytes (the data listener
 // drops its connection once that many blob bytes were sent, once), corrupt
 // (flip one byte of every blob served), authorizedKeys (only these public
-// keys get tokens; null: any valid signature), auth, redirect.
+// keys get tokens; null: any valid signature), auth, redirect, chunkDelayMs
+// (slow the data listener down), realm (announce another token realm).
 // Counters (stats, GET /_test/stats): bytes served by the data listener etc.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -89,6 +90,8 @@ export async function startRegistry(opts = {}) {
     failAfterBytes: opts.failAfterBytes ?? 0,
     corrupt: opts.corrupt ?? false,
     authorizedKeys: opts.authorizedKeys ?? null,
+    chunkDelayMs: opts.chunkDelayMs ?? 0, // pause after each 64 KiB the data listener sends
+    realm: opts.realm ?? null,           // token realm to announce (default <url>/token)
   };
   let stats = newStats();
   let dropCounter = 0; // blob bytes sent since failAfterBytes was set
@@ -161,10 +164,11 @@ export async function startRegistry(opts = {}) {
         res.socket?.destroy();
         return;
       }
+      if (cfg.chunkDelayMs > 0) await new Promise((r) => setTimeout(r, cfg.chunkDelayMs));
       dropCounter += chunk.length;
       stats.bytesServed += chunk.length;
       pos += chunk.length;
-      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      if (!res.write(chunk)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
       if (res.destroyed) { stream.destroy(); return; }
     }
     res.end();
@@ -178,7 +182,7 @@ export async function startRegistry(opts = {}) {
     stats.unauthorized++;
     const scope = `repository:${repo}:${push ? 'pull,push' : 'pull'}`;
     regError(res, 401, 'UNAUTHORIZED', 'authentication required', {
-      'WWW-Authenticate': `Bearer realm="${url}/token",service="ollamamax-test",scope="${scope}"`,
+      'WWW-Authenticate': `Bearer realm="${cfg.realm ?? `${url}/token`}",service="ollamamax-test",scope="${scope}"`,
     });
     return false;
   }

@@ -630,6 +630,82 @@ static void test_concurrent_pulls(void **state)
     store_close(r);
 }
 
+struct cancel_ud { volatile int cancel; int64_t at_ns; };
+
+static void cancel_on_progress(void *ud, const json_t *st)
+{
+    struct cancel_ud *c = ud;
+    json_int_t done = json_integer_value(json_object_get(st, "completed"));
+    json_int_t total = json_integer_value(json_object_get(st, "total"));
+    if (!c->cancel && done >= 1000000 && done < total) {
+        c->cancel = 1;
+        c->at_ns = (int64_t)om_time_ns();
+    }
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    NEED_NODE();
+    struct store_root *r = open_store("s_cancel");
+    reg_config("{\"chunkDelayMs\":40}");
+    /* B pulls the same model at the same time and is not cancelled */
+    struct pull_arg b = { .r = r };
+    pthread_t th;
+    pthread_create(&th, NULL, pull_thread, &b);
+    struct cancel_ud c = { 0 };
+    char err[512] = "";
+    struct reg_opts o = opts(g_keyA);
+    int rc = reg_pull(r, g_name, &o, cancel_on_progress, &c, &c.cancel, err, sizeof err);
+    int64_t took_ms = ((int64_t)om_time_ns() - c.at_ns) / 1000000;
+    assert_int_equal(rc, OM_ECANCELED);
+    assert_true(c.cancel);
+    assert_true(took_ms < 1000);
+    pthread_join(th, NULL);
+    if (b.rc) fprintf(stderr, "pull B: %s\n", b.err);
+    assert_int_equal(b.rc, 0);
+    assert_blob_equals_file(r, g_layer_digest, g_layer_path);
+    store_close(r);
+
+    /* cancelled alone: the partial download stays and a later pull resumes it */
+    r = open_store("s_cancel2");
+    memset(&c, 0, sizeof c);
+    rc = reg_pull(r, g_name, &o, cancel_on_progress, &c, &c.cancel, err, sizeof err);
+    assert_int_equal(rc, OM_ECANCELED);
+    assert_true(count_partials("s_cancel2") >= 2);
+    reg_config("{\"chunkDelayMs\":0}");
+    usleep(200000); /* let the registry notice the closed connections */
+    json_decref(ctl("POST", "/_test/reset", "{}"));
+    rc = reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err);
+    if (rc) fprintf(stderr, "pull after cancel: %s\n", err);
+    assert_int_equal(rc, 0);
+    json_int_t served = stat_get("bytesServed");
+    if (served >= LAYER_SIZE - 500000 || getenv("OM_TEST_VERBOSE")) fprintf(stderr, "served %lld after a cancel\n", (long long)served);
+    assert_true(served < LAYER_SIZE - 500000); /* >= 1 MB was kept, minus parts in flight */
+    assert_blob_equals_file(r, g_layer_digest, g_layer_path);
+    assert_int_equal(count_partials("s_cancel2"), 0);
+    store_close(r);
+}
+
+static void test_realm_other_host(void **state)
+{
+    (void)state;
+    NEED_NODE();
+    struct store_root *r = open_store("s_realm");
+    char cfg[400], err[512] = "";
+    const char *port = strrchr(g_url, ':');
+    snprintf(cfg, sizeof cfg, "{\"realm\":\"http://localhost%s/token\"}", port);
+    reg_config(cfg);
+    json_decref(ctl("POST", "/_test/reset", "{}"));
+    struct reg_opts o = opts(g_keyA);
+    int rc = reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err);
+    reg_config("{\"realm\":null}");
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, "realm host"));
+    assert_int_equal(stat_get("tokenRequests"), 0); /* nothing signed went to the other host */
+    store_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +717,8 @@ int main(void)
         cmocka_unit_test(test_wrong_key),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_concurrent_pulls),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_realm_other_host),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
