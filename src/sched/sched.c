@@ -84,7 +84,7 @@ bool sched_queue_remove(struct sched_queue *q, sched_job *j)
 void sched_config_default(struct sched_config *c)
 {
     memset(c, 0, sizeof(*c));
-    c->num_parallel = SCHED_DEFAULT_PARALLEL;
+    c->num_parallel = 0; /* auto */
     c->max_loaded = 3;
     c->max_queue = 512;
     c->keep_alive_ns = 5ll * 60 * 1000000000ll;
@@ -126,8 +126,9 @@ int sched_new(const struct sched_config *cfg, sched **out, char *err, size_t err
         return om_err(err, errlen, OM_ERANGE, "max_loaded / max_queue must be >= 0");
     if (c.n_threads < 0 || c.n_threads > 1024)
         return om_err(err, errlen, OM_ERANGE, "n_threads %d out of range", c.n_threads);
-    if (c.num_parallel == 0)
-        c.num_parallel = SCHED_DEFAULT_PARALLEL;
+    bool parallel_auto = c.num_parallel == 0;
+    if (parallel_auto)
+        c.num_parallel = SCHED_AUTO_PARALLEL;
     if (c.max_loaded == 0)
         c.max_loaded = 3;
     if (c.max_queue == 0)
@@ -137,6 +138,7 @@ int sched_new(const struct sched_config *cfg, sched **out, char *err, size_t err
 
     sched *s = om_xcalloc(1, sizeof(*s));
     s->cfg = c;
+    s->parallel_auto = parallel_auto;
     pthread_mutex_init(&s->mu, NULL);
     sched_cond_init(&s->cond);
     if (pthread_create(&s->loader, NULL, sched_loader_main, s) != 0) {

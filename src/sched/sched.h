@@ -31,7 +31,8 @@ typedef struct sched sched;
 typedef struct sched_job sched_job;
 
 struct sched_config {
-    int num_parallel;      /* sequences per runner (OLLAMA_NUM_PARALLEL); 0 = default (4) */
+    int num_parallel;      /* sequences per runner (OLLAMA_NUM_PARALLEL); 0 = auto: 8, halved
+                              while the runner's estimated memory passes mem_limit */
     int max_loaded;        /* OLLAMA_MAX_LOADED_MODELS; 0 = 3 */
     int max_queue;         /* OLLAMA_MAX_QUEUE; 0 = 512 */
     int64_t keep_alive_ns; /* OLLAMA_KEEP_ALIVE default (5 min); < 0 forever */

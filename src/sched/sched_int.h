@@ -33,7 +33,7 @@
 
 #define SCHED_DEFAULT_CTX 4096
 #define SCHED_DEFAULT_BATCH 512
-#define SCHED_DEFAULT_PARALLEL 4
+#define SCHED_AUTO_PARALLEL 8 /* num_parallel 0: this many, fewer when memory is short */
 #define SCHED_MAX_TOP 20
 #define SCHED_SCRATCH_EST (64ull << 20) /* forward scratch + logits, per runner */
 
@@ -136,6 +136,7 @@ struct sched_runner {
 
 struct sched {
     struct sched_config cfg;
+    bool parallel_auto;           /* cfg.num_parallel was 0 */
     pthread_mutex_t mu;
     pthread_cond_t cond; /* wakes the loader (with mu) */
     pthread_t loader;

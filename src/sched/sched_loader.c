@@ -157,6 +157,10 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
         r->keep_alive_ns = j->model.keep_alive_set ? j->model.keep_alive_ns : s->cfg.keep_alive_ns;
         sched_cond_init(&r->cond);
 
+        /* automatic parallelism: fewer slots when the KV cache would not fit */
+        while (s->parallel_auto && r->n_slots > 1 &&
+               estimate(m, (uint64_t)r->n_ctx_seq * (uint64_t)r->n_slots) > s->cfg.mem_limit)
+            r->n_slots /= 2;
         pthread_mutex_lock(&s->mu);
         uint64_t est = estimate(m, (uint64_t)r->n_ctx_seq * (uint64_t)r->n_slots);
         for (;;) {
