@@ -96,8 +96,10 @@ typedef void (*reg_progress_fn)(void *ud, const json_t *status);
 
 /* Pulls model `name` (Ollama name grammar: [scheme://][host/][ns/]model[:tag])
  * into root. o may be NULL (defaults). cancel may be NULL; when *cancel
- * becomes non-zero the pull stops within ~100 ms with OM_ECANCELED, leaving
- * partial files for a later resume. Returns 0 after the manifest is written
+ * becomes non-zero the pull returns OM_ECANCELED promptly (within ~60 ms
+ * while waiting on a blob, about a second at worst inside one request),
+ * leaving partial files for a later resume; a download shared with other
+ * pulls goes on for them. Returns 0 after the manifest is written
  * and "success" was reported; on failure a negative code and err holds
  * Ollama's message ("pull model manifest: file does not exist", "digest
  * mismatch, file must be downloaded again: want …, got …", "insecure

@@ -512,6 +512,7 @@ int reg_blob_fetch(struct reg_client *c, struct store_root *root, const char *di
     }
 
     struct dl *d;
+again:
     pthread_mutex_lock(&g_mu);
     for (;;) {
         for (d = g_list; d && strcmp(d->path, path) != 0; d = d->next) {}
@@ -587,6 +588,8 @@ int reg_blob_fetch(struct reg_client *c, struct store_root *root, const char *di
     int free_it = --d->waiters == 0 && !d->worker_alive;
     pthread_mutex_unlock(&g_mu);
     if (free_it) dl_free(d);
+    /* the download we joined was stopped by its owner's cancel, not ours */
+    if (rc == OM_ECANCELED && !reg_canceled(c)) goto again;
     if (!rc) reg_emit(cb, ud, status, digest, total, total);
     return rc;
 }
