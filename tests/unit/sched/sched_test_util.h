@@ -14,6 +14,7 @@
 #include "base/om.h"
 #include "engine/eng.h"
 #include "engine/tok.h"
+#include "prompt/gram.h"
 #include "sched/sched.h"
 
 #define TJ_MAX_TOK 2048
@@ -34,6 +35,7 @@ struct tjob {
     int n_stop;
     bool logprobs;
     int top_logprobs;
+    bool json;                 /* constrain the output with gram_new_json */
     int stop_after_pieces;     /* on_piece returns 1 after this many (0: never) */
     int block_at;              /* on_piece number block_at waits for tj_release */
     bool released;
@@ -100,6 +102,11 @@ static inline int tj_prepare(void *ud, const struct sched_model_info *info, stru
     p->return_tokens = true;
     p->logprobs = t->logprobs;
     p->top_logprobs = t->top_logprobs;
+    if (t->json) {
+        int rc = gram_new_json(&p->grammar, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
     if (t->n_stop) {
         p->stop = malloc((size_t)t->n_stop * sizeof(char *));
         for (int i = 0; i < t->n_stop; i++)

@@ -355,6 +355,56 @@ static void test_logprobs_and_receiver_stop(void **state)
     sched_free(s);
 }
 
+/* format "json": every streamed byte follows the grammar (the model on its
+ * own writes a story), and the job only ends by EOG once the value is
+ * complete. A plain job runs alongside, unaffected. */
+static void test_grammar(void **state)
+{
+    (void)state;
+    if (!have_stories())
+        skip();
+    sched *s = new_sched(2);
+    struct tjob plain_alone, g, plain;
+    run_alone(s, prompts[0], 24, &plain_alone);
+    sched_free(s);
+    s = new_sched(2);
+    tj_init(&g);
+    g.text = prompts[0];
+    g.num_predict = 48;
+    g.json = true;
+    tj_init(&plain);
+    plain.text = prompts[0];
+    plain.num_predict = 24;
+    sched_job *jg = submit(s, &g, 512);
+    sched_job *jp = submit(s, &plain, 512);
+    assert_true(tj_wait(&g, 30000));
+    assert_true(tj_wait(&plain, 30000));
+    sched_job_release(jg);
+    sched_job_release(jp);
+    assert_int_equal(g.res.rc, 0);
+    assert_int_equal(plain.res.rc, 0);
+    print_message("json output (%s): [%.*s]\n",
+                  g.res.reason == SCHED_DONE_STOP ? "stop" : "length", (int)g.n_out, g.out);
+    assert_true(g.n_out > 0);
+    assert_true(g.out[strspn(g.out, " \n\t")] == '{');
+    struct gram *gr = NULL;
+    char err[256];
+    assert_int_equal(gram_new_json(&gr, err, sizeof(err)), 0);
+    struct gram_state *st = gram_state_new(gr);
+    assert_non_null(st);
+    assert_int_equal(gram_state_advance(st, g.out, g.n_out), 0);
+    if (g.res.reason == SCHED_DONE_STOP)
+        assert_true(gram_state_complete(st));
+    gram_state_free(st);
+    gram_free(gr);
+    assert_int_equal(plain.n_out, plain_alone.n_out);
+    assert_memory_equal(plain.out, plain_alone.out, plain.n_out);
+    tj_destroy(&g);
+    tj_destroy(&plain);
+    tj_destroy(&plain_alone);
+    sched_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_context_shift),
         cmocka_unit_test(test_prefix_reuse),
         cmocka_unit_test(test_logprobs_and_receiver_stop),
+        cmocka_unit_test(test_grammar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
