@@ -17,7 +17,9 @@
  *
  * A client that goes away is noticed while a response is pending or
  * streaming: http_req_gone() turns true, the on_gone callback (if set) runs
- * once on an MHD thread, and later writes return OM_EIO. The request must
+ * once on a server thread (an MHD thread, or the disconnect watcher that
+ * notices a client leaving while its answer is pending), and later writes
+ * return OM_EIO. The request must
  * still be ended (http_respond or http_stream_end) to be freed. */
 #ifndef HTTP_H
 #define HTTP_H

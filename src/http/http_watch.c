@@ -4,9 +4,9 @@
  * model load (or a stream with nothing to send yet) would never learn that
  * its client left. This thread keeps its own epoll set with EPOLLRDHUP on
  * the socket of every request whose handler has run. When the peer closes,
- * it marks the request gone and resumes the connection; MHD then calls the
- * access handler or the content reader, which end the request with an error,
- * and the completion callback runs on_gone on an MHD thread.
+ * it marks the request gone, resumes the connection and runs on_gone (on
+ * this thread); MHD then calls the access handler or the content reader,
+ * which end the request with an error.
  *
  * Registrations are removed under srv->mu in the completion callback, while
  * the socket is still open, so a reused descriptor is never confused with an
@@ -36,6 +36,9 @@ static void *watch_main(void *arg)
         for (int i = 0; i < n; i++) {
             if (ev[i].data.u64 == 0)
                 return NULL; /* wake_fd: stop */
+            http_req *hit = NULL;
+            http_gone_fn fn = NULL;
+            void *fn_user = NULL;
             pthread_mutex_lock(&s->mu);
             for (http_req *r = s->reqs; r; r = r->next) {
                 if (r->id != ev[i].data.u64)
@@ -44,10 +47,29 @@ static void *watch_main(void *arg)
                     http_watch_del(r);
                     atomic_store(&r->gone, true);
                     http_req_resume_locked(r);
+                    /* tell the user now: it may answer before MHD gets to
+                     * the connection, and then would never hear of it */
+                    if (r->user_ref && r->on_gone && !r->gone_notified) {
+                        r->gone_notified = true;
+                        fn = r->on_gone;
+                        fn_user = r->gone_user;
+                        hit = r;
+                        r->gone_running = true;
+                        r->gone_thread = pthread_self();
+                        r->refs++;
+                    }
                 }
                 break;
             }
             pthread_mutex_unlock(&s->mu);
+            if (hit) {
+                fn(hit, fn_user);
+                pthread_mutex_lock(&s->mu);
+                hit->gone_running = false;
+                pthread_cond_broadcast(&s->cv);
+                http_req_unref_locked(hit);
+                pthread_mutex_unlock(&s->mu);
+            }
         }
     }
 }

@@ -204,6 +204,36 @@ static void h_pending(http_req *req, void *ctx)
     spawn(pending_main, req);
 }
 
+/* on_gone(NULL) waits for a callback running on another thread */
+static atomic_int g_slow_cb_done, g_waited_ok;
+
+static void on_gone_slow(http_req *req, void *user)
+{
+    (void)req, (void)user;
+    sleep_ms(100);
+    atomic_store(&g_slow_cb_done, 1);
+}
+
+static void *slowgone_main(void *arg)
+{
+    http_req *req = arg;
+    for (int i = 0; i < 300 && !http_req_gone(req); i++)
+        sleep_ms(5);
+    http_req_on_gone(req, NULL, NULL);
+    if (http_req_gone(req) && atomic_load(&g_slow_cb_done) == 1)
+        atomic_store(&g_waited_ok, 1);
+    http_respond(req, 200, NULL, "x", 1);
+    atomic_fetch_sub(&g_threads, 1);
+    return NULL;
+}
+
+static void h_slowgone(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_req_on_gone(req, on_gone_slow, NULL);
+    spawn(slowgone_main, req);
+}
+
 static const struct http_route g_routes[] = {
     {"GET", "/hello", h_hello, NULL, 0, NULL},
     {"GET", "/api/items/:id", h_item, NULL, 0, NULL},
@@ -215,6 +245,7 @@ static const struct http_route g_routes[] = {
     {"GET", "/stream", h_stream, NULL, 0, NULL},
     {"GET", "/forever", h_forever, NULL, 0, NULL},
     {"GET", "/pending", h_pending, NULL, 0, NULL},
+    {"GET", "/slowgone", h_slowgone, NULL, 0, NULL},
 };
 
 static http_server *start(const char *host, const char *origins)
@@ -432,6 +463,17 @@ static void test_client_gone(void **state)
     assert_int_equal(atomic_load(&g_gone_calls), 2);
     assert_int_equal(atomic_load(&g_eio_seen), 2);
 
+    /* clearing the callback waits until a running one has returned */
+    c = curl_easy_init();
+    curl_setup(c, &r, "GET", url(s, "/slowgone"), NULL, NULL);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 100L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup(c);
+    cresp_free(&r);
+    wait_threads();
+    assert_int_equal(atomic_load(&g_slow_cb_done), 1);
+    assert_int_equal(atomic_load(&g_waited_ok), 1);
+
     /* the server is still fine */
     r = http_do("GET", url(s, "/hello"), NULL, NULL);
     assert_int_equal(r.status, 200);
@@ -638,6 +680,16 @@ static void test_ipv6_and_errors(void **state)
         http_server_stop(s);
     } else {
         print_message("no IPv6 loopback here (%s); skipping that part\n", err);
+    }
+    /* "::" listens on both families */
+    cfg.host = "::";
+    if (http_server_start(&cfg, g_routes, OM_ARRAY_LEN(g_routes), &s, err, sizeof(err)) == 0) {
+        char u[128];
+        snprintf(u, sizeof(u), "http://127.0.0.1:%d/hello", http_server_port(s));
+        struct cresp r = http_do("GET", u, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        cresp_free(&r);
+        http_server_stop(s);
     }
     struct http_route bad = {"GET", "nopath", h_hello, NULL, 0, NULL};
     struct http_config c3 = {0};
