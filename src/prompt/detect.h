@@ -19,8 +19,17 @@ struct detect_result {
 
 /* Decides which built-in template jinja_src[0..len) is. Returns 0 and fills
  * *out with static data, or OM_ENOTFOUND when unsure (out untouched), or
- * OM_EINVAL for NULL arguments. */
+ * OM_EINVAL for NULL arguments. Conservative: a template of a known family
+ * that also formats tools, tool calls or reasoning (Llama 3.1 tools, Qwen
+ * 2.5/3, Mistral v0.3 tools, DeepSeek-R1…) is OM_ENOTFOUND, since the plain
+ * built-in would drop that; render such templates with jinja.h. */
 int detect_template(const char *jinja_src, size_t len, struct detect_result *out);
+
+/* The family of jinja_src, even for templates detect_template declines: the
+ * built-in whose turn format it uses (e.g. "chatml" for Qwen, "llama3-instruct"
+ * for Llama 3.1 with tools, "deepseek-r1"). Useful to pick an output parser.
+ * Same returns as detect_template. */
+int detect_family(const char *jinja_src, size_t len, struct detect_result *out);
 
 /* The built-in template called `name`, or NULL. Static data. */
 const struct detect_result *detect_builtin(const char *name);
