@@ -125,14 +125,17 @@ static int32_t build_batch(struct sched_runner *r)
     int32_t n_out = n;
     for (int i = 0; i < n; i++)
         r->slots[r->b_seq[i]].out_idx = i;
-    for (int i = 0; i < r->n_slots && n < r->n_batch; i++) {
+    /* prompts get what is left of n_batch, at least one token per step */
+    int32_t budget = OM_MAX(r->n_batch - n, 1);
+    for (int i = 0; i < r->n_slots && budget > 0; i++) {
         struct sched_slot *sl = &r->slots[i];
         if (sl->state != SLOT_PROMPT)
             continue;
         if (!sl->t_start)
             sl->t_start = sched_now();
         int32_t left = sl->p.n_tokens - sl->n_prompt_done;
-        int32_t take = OM_MIN(left, r->n_batch - n);
+        int32_t take = OM_MIN(left, budget);
+        budget -= take;
         for (int32_t k = 0; k < take; k++) {
             int32_t t = sl->p.tokens[sl->n_prompt_done + k];
             r->b_tok[n] = t;

@@ -80,14 +80,20 @@ static sched *new_sched(int parallel)
     return s;
 }
 
-static sched_job *submit(sched *s, struct tjob *t, int32_t num_ctx)
+static sched_job *submit_b(sched *s, struct tjob *t, int32_t num_ctx, int32_t num_batch)
 {
     struct sched_model m = tj_model(STORIES);
     m.num_ctx = num_ctx;
+    m.num_batch = num_batch;
     struct sched_job_cb cb = tj_cb(t);
     sched_job *j = NULL;
     assert_int_equal(sched_submit(s, SCHED_GENERATE, &m, &cb, &j), 0);
     return j;
+}
+
+static sched_job *submit(sched *s, struct tjob *t, int32_t num_ctx)
+{
+    return submit_b(s, t, num_ctx, 0);
 }
 
 /* Generated ids of a finished job (after its prompt). */
@@ -169,6 +175,24 @@ static void test_batching_matches_alone(void **state)
         assert_int_equal(na, nb);
         assert_memory_equal(ga, gb, (size_t)na * sizeof(int32_t));
         assert_int_equal(alone[i].n_out, both[i].n_out);
+        assert_memory_equal(alone[i].out, both[i].out, alone[i].n_out);
+    }
+    sched_free(s);
+
+    /* prompts split over several steps (n_batch 5), mixed with generation */
+    s = new_sched(4);
+    for (int i = 0; i < 4; i++) {
+        tj_destroy(&both[i]);
+        tj_init(&both[i]);
+        both[i].text = prompts[i];
+        both[i].num_predict = np;
+        j[i] = submit_b(s, &both[i], 512, 5);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_true(tj_wait(&both[i], 30000));
+        sched_job_release(j[i]);
+        assert_int_equal(both[i].res.rc, 0);
+        assert_int_equal(both[i].n_out, alone[i].n_out);
         assert_memory_equal(alone[i].out, both[i].out, alone[i].n_out);
     }
     sched_free(s);
