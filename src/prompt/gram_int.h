@@ -136,6 +136,11 @@ uint32_t gram_json_list(struct jc *c, uint32_t x, uint32_t min, uint32_t max, bo
 uint32_t gram_json_member(struct jc *c, uint32_t value);
 uint32_t gram_json_value(struct jc *c);
 uint32_t gram_json_any_object(struct jc *c);
+/* const (is_enum false: vals is the value) or enum (an array of values). */
+uint32_t gram_jc_literals(struct jc *c, const json_t *vals, bool is_enum);
+/* Integers in [lo, hi] (each within +-GRAM_INT_MAX), followed by space. */
+#define GRAM_INT_MAX 9999999999999999LL /* 16 digits, as the integer rule */
+uint32_t gram_jc_int_range(struct jc *c, long long lo, long long hi);
 void gram_jc_init(struct jc **out, struct gram *g, json_t *root, char *err, size_t errlen);
 void gram_jc_free(struct jc *c);
 

@@ -7,6 +7,7 @@
  * language further and are not generated (minimum/maximum, pattern, format,
  * minProperties...) are ignored, as llama.cpp's converter does; keywords
  * that cannot be represented soundly give an error. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 #include "prompt/gram_int.h"
 
 #define JC_MAX_PROPS 4096
-#define JC_MAX_ENUM 65536
 
 static uint32_t compile(struct jc *c, const json_t *node);
 
@@ -105,106 +105,6 @@ static const json_t *resolve_ref(struct jc *c, const char *ref)
     if (!cur)
         gram_jc_fail(c, OM_ENOTFOUND, "$ref target not found", ref);
     return cur;
-}
-
-/* --- literals (const, enum) through a byte trie */
-struct tnode {
-    uint32_t child, sib; /* 0 = none (node 0 is the root) */
-    uint8_t b;
-    bool term;
-    uint32_t rule;
-};
-
-struct trie {
-    struct tnode *n;
-    uint32_t nn, cap;
-};
-
-static uint32_t trie_node(struct trie *t, uint8_t b)
-{
-    if (t->nn == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->n = om_xrealloc(t->n, t->cap * sizeof(*t->n));
-    }
-    t->n[t->nn] = (struct tnode){0, 0, b, false, UINT32_MAX};
-    return t->nn++;
-}
-
-static void trie_add(struct trie *t, const char *s, size_t len)
-{
-    uint32_t cur = 0;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t b = (uint8_t)s[i];
-        uint32_t k = t->n[cur].child;
-        while (k && t->n[k].b != b)
-            k = t->n[k].sib;
-        if (!k) {
-            k = trie_node(t, b);
-            t->n[k].sib = t->n[cur].child;
-            t->n[cur].child = k;
-        }
-        cur = k;
-    }
-    t->n[cur].term = true;
-}
-
-static bool trie_single(const struct trie *t, uint32_t k)
-{
-    return !t->n[k].term && t->n[k].child && !t->n[t->n[k].child].sib;
-}
-
-static uint32_t lit_rule(struct jc *c, const json_t *vals, bool is_enum)
-{
-    size_t nv = is_enum ? json_array_size(vals) : 1;
-    if (nv == 0)
-        return gram_jc_fail(c, OM_EFORMAT, "enum is empty", NULL);
-    if (nv > JC_MAX_ENUM)
-        return gram_jc_fail(c, OM_ENOMEM, "enum has too many values", NULL);
-    struct trie t = {0};
-    trie_node(&t, 0);
-    for (size_t i = 0; i < nv && c->rc == 0; i++) {
-        const json_t *v = is_enum ? json_array_get(vals, i) : vals;
-        char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!txt) {
-            gram_jc_fail(c, OM_EFORMAT, "enum/const value cannot be encoded", NULL);
-            break;
-        }
-        size_t len = strlen(txt);
-        c->lit_bytes += len;
-        if (c->lit_bytes > JC_MAX_LIT_BYTES)
-            gram_jc_fail(c, OM_ENOMEM, "enum/const values too large", NULL);
-        else
-            trie_add(&t, txt, len);
-        free(txt);
-    }
-    uint32_t root = UINT32_MAX;
-    for (uint32_t k = 0; k < t.nn && c->rc == 0; k++)
-        if (k == 0 || !trie_single(&t, k))
-            t.n[k].rule = gram_jc_rule(c);
-    struct gram_seq s = {0};
-    for (uint32_t k = 0; k < t.nn && c->rc == 0; k++) {
-        if (t.n[k].rule == UINT32_MAX)
-            continue;
-        for (uint32_t ch = t.n[k].child; ch; ch = t.n[ch].sib) {
-            uint32_t m = ch;
-            gram_seq_lit(c->g, &s, (const char *)&t.n[m].b, 1);
-            while (trie_single(&t, m)) {
-                m = t.n[m].child;
-                gram_seq_lit(c->g, &s, (const char *)&t.n[m].b, 1);
-            }
-            gram_jc_push_rule(&s, t.n[m].rule);
-            gram_jc_alt(c, t.n[k].rule, &s);
-        }
-        if (t.n[k].term) {
-            gram_jc_push_rule(&s, gram_jc_space(c));
-            gram_jc_alt(c, t.n[k].rule, &s);
-        }
-    }
-    if (c->rc == 0)
-        root = t.n[0].rule;
-    gram_seq_free(&s);
-    free(t.n);
-    return root;
 }
 
 /* --- counts */
@@ -425,12 +325,57 @@ static uint32_t typed_object(struct jc *c, const json_t *node)
     return r;
 }
 
+/* Bound from a JSON number, clamped to what the integer rule can write. */
+static long long int_bound(double d, bool up)
+{
+    if (d > (double)GRAM_INT_MAX)
+        return GRAM_INT_MAX + 1;
+    if (d < -(double)GRAM_INT_MAX)
+        return -GRAM_INT_MAX - 1;
+    return (long long)(up ? ceil(d) : floor(d));
+}
+
+/* integer with minimum/maximum (exclusive forms: draft 6+ numbers, draft 4
+ * booleans). Ranges for "number" are not generated (ignored). */
+static uint32_t typed_integer(struct jc *c, const json_t *node)
+{
+    const json_t *mn = json_object_get(node, "minimum"), *mx = json_object_get(node, "maximum");
+    const json_t *xmn = json_object_get(node, "exclusiveMinimum");
+    const json_t *xmx = json_object_get(node, "exclusiveMaximum");
+    if (!json_is_number(mn) && !json_is_number(mx) && !json_is_number(xmn) && !json_is_number(xmx))
+        return gram_jc_num(c, true);
+    long long lo = -GRAM_INT_MAX, hi = GRAM_INT_MAX;
+    if (json_is_number(mn)) {
+        double d = json_number_value(mn);
+        long long b = int_bound(d, true);
+        if (json_is_true(xmn) && (double)b == d)
+            b++;
+        lo = OM_MAX(lo, b);
+    }
+    if (json_is_number(xmn))
+        lo = OM_MAX(lo, int_bound(json_number_value(xmn), false) + 1);
+    if (json_is_number(mx)) {
+        double d = json_number_value(mx);
+        long long b = int_bound(d, false);
+        if (json_is_true(xmx) && (double)b == d)
+            b--;
+        hi = OM_MIN(hi, b);
+    }
+    if (json_is_number(xmx))
+        hi = OM_MIN(hi, int_bound(json_number_value(xmx), true) - 1);
+    if (lo > hi)
+        return gram_jc_fail(c, OM_EFORMAT, "integer range is empty (or beyond 16 digits)", NULL);
+    return gram_jc_int_range(c, lo, hi);
+}
+
 static uint32_t typed(struct jc *c, const json_t *node, const char *t)
 {
     if (!strcmp(t, "string"))
         return typed_string(c, node);
-    if (!strcmp(t, "integer") || !strcmp(t, "number"))
-        return gram_jc_num(c, t[0] == 'i');
+    if (!strcmp(t, "integer"))
+        return typed_integer(c, node);
+    if (!strcmp(t, "number"))
+        return gram_jc_num(c, false);
     if (!strcmp(t, "boolean"))
         return gram_jc_lits(c, &c->boolean, "true", "false");
     if (!strcmp(t, "null"))
@@ -472,10 +417,10 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         gram_jc_push_rule(&s, t ? compile(c, t) : UINT32_MAX);
         gram_jc_alt(c, r, &s);
     } else if (json_object_get(node, "const")) {
-        gram_jc_push_rule(&s, lit_rule(c, json_object_get(node, "const"), false));
+        gram_jc_push_rule(&s, gram_jc_literals(c, json_object_get(node, "const"), false));
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(json_object_get(node, "enum"))) {
-        gram_jc_push_rule(&s, lit_rule(c, json_object_get(node, "enum"), true));
+        gram_jc_push_rule(&s, gram_jc_literals(c, json_object_get(node, "enum"), true));
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(any)) {
         if (json_array_size(any) == 0)

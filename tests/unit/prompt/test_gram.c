@@ -258,6 +258,64 @@ static void test_strings(void **s)
     gram_free(g);
 }
 
+/* integer minimum/maximum: every number near the range, by the rule */
+static bool int_ok(const struct gram *g, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    struct gram_state *st = gram_state_new(g);
+    bool ok = gram_state_advance(st, buf, strlen(buf)) == 0 && gram_state_complete(st);
+    gram_state_free(st);
+    return ok;
+}
+
+static void test_int_ranges(void **s)
+{
+    (void)s;
+    static const long long r[][2] = {{0, 0},     {5, 5},      {0, 9},     {1, 100},   {-7, 13},
+                                     {-1000, -1}, {-99, -10}, {37, 1234}, {10, 10},   {-5, 0},
+                                     {199, 200},  {101, 899}, {-10, 10},  {100, 999}};
+    char sch[160];
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        snprintf(sch, sizeof(sch), "{\"type\":\"integer\",\"minimum\":%lld,\"maximum\":%lld}",
+                 r[i][0], r[i][1]);
+        struct gram *g = mk(sch);
+        for (long long v = -1500; v <= 1500; v++) {
+            bool in = v >= r[i][0] && v <= r[i][1];
+            if (int_ok(g, v) != in)
+                fprintf(stderr, "[%lld,%lld]: %lld\n", r[i][0], r[i][1], v);
+            assert_int_equal(int_ok(g, v), in);
+        }
+        assert_int_not_equal(run(g, "-0"), -1);
+        assert_int_not_equal(run(g, "01"), -1);
+        gram_free(g);
+    }
+    /* one-sided and exclusive bounds, large numbers */
+    struct gram *g = mk("{\"type\":\"integer\",\"exclusiveMinimum\":-3,\"maximum\":1e20}");
+    assert_false(int_ok(g, -3));
+    assert_true(int_ok(g, -2));
+    assert_true(int_ok(g, 9999999999999999LL));
+    BAD_AT(g, "007", 1);
+    gram_free(g);
+    g = mk("{\"type\":\"integer\",\"minimum\":1.5,\"exclusiveMaximum\":123456789012}");
+    assert_false(int_ok(g, 1));
+    assert_true(int_ok(g, 2));
+    assert_true(int_ok(g, 123456789011LL));
+    assert_false(int_ok(g, 123456789012LL));
+    assert_true(int_ok(g, 99999999999LL));
+    assert_false(int_ok(g, -1));
+    gram_free(g);
+    g = mk("{\"type\":\"integer\",\"maximum\":-20}");
+    assert_true(int_ok(g, -20));
+    assert_true(int_ok(g, -9999999999999999LL));
+    assert_false(int_ok(g, -19));
+    assert_false(int_ok(g, 0));
+    gram_free(g);
+    char err[128];
+    const char *empty = "{\"type\":\"integer\",\"minimum\":5,\"maximum\":4}";
+    assert_true(gram_new_schema(empty, strlen(empty), &g, err, sizeof(err)) < 0);
+}
+
 static void test_hostile(void **s)
 {
     (void)s;
@@ -358,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_arrays),      cmocka_unit_test(test_literals),
         cmocka_unit_test(test_unions_refs), cmocka_unit_test(test_strings),
         cmocka_unit_test(test_hostile),     cmocka_unit_test(test_state_api),
+        cmocka_unit_test(test_int_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

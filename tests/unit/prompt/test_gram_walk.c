@@ -116,6 +116,19 @@ static bool valid(const json_t *root, const json_t *s, const json_t *v, int dept
                 return false;
         }
     }
+    if (json_is_number(v)) {
+        double d = json_number_value(v);
+        if ((k = json_object_get(s, "minimum")) && d < json_number_value(k))
+            return false;
+        if ((k = json_object_get(s, "maximum")) && d > json_number_value(k))
+            return false;
+        if ((k = json_object_get(s, "exclusiveMinimum")) && json_is_number(k) &&
+            d <= json_number_value(k))
+            return false;
+        if ((k = json_object_get(s, "exclusiveMaximum")) && json_is_number(k) &&
+            d >= json_number_value(k))
+            return false;
+    }
     if (json_is_string(v)) {
         size_t n = u8len(json_string_value(v));
         if ((k = json_object_get(s, "minLength")) && n < (size_t)json_integer_value(k))
@@ -186,6 +199,11 @@ static const char *const schemas[] = {
     "{\"type\":\"object\",\"properties\":{\"opt1\":{\"type\":\"null\"},\"opt2\":{\"type\":\"null\"},"
     "\"opt3\":{\"type\":\"boolean\"}}}",
     "{\"type\":\"object\",\"required\":[\"free\"]}",
+    "{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":-40,"
+    "\"exclusiveMaximum\":1000},\"maxItems\":5}",
+    "{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":18,"
+    "\"maximum\":120},\"n\":{\"type\":\"integer\",\"exclusiveMinimum\":0}},"
+    "\"required\":[\"age\",\"n\"]}",
 };
 
 /* Picks a random accepted byte; after `late` steps prefer bytes that close
