@@ -173,6 +173,59 @@ static void call_fail(struct parse *p, size_t upto, struct parse_out *o)
     p->cs = p->brace ? C_PASS : C_LOOK;
 }
 
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+/* Mistral's "name[ARGS]{...}" (or "name[CALL_ID]id[ARGS]{...}") at cb[j]:
+ * 1 parsed, 0 more text needed, -1 not this form. */
+static int named_call(struct parse *p, struct parse_out *o, size_t j, bool final)
+{
+    const char *s = p->cb.p;
+    size_t n = p->cb.n, e = j, a;
+    while (e < n && name_char(s[e]) && e - j < 256)
+        e++;
+    if (e == n)
+        return final ? -1 : 0;
+    a = e;
+    int m = prefix(s + a, n - a, "[CALL_ID]", 9);
+    if (m == 1)
+        return final ? -1 : 0;
+    if (m == 2) {
+        for (a += 9; a < n && name_char(s[a]) && a - e < 64;)
+            a++;
+        if (a == n)
+            return final ? -1 : 0;
+    }
+    m = prefix(s + a, n - a, "[ARGS]", 6);
+    if (m == 1)
+        return final ? -1 : 0;
+    if (m == 0 || a + 6 == n)
+        return m == 0 || final ? -1 : 0;
+    a += 6;
+    if (s[a] != '{')
+        return -1;
+    size_t end = parse_json_end(s + a, n - a);
+    if (!end)
+        return final ? -1 : 0;
+    o->tool_calls = o->tool_calls ? o->tool_calls : json_array();
+    if (!parse_tool_call_named(s + j, e - j, s + a, end, p->tools, &p->n_calls, &p->rng,
+                               o->tool_calls)) {
+        if (json_array_size(o->tool_calls) == 0) {
+            json_decref(o->tool_calls);
+            o->tool_calls = NULL;
+        }
+        call_fail(p, a + end, o);
+        return 1;
+    }
+    parse_buf_drop(&p->cb, a + end);
+    p->pos = 0;
+    p->seg_calls = true;
+    return 1;
+}
+
 /* One step in C_CALL; returns false when more text is needed. */
 static bool call_step(struct parse *p, struct parse_out *o, bool final)
 {
@@ -221,6 +274,11 @@ static bool call_step(struct parse *p, struct parse_out *o, bool final)
             call_fail(p, j + e, o);
             return true;
         }
+    }
+    if (!p->brace && name_char(s[j])) {
+        int r = named_call(p, o, j, final);
+        if (r >= 0)
+            return r == 1;
     }
     /* not a call: after calls, the blanks before it are dropped */
     if (p->seg_calls) {

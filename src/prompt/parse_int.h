@@ -35,4 +35,9 @@ size_t parse_json_end(const char *s, size_t n);
 bool parse_tool_calls(const char *text, size_t n, const json_t *tools, int *index,
                       uint64_t *rng, json_t *calls);
 
+/* One call written as a bare name and its JSON arguments object (Mistral's
+ * "[TOOL_CALLS]name[ARGS]{...}"); same rules as parse_tool_calls. */
+bool parse_tool_call_named(const char *name, size_t nlen, const char *args, size_t alen,
+                           const json_t *tools, int *index, uint64_t *rng, json_t *calls);
+
 #endif

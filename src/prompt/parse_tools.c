@@ -173,3 +173,25 @@ bool parse_tool_calls(const char *text, size_t n, const json_t *tools, int *inde
     json_decref(v);
     return ok;
 }
+
+bool parse_tool_call_named(const char *name, size_t nlen, const char *args, size_t alen,
+                           const json_t *tools, int *index, uint64_t *rng, json_t *calls)
+{
+    json_t *a = json_loadb(args, alen, 0, NULL);
+    json_t *nm = json_stringn(name, nlen);
+    bool ok = false;
+    if (json_is_object(a) && nm) {
+        json_t *o = json_pack("{s:o,s:O}", "name", nm, "arguments", a);
+        nm = NULL;
+        json_t *c = one_call(o, tools, *index, rng);
+        json_decref(o);
+        if (c) {
+            json_array_append_new(calls, c);
+            (*index)++;
+            ok = true;
+        }
+    }
+    json_decref(nm);
+    json_decref(a);
+    return ok;
+}

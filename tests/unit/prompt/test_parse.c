@@ -233,6 +233,15 @@ static void test_llama_mistral(void **s)
     /* one bad element: the whole array stays content */
     check(&mi, "[TOOL_CALLS][{\"name\":\"get_time\",\"arguments\":{}},{\"nom\":1}]",
           "[TOOL_CALLS][{\"name\":\"get_time\",\"arguments\":{}},{\"nom\":1}]", "", NULL);
+    /* Mistral Small 3.2 / Magistral: name[ARGS]{...}, several in a row */
+    check(&mi,
+          "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Nice\"}[TOOL_CALLS]get_time[CALL_ID]a1B2c3[ARGS]{}",
+          "", "",
+          "[{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Nice\"}},"
+          "{\"name\":\"get_time\",\"arguments\":{}}]");
+    check(&mi, "[TOOL_CALLS]unknown[ARGS]{}", "[TOOL_CALLS]unknown[ARGS]{}", "", NULL);
+    check(&mi, "[TOOL_CALLS]get_time[ARGS]{\"a\":", "[TOOL_CALLS]get_time[ARGS]{\"a\":", "", NULL);
+    check(&mi, "[TOOL_CALLS]get_time and text", "[TOOL_CALLS]get_time and text", "", NULL);
     /* OpenAI-style function object */
     check(&mi, "[TOOL_CALLS][{\"type\":\"function\",\"function\":{\"name\":\"get_time\","
                "\"arguments\":\"{}\"}}]",
