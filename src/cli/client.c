@@ -127,7 +127,8 @@ static CURL *easy_new(struct cli_client *c, const char *method, const char *path
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ollamamax/" CLI_VERSION);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") && strcmp(method, "GET"))
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, status_line);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

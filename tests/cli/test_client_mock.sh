@@ -78,6 +78,12 @@ const srv = http.createServer((req, res) => {
       return ndjson(res, [{ model: body.model, response: 'Hello', done: false }, { model: body.model, response: ' world.', done: false },
         { model: body.model, response: '', done: true, done_reason: 'stop', total_duration: 1500000000, load_duration: 2500000, prompt_eval_count: 5, prompt_eval_duration: 250000000, eval_count: 10, eval_duration: 1000000000 }]);
     }
+    if (u === '/api/chat') {
+      const last = body.messages[body.messages.length - 1] || {};
+      return ndjson(res, [{ model: body.model, message: { role: 'assistant', content: 'You said: ' }, done: false },
+        { model: body.model, message: { role: 'assistant', content: `${last.content} (${body.messages.length} msgs)` }, done: false },
+        { model: body.model, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 3, eval_duration: 3000000 }]);
+    }
     if (u === '/api/embed') return json(res, 200, { model: body.model, embeddings: [[0.5, -0.25, 1e-7, 0.1]] });
     if (u === '/api/copy') {
       if (!known(body.source)) return json(res, 404, { error: `model "${body.source}" not found` });
@@ -229,6 +235,25 @@ WANT='[0.5,-0.25,1e-7,0.1]'
 check "run embedding" 0 "$BIN" run emb hello
 WANT=""
 check "run embedding no input" 1 "$BIN" run emb
+
+# the REPL, through a pseudo-terminal (util-linux script)
+if command -v script >/dev/null; then
+    printf 'hello\n/set system be short\n"""line one\nline two"""\n/set parameter temperature 0.5\n/clear\n/bogus\n/show system\nagain\n/bye\n' |
+        script -qfec "$BIN run tiny" /dev/null >"$T/repl" 2>&1 || fail "repl: exit status"
+    tr -d '\r' <"$T/repl" >"$T/repl2"
+    grep -q 'You said: hello (1 msgs)' "$T/repl2" || fail "repl: first answer ($(cat -v "$T/repl2"))"
+    grep -q 'Set system message.' "$T/repl2" || fail "repl: /set system"
+    grep -q "^line two (4 msgs)" "$T/repl2" || fail "repl: multi-line message and history"
+    grep -q "Set parameter 'temperature' to '0.5'" "$T/repl2" || fail "repl: /set parameter"
+    grep -q 'Cleared session context' "$T/repl2" || fail "repl: /clear"
+    grep -q "Unknown command '/bogus'. Type /? for help" "$T/repl2" || fail "repl: unknown command"
+    grep -q 'You said: again (2 msgs)' "$T/repl2" || fail "repl: /clear keeps the system message only"
+    last_req /api/chat | grep -q '"options":{"temperature":0.5}' || fail "repl: options sent ($(last_req /api/chat))"
+    last_req /api/chat | grep -q '"messages":\[{"role":"system","content":"be short"},{"role":"user","content":"again"}\]' ||
+        fail "repl: history after /clear"
+else
+    echo "note: 'script' missing, REPL checks skipped" >&2
+fi
 
 # create: a FROM path is hashed and uploaded, then sent as files
 mkdir -p "$T/m"
