@@ -34,43 +34,10 @@
 
 #include "base/om.h"
 
-#define MB 1000000LL
-#define MAX_PARTS 100000
-#define MAX_BLOB (1LL << 40)
-
-struct part {
-    struct dl *d;
-    int n;
-    int64_t off, size, completed;
-    CURL *h;
-    struct curl_slist *hl; /* request headers of h */
-    int64_t last_ns, retry_at_ns;
-    int tries, bad_status;
-    char range[64];
-};
-
-struct dl {
-    struct dl *next;
-    char path[4096];      /* final blob path: the table key */
-    char digest[72];
-    char url[REG_URL_MAX];
-    char auth[8300];      /* header for the data URL, "" when cross-host */
-    char ua[256];
-    struct reg_cfg cfg;
-    int64_t total;
-    _Atomic int64_t completed;
-    _Atomic int stopping;
-    struct part *parts;
-    int nparts, fd;
-    /* under g_mu */
-    int waiters, worker_alive, done, rc;
-    char err[512];
-};
-
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static struct dl *g_list;
+static struct reg_dl *g_list;
 
 static void g_init(void)
 {
@@ -81,19 +48,18 @@ static void g_init(void)
     pthread_condattr_destroy(&a);
 }
 
-static int64_t now_ns(void) { return (int64_t)om_time_ns(); }
 
 int64_t reg_part_size(const struct reg_cfg *cfg, int64_t total)
 {
     if (cfg->part_size > 0) return cfg->part_size;
     int64_t s = total / 16;
-    return s < 100 * MB ? 100 * MB : s > 1000 * MB ? 1000 * MB : s;
+    return s < 100 * REG_MB ? 100 * REG_MB : s > 1000 * REG_MB ? 1000 * REG_MB : s;
 }
 
 int reg_sleep_ms(const struct reg_client *c, int64_t ms)
 {
-    int64_t end = now_ns() + ms * 1000000;
-    while (now_ns() < end) {
+    int64_t end = (int64_t)om_time_ns() + ms * 1000000;
+    while ((int64_t)om_time_ns() < end) {
         if (reg_canceled(c)) return 1;
         struct timespec ts = { 0, 20 * 1000000 };
         nanosleep(&ts, NULL);
@@ -101,211 +67,18 @@ int reg_sleep_ms(const struct reg_client *c, int64_t ms)
     return 0;
 }
 
-static void dl_free(struct dl *d)
+static void dl_free(struct reg_dl *d)
 {
     if (d->fd >= 0) close(d->fd);
     free(d->parts);
     free(d);
 }
 
-/* ---- part records ---- */
-
-static void rec_path(const struct dl *d, int n, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s-partial-%d", d->path, n);
-}
-
-static int rec_write(const struct dl *d, const struct part *p)
-{
-    char path[4200], tmp[4300], buf[160];
-    rec_path(d, p->n, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int n = snprintf(buf, sizeof buf, "{\"N\":%d,\"Offset\":%lld,\"Size\":%lld,\"Completed\":%lld}\n",
-                     p->n, (long long)p->off, (long long)p->size, (long long)p->completed);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return -errno;
-    int ok = write(fd, buf, (size_t)n) == n;
-    close(fd);
-    if (!ok || rename(tmp, path)) { unlink(tmp); return OM_EIO; }
-    return 0;
-}
-
-static void rec_remove_all(const struct dl *d)
-{
-    char dirbuf[4096], pre[4200];
-    snprintf(dirbuf, sizeof dirbuf, "%s", d->path);
-    const char *base = strrchr(d->path, '/');
-    base = base ? base + 1 : d->path;
-    int pl = snprintf(pre, sizeof pre, "%s-partial-", base);
-    DIR *dir = opendir(dirname(dirbuf));
-    if (!dir) return;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        if (strncmp(e->d_name, pre, (size_t)pl) == 0) {
-            char p[4400];
-            snprintf(p, sizeof p, "%s/%s", dirbuf, e->d_name);
-            unlink(p);
-        }
-    }
-    closedir(dir);
-}
-
-/* Loads the part records of d; 0 with d->nparts == 0 when there are none,
- * OM_EFORMAT when they are unusable (the caller starts afresh). */
-static int rec_load(struct dl *d)
-{
-    char dirbuf[4096], pre[4200];
-    snprintf(dirbuf, sizeof dirbuf, "%s", d->path);
-    const char *base = strrchr(d->path, '/');
-    base = base ? base + 1 : d->path;
-    int pl = snprintf(pre, sizeof pre, "%s-partial-", base);
-    DIR *dir = opendir(dirname(dirbuf));
-    if (!dir) return 0;
-    int cap = 0, bad = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) && !bad) {
-        if (strncmp(e->d_name, pre, (size_t)pl) != 0) continue;
-        const char *num = e->d_name + pl;
-        if (!*num || strspn(num, "0123456789") != strlen(num)) continue; /* .tmp leftovers */
-        if (d->nparts >= MAX_PARTS) { bad = 1; break; }
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dirbuf, e->d_name);
-        json_error_t je;
-        json_t *j = json_load_file(p, JSON_DISABLE_EOF_CHECK, &je);
-        json_int_t N, off, size, comp;
-        if (!j || json_unpack(j, "{s:I,s:I,s:I,s:I}", "N", &N, "Offset", &off, "Size", &size,
-                              "Completed", &comp) || N < 0 || N >= MAX_PARTS || off < 0 ||
-            size <= 0 || comp < 0 || comp > size || off > MAX_BLOB || size > MAX_BLOB) {
-            bad = 1;
-        } else {
-            if (d->nparts == cap) {
-                cap = cap ? cap * 2 : 16;
-                d->parts = om_xrealloc(d->parts, (size_t)cap * sizeof *d->parts);
-            }
-            d->parts[d->nparts++] = (struct part){ .d = d, .n = (int)N, .off = off, .size = size,
-                                                   .completed = comp };
-        }
-        json_decref(j);
-    }
-    closedir(dir);
-    /* records must tile [0, total) as parts 0..n-1 */
-    for (int i = 0; !bad && i < d->nparts; i++) {
-        struct part *p = NULL;
-        for (int k = 0; k < d->nparts; k++)
-            if (d->parts[k].n == i) p = &d->parts[k];
-        if (!p) { bad = 1; break; }
-        struct part t = *p; *p = d->parts[i]; d->parts[i] = t;
-    }
-    int64_t total = 0;
-    for (int i = 0; !bad && i < d->nparts; i++) {
-        if (d->parts[i].off != total) bad = 1;
-        total += d->parts[i].size;
-    }
-    if (bad) { free(d->parts); d->parts = NULL; d->nparts = 0; return OM_EFORMAT; }
-    d->total = total;
-    for (int i = 0; i < d->nparts; i++) d->completed += d->parts[i].completed;
-    return 0;
-}
-
-/* ---- prepare (caller's thread) ---- */
-
-static int is_redirect(long code)
-{
-    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
-}
-
-/* GET the registry blob URL, following same-host redirects only, and keep
- * the data URL (Ollama's CheckRedirect in blobDownload.run). */
-static int find_data_url(struct reg_client *c, struct dl *d, const char *blob_url,
-                         char *err, size_t errlen)
-{
-    char url[REG_URL_MAX], next[REG_URL_MAX], h0[512], h1[512];
-    snprintf(url, sizeof url, "%s", blob_url);
-    if (reg_url_host(blob_url, 1, h0, sizeof h0)) return om_err(err, errlen, OM_EINVAL, "bad URL %s", blob_url);
-    for (int hop = 0; hop <= 10; hop++) {
-        struct reg_resp r;
-        int rc = reg_request(c, "GET", url, NULL, NULL, 0, 1, &r, err, errlen);
-        if (rc) return rc;
-        long code = r.code;
-        int has_loc = r.location[0] != 0;
-        rc = has_loc ? reg_url_resolve(url, r.location, next, sizeof next) : 0;
-        reg_resp_free(&r);
-        if (rc) return om_err(err, errlen, OM_EFORMAT, "bad Location from %s", url);
-        if (is_redirect(code) && has_loc) {
-            if (reg_url_host(next, 1, h1, sizeof h1) == 0 && strcasecmp(h0, h1) == 0) {
-                snprintf(url, sizeof url, "%s", next);
-                continue;
-            }
-            snprintf(d->url, sizeof d->url, "%s", next); /* cross-host: no credentials */
-            return 0;
-        }
-        if (code == 200) {
-            /* Ollama requires a Location here; a registry serving the bytes
-             * itself is also accepted (then with our credentials). */
-            if (has_loc) { snprintf(d->url, sizeof d->url, "%s", next); return 0; }
-            snprintf(d->url, sizeof d->url, "%s", url);
-            pthread_mutex_lock(&c->mu);
-            if (c->token[0]) snprintf(d->auth, sizeof d->auth, "Authorization: Bearer %s", c->token);
-            pthread_mutex_unlock(&c->mu);
-            return 0;
-        }
-        return om_err(err, errlen, OM_EIO, "unexpected status code %ld", code);
-    }
-    return om_err(err, errlen, OM_EIO, "maximum redirects exceeded (10) for directURL");
-}
-
-static int dl_prepare(struct reg_client *c, struct dl *d, char *err, size_t errlen)
-{
-    char blob_url[REG_URL_MAX], partial[4200];
-    snprintf(blob_url, sizeof blob_url, "%s/v2/%s/blobs/%s", c->base, c->repo, d->digest);
-    snprintf(partial, sizeof partial, "%s-partial", d->path);
-    struct stat st;
-    if (rec_load(d) || (d->nparts > 0 && (stat(partial, &st) || st.st_size > d->total))) {
-        om_log(OM_LOG_WARN, "store", "%s: unusable partial download, starting again", d->digest);
-        free(d->parts); d->parts = NULL; d->nparts = 0; d->completed = 0;
-        rec_remove_all(d);
-        unlink(partial);
-    }
-    if (d->nparts == 0) {
-        struct reg_resp r;
-        int rc = reg_request(c, "HEAD", blob_url, NULL, NULL, 0, 0, &r, err, errlen);
-        if (rc) return rc;
-        d->total = r.content_length;
-        reg_resp_free(&r);
-        if (d->total < 0 || d->total > MAX_BLOB)
-            return om_err(err, errlen, OM_EFORMAT, "%s: registry gave no usable Content-Length", d->digest);
-        int64_t size = reg_part_size(&d->cfg, d->total);
-        if (d->total / size >= MAX_PARTS) size = d->total / (MAX_PARTS - 1) + 1;
-        for (int64_t off = 0; off < d->total; off += size) {
-            d->parts = om_xrealloc(d->parts, (size_t)(d->nparts + 1) * sizeof *d->parts);
-            struct part *p = &d->parts[d->nparts];
-            *p = (struct part){ .d = d, .n = d->nparts, .off = off, .size = OM_MIN(size, d->total - off) };
-            d->nparts++;
-            if ((rc = rec_write(d, p)))
-                return om_err(err, errlen, rc, "%s-partial-%d: cannot write: %s", d->path, p->n, om_strerror(rc));
-        }
-    }
-    if (d->nparts > 0)
-        om_log(OM_LOG_INFO, "store", "downloading %.12s in %d %lld B part(s)", d->digest + 7,
-               d->nparts, (long long)d->parts[0].size);
-    d->fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (d->fd < 0) return om_err(err, errlen, -errno, "%s: %s", partial, strerror(errno));
-    if (ftruncate(d->fd, d->total))
-        return om_err(err, errlen, -errno, "%s: %s", partial, strerror(errno));
-    int rc = OM_EIO;
-    for (int t = 0; t < d->cfg.max_tries && rc == OM_EIO; t++) {
-        if (t && reg_sleep_ms(c, (int64_t)d->cfg.retry_delay_ms << (t - 1)))
-            return om_err(err, errlen, OM_ECANCELED, "canceled");
-        rc = find_data_url(c, d, blob_url, err, errlen);
-    }
-    return rc;
-}
-
 /* ---- worker ---- */
 
 static size_t part_write(char *buf, size_t sz, size_t nitems, void *ud)
 {
-    struct part *p = ud;
+    struct reg_part *p = ud;
     size_t n = sz * nitems;
     long code = 0;
     curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &code);
@@ -320,15 +93,15 @@ static size_t part_write(char *buf, size_t sz, size_t nitems, void *ud)
     }
     p->completed += (int64_t)n;
     p->d->completed += (int64_t)n;
-    p->last_ns = now_ns();
+    p->last_ns = (int64_t)om_time_ns();
     return n;
 }
 
-static void part_start(struct dl *d, struct part *p, CURLM *m)
+static void part_start(struct reg_dl *d, struct reg_part *p, CURLM *m)
 {
     p->h = curl_easy_init();
     p->bad_status = 0;
-    p->last_ns = now_ns();
+    p->last_ns = (int64_t)om_time_ns();
     snprintf(p->range, sizeof p->range, "%lld-%lld", (long long)(p->off + p->completed),
              (long long)(p->off + p->size - 1));
     curl_easy_setopt(p->h, CURLOPT_URL, d->url);
@@ -350,7 +123,7 @@ static void part_start(struct dl *d, struct part *p, CURLM *m)
     curl_multi_add_handle(m, p->h);
 }
 
-static void part_stop(struct part *p, CURLM *m)
+static void part_stop(struct reg_part *p, CURLM *m)
 {
     curl_multi_remove_handle(m, p->h);
     curl_easy_cleanup(p->h);
@@ -359,7 +132,7 @@ static void part_stop(struct part *p, CURLM *m)
     p->hl = NULL;
 }
 
-static int dl_verify(struct dl *d, char *err, size_t errlen)
+static int dl_verify(struct reg_dl *d, char *err, size_t errlen)
 {
     unsigned char buf[1 << 16], sum[32];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -384,17 +157,17 @@ static int dl_verify(struct dl *d, char *err, size_t errlen)
     return 0;
 }
 
-static int dl_run(struct dl *d, char *err, size_t errlen)
+static int dl_run(struct reg_dl *d, char *err, size_t errlen)
 {
     CURLM *m = curl_multi_init();
     int rc = 0, active = 0;
-    int64_t last_flush = now_ns();
+    int64_t last_flush = (int64_t)om_time_ns();
     while (!rc) {
         if (atomic_load(&d->stopping)) { rc = om_err(err, errlen, OM_ECANCELED, "canceled"); break; }
-        int64_t now = now_ns();
+        int64_t now = (int64_t)om_time_ns();
         int left = 0;
         for (int i = 0; i < d->nparts; i++) {
-            struct part *p = &d->parts[i];
+            struct reg_part *p = &d->parts[i];
             if (p->completed == p->size) continue;
             left++;
             if (!p->h && active < d->cfg.max_parallel && p->retry_at_ns <= now) {
@@ -409,12 +182,12 @@ static int dl_run(struct dl *d, char *err, size_t errlen)
         int q;
         while ((msg = curl_multi_info_read(m, &q))) {
             if (msg->msg != CURLMSG_DONE) continue;
-            struct part *p = NULL;
+            struct reg_part *p = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&p);
             CURLcode cc = msg->data.result;
             part_stop(p, m);
             active--;
-            rec_write(d, p);
+            reg_dl_rec_write(d, p);
             if (cc == CURLE_OK && p->completed == p->size) continue;
             if (++p->tries >= d->cfg.max_tries) {
                 if (p->bad_status)
@@ -427,21 +200,21 @@ static int dl_run(struct dl *d, char *err, size_t errlen)
             int64_t delay = (int64_t)d->cfg.retry_delay_ms << (p->tries - 1);
             om_log(OM_LOG_INFO, "store", "%.12s part %d attempt %d failed: %s, retrying in %lld ms",
                    d->digest + 7, p->n, p->tries - 1, curl_easy_strerror(cc), (long long)delay);
-            p->retry_at_ns = now_ns() + delay * 1000000;
+            p->retry_at_ns = (int64_t)om_time_ns() + delay * 1000000;
         }
-        now = now_ns();
+        now = (int64_t)om_time_ns();
         for (int i = 0; i < d->nparts; i++) { /* stalled parts restart, not counted as a try */
-            struct part *p = &d->parts[i];
+            struct reg_part *p = &d->parts[i];
             if (p->h && now - p->last_ns > (int64_t)d->cfg.stall_timeout_ms * 1000000) {
                 om_log(OM_LOG_INFO, "store", "%.12s part %d stalled; retrying", d->digest + 7, p->n);
                 part_stop(p, m);
                 active--;
-                rec_write(d, p);
+                reg_dl_rec_write(d, p);
             }
         }
         if (now - last_flush > 1000000000LL) {
             for (int i = 0; i < d->nparts; i++)
-                if (d->parts[i].h) rec_write(d, &d->parts[i]);
+                if (d->parts[i].h) reg_dl_rec_write(d, &d->parts[i]);
             last_flush = now;
         }
         if (!rc) curl_multi_poll(m, NULL, 0, 50, NULL);
@@ -449,7 +222,7 @@ static int dl_run(struct dl *d, char *err, size_t errlen)
     for (int i = 0; i < d->nparts; i++) {
         if (d->parts[i].h) {
             part_stop(&d->parts[i], m);
-            rec_write(d, &d->parts[i]);
+            reg_dl_rec_write(d, &d->parts[i]);
         }
     }
     curl_multi_cleanup(m);
@@ -460,19 +233,19 @@ static int dl_run(struct dl *d, char *err, size_t errlen)
     if (fsync(d->fd)) return om_err(err, errlen, -errno, "%s: fsync: %s", partial, strerror(errno));
     rc = dl_verify(d, err, errlen);
     if (rc) { /* a corrupt blob is never resumed from */
-        rec_remove_all(d);
+        reg_dl_rec_remove_all(d);
         unlink(partial);
         return rc;
     }
-    rec_remove_all(d);
+    reg_dl_rec_remove_all(d);
     if (rename(partial, d->path)) return om_err(err, errlen, -errno, "%s: rename: %s", d->path, strerror(errno));
     return 0;
 }
 
-static void dl_finish(struct dl *d, int rc, const char *err)
+static void dl_finish(struct reg_dl *d, int rc, const char *err)
 {
     pthread_mutex_lock(&g_mu);
-    for (struct dl **pp = &g_list; *pp; pp = &(*pp)->next)
+    for (struct reg_dl **pp = &g_list; *pp; pp = &(*pp)->next)
         if (*pp == d) { *pp = d->next; break; }
     d->done = 1;
     d->rc = rc;
@@ -486,7 +259,7 @@ static void dl_finish(struct dl *d, int rc, const char *err)
 
 static void *dl_thread(void *arg)
 {
-    struct dl *d = arg;
+    struct reg_dl *d = arg;
     char err[512] = "";
     int rc = dl_run(d, err, sizeof err);
     dl_finish(d, rc, err);
@@ -511,7 +284,7 @@ int reg_blob_fetch(struct reg_client *c, struct store_root *root, const char *di
         return 0;
     }
 
-    struct dl *d;
+    struct reg_dl *d;
 again:
     pthread_mutex_lock(&g_mu);
     for (;;) {
@@ -549,7 +322,7 @@ again:
 
     if (owner) {
         char perr[512] = "";
-        rc = dl_prepare(c, d, perr, sizeof perr);
+        rc = reg_dl_prepare(c, d, perr, sizeof perr);
         pthread_t th;
         if (!rc && pthread_create(&th, NULL, dl_thread, d) == 0) {
             pthread_detach(th);
@@ -575,10 +348,10 @@ again:
             pthread_mutex_unlock(&g_mu);
             return om_err(err, errlen, OM_ECANCELED, "canceled");
         }
-        if (now_ns() - last_emit >= 55 * 1000000 && total > 0) {
+        if ((int64_t)om_time_ns() - last_emit >= 55 * 1000000 && total > 0) {
             pthread_mutex_unlock(&g_mu);
             reg_emit(cb, ud, status, digest, total, done);
-            last_emit = now_ns();
+            last_emit = (int64_t)om_time_ns();
             pthread_mutex_lock(&g_mu);
         }
     }

@@ -1,10 +1,14 @@
-/* store/registry internals shared by registry_http.c (requests, auth),
- * registry_pull.c (manifest + blob downloads) and registry_push.c. */
+/* store/registry internals shared by registry_http.c (requests, URLs),
+ * registry_auth.c (401 -> signed token request), registry_dlprep.c and
+ * registry_dl.c (shared blob downloads), registry_pull.c, registry_push.c. */
 #ifndef STORE_REGISTRY_INT_H
 #define STORE_REGISTRY_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+
+#include <curl/curl.h>
 
 #include "store/models.h"
 #include "store/registry.h"
@@ -75,6 +79,11 @@ int reg_http(struct reg_client *c, const char *method, const char *url,
              const char *const *headers, struct reg_body *body, size_t max_body,
              int discard_body, int with_auth, struct reg_resp *r, char *err, size_t errlen);
 
+/* Answers the 401 challenge www_auth (of a request to req_url): checks the
+ * realm host, signs and GETs the token URL, stores the token in c. */
+int reg_fetch_token(struct reg_client *c, const char *www_auth, const char *req_url,
+                    char *err, size_t errlen);
+
 /* Ollama's makeRequestWithRetry: reg_http, on 401 fetch a token from the
  * challenge and retry once; 404 -> OM_ENOTFOUND "file does not exist";
  * other >= 400 -> OM_EIO "<code>: <body>"; a second 401 -> "unauthorized:
@@ -93,6 +102,47 @@ int reg_url_add_query(char *url, size_t cap, const char *key, const char *value)
 /* Emits {"status":s,"digest"?,"total"?,"completed"?} (zero fields omitted). */
 void reg_emit(reg_progress_fn cb, void *ud, const char *status, const char *digest,
               int64_t total, int64_t completed);
+
+/* ---- blob downloads (registry_dl.c, registry_dlprep.c) ---- */
+
+#define REG_MB 1000000LL
+#define REG_MAX_PARTS 100000
+#define REG_MAX_BLOB (1LL << 40)
+
+struct reg_part {
+    struct reg_dl *d;
+    int n;
+    int64_t off, size, completed;
+    CURL *h;
+    struct curl_slist *hl; /* request headers of h */
+    int64_t last_ns, retry_at_ns;
+    int tries, bad_status;
+    char range[64];
+};
+
+struct reg_dl {
+    struct reg_dl *next;
+    char path[4096];      /* final blob path: the table key */
+    char digest[72];
+    char url[REG_URL_MAX];
+    char auth[8300];      /* header for the data URL, "" when cross-host */
+    char ua[256];
+    struct reg_cfg cfg;
+    int64_t total;
+    _Atomic int64_t completed;
+    _Atomic int stopping;
+    struct reg_part *parts;
+    int nparts, fd;
+    /* under g_mu */
+    int waiters, worker_alive, done, rc;
+    char err[512];
+};
+
+/* Loads or makes the part records, sizes the -partial file, finds the data
+ * URL. On the first puller's thread, before the worker starts. */
+int reg_dl_prepare(struct reg_client *c, struct reg_dl *d, char *err, size_t errlen);
+int reg_dl_rec_write(const struct reg_dl *d, const struct reg_part *p);
+void reg_dl_rec_remove_all(const struct reg_dl *d);
 
 /* Makes sure blob `digest` (canonical "sha256:<hex>") is in root: a cache
  * hit (*cache_hit = 1, one progress line with completed = total), or a
