@@ -4,8 +4,9 @@
  *
  * A template is parsed once into an immutable AST (may be shared between
  * threads) and executed against a jansson value whose objects are keyed by
- * Go field names (.Messages, .Role, .Function.Arguments ...). Missing fields
- * render as the zero value (""), like Ollama's templates see them.
+ * Go field names (.Messages, .Role, .Function.Arguments ...); see the data
+ * conventions at the end of this header. prompt.c builds that data exactly
+ * as Ollama does, so templates see what they see under Ollama.
  *
  * Execution is bounded: output size, loop iterations, nesting depth and
  * total work have fixed limits, so a hostile template fails with an error
@@ -28,8 +29,9 @@ struct tmpl;
 /* Parses src[0..len) (need not be NUL-terminated). On success *out receives
  * a template the caller owns (free with tmpl_free) and 0 is returned; on
  * failure returns OM_EFORMAT (or OM_ENOMEM for oversized input), *out is
- * NULL and err holds a message with the position, Go style:
- * "template: :LINE:COL: unexpected ...". */
+ * NULL and err holds a message with the position, Go style plus a column:
+ * "template: :LINE:COL: function \"foo\" not defined" (COL is the 0-based
+ * byte offset in the line, as Go's execution errors count it). */
 int tmpl_parse(const char *src, size_t len, struct tmpl **out, char *err, size_t errlen);
 void tmpl_free(struct tmpl *t);
 
@@ -38,7 +40,9 @@ void tmpl_free(struct tmpl *t);
  * bytes and 0 is returned. On failure (a Go execution error such as
  * "error calling eq: incompatible types for comparison", an index out of
  * range, or a bound exceeded) returns a negative OM_E* code, *out is NULL
- * and err names the position. out_len may be NULL. */
+ * and err names the position, Go style:
+ * "template: :1:2: executing \"\" at <eq 1 \"a\">: error calling eq: ...".
+ * out_len may be NULL. Bounds exceeded give OM_ERANGE. */
 int tmpl_exec(const struct tmpl *t, const json_t *data, char **out, size_t *out_len, char *err,
               size_t errlen);
 
@@ -48,17 +52,42 @@ int tmpl_exec(const struct tmpl *t, const json_t *data, char **out, size_t *out_
  * including nested templates and else branches. */
 bool tmpl_uses(const struct tmpl *t, const char *field);
 
-/* Ollama's tool-call prefix: the first text node inside
- * `{{ if .ToolCalls }}` (any depth) that is not whitespace only, trimmed,
- * and cut before its first '{' (prefix "" when the text starts with '{').
- * Returns 0 and a malloc'd *prefix (caller frees), or OM_ENOTFOUND when the
- * template has no such text (*prefix NULL; callers then use "{" raw JSON). */
+/* Ollama's tool-call prefix (tools/template.go parseTag): the first text
+ * node inside the first `{{ if ... .ToolCalls ... }}` that is not blank
+ * (searching nested if/range/with bodies, stopping at the first action or
+ * control structure), with \r\n -> \n, cut before its first '{' and
+ * trimmed; "{" when that leaves nothing. *prefix is always set to a
+ * malloc'd string (caller frees). Returns 0, or OM_ENOTFOUND when the
+ * template has no such text and *prefix is the "{" fallback (raw JSON). */
 int tmpl_tool_prefix(const struct tmpl *t, char **prefix);
 
-/* Thinking tags: the text immediately before and after `.Thinking` inside
- * the range over .Messages (trimmed to the last / first tag-like token,
- * e.g. "<think>" and "</think>"). Returns 0 with malloc'd *open and *close
- * (caller frees), or OM_ENOTFOUND (both NULL) when the template has none. */
+/* Thinking tags (thinking/template.go InferTags): for `.Thinking` under a
+ * range over .Messages, the first and last text nodes (trimmed) of the
+ * nearest enclosing list, e.g. "<think>" and "</think>". *open and *close
+ * are always set to malloc'd strings (caller frees; "" when not found).
+ * Returns 0 when both are non-empty, else OM_ENOTFOUND. */
 int tmpl_think_tags(const struct tmpl *t, char **open, char **close);
+
+/* Ollama's template edits, each returning a new template (caller frees
+ * with tmpl_free):
+ * tmpl_with_response: t with `{{ .Response }}` appended (what Ollama's
+ *   template.Parse does when the template uses neither .Messages nor
+ *   .Response).
+ * tmpl_cut_response: t with every node after the first `.Response` field
+ *   removed (the last turn of the legacy System/Prompt/Response path). */
+struct tmpl *tmpl_with_response(const struct tmpl *t);
+struct tmpl *tmpl_cut_response(const struct tmpl *t);
+
+/* Data conventions for tmpl_exec: objects are Go maps (field access by
+ * key; a missing key is nil, printed "<no value>" like Go's
+ * map[string]any), unless they carry the key TMPL_GO_TYPE_KEY whose
+ * string value names an Ollama struct type ("Tool", "ToolFunction",
+ * "ToolParams", "ToolProperty", "Message", "ToolCall",
+ * "ToolCallFunction"): then a missing field is an execution error, `json`
+ * uses the struct's json tags (with omitempty), and "Tool" prints as JSON.
+ * Arrays/objects reached through a field named Tools, Arguments or
+ * Properties print as JSON (Ollama's String methods). JSON integers are Go
+ * ints and reals float64 (eq 1 1.0 is an error, as in Go). */
+#define TMPL_GO_TYPE_KEY "\x01T"
 
 #endif
