@@ -88,6 +88,11 @@ static int set_small_layers(struct create_ctx *c)
     const json_t *msgs = json_object_get(req, "messages");
     int rc = 0;
     if (t && *t) {
+        if (c->hooks && c->hooks->check_template) {
+            char e2[256] = "";
+            if (c->hooks->check_template(c->hooks->ud, t, e2, sizeof(e2)) != 0)
+                return om_err(c->err, c->errlen, OM_EINVAL, "template error: %s", e2);
+        }
         create_remove_layers(c, STORE_MT_TEMPLATE);
         create_remove_layers(c, STORE_MT_PROMPT);
         if ((rc = create_put_layer(c, STORE_MT_TEMPLATE, t, strlen(t))))
@@ -274,6 +279,31 @@ static int write_manifest(struct create_ctx *c, const struct store_name *name)
     return 0;
 }
 
+/* Ollama's envconfig.Bool: unset or empty is false, Go ParseBool values
+ * as written, anything else true (quotes and blanks trimmed). */
+static bool env_true(const char *name)
+{
+    const char *v = getenv(name);
+    char b[32];
+    size_t n = 0;
+    if (!v)
+        return false;
+    while (*v == ' ' || *v == '"' || *v == '\'')
+        v++;
+    while (*v && n + 1 < sizeof(b))
+        b[n++] = *v++;
+    while (n && (b[n - 1] == ' ' || b[n - 1] == '"' || b[n - 1] == '\''))
+        n--;
+    b[n] = '\0';
+    if (!n)
+        return false;
+    static const char *const F[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(F); i++)
+        if (strcmp(b, F[i]) == 0)
+            return false;
+    return true;
+}
+
 int store_create(struct store_root *r, const json_t *req, const struct store_create_hooks *hooks,
                  store_progress_cb progress, void *ud, char *err, size_t errlen)
 {
@@ -341,7 +371,7 @@ int store_create(struct store_root *r, const json_t *req, const struct store_cre
         rc = set_small_layers(&c);
     if (!rc)
         rc = write_manifest(&c, &name);
-    if (!rc && old && !getenv("OLLAMA_NOPRUNE")) {
+    if (!rc && old && !env_true("OLLAMA_NOPRUNE")) {
         json_t *om;
         if (store_manifest_parse(old, old_len, &om, NULL, 0) == 0) {
             store_remove_layers(r, om);

@@ -210,6 +210,10 @@ struct store_create_hooks {
                   json_t **params);
     /* Quantizer threads (<= 0: physical cores). */
     int n_threads;
+    /* Checks a request's Go template (Ollama rejects one that does not
+     * parse: "template error: …"); returns non-zero with err set when
+     * invalid. May be NULL (no check). */
+    int (*check_template)(void *ud, const char *go_template, char *err, size_t errlen);
 };
 
 /* Progress callback: status_obj is {"status": "...", "digest"?, "total"?,
@@ -217,7 +221,10 @@ struct store_create_hooks {
 typedef void (*store_progress_cb)(void *ud, const json_t *status_obj);
 
 /* Implements /api/create on req (the request body). On success the manifest
- * is written and the last progress is {"status":"success"}. Errors:
+ * is written and the last progress is {"status":"success"}; the replaced
+ * manifest's layers that nothing references are deleted unless
+ * OLLAMA_NOPRUNE is true. Not supported (OM_EUNSUPPORTED): adapters,
+ * draft_files, remote_host, safetensors files, split GGUFs. Errors:
  * OM_EINVAL (bad request: err as Ollama's message), OM_ENOTFOUND
  * (`model "x" not found` for a missing from; the caller may pull and
  * retry), OM_EFORMAT (bad GGUF), others from I/O. hooks and progress may be

@@ -293,6 +293,16 @@ static int fake_detect(void *ud, const char *jinja, char **name, char **go, json
     return 0;
 }
 
+static int reject_template(void *ud, const char *t, char *err, size_t errlen)
+{
+    (void)ud;
+    if (strstr(t, "{{ .Bad")) {
+        snprintf(err, errlen, "unclosed action");
+        return -1;
+    }
+    return 0;
+}
+
 static void test_create_detect(void **state)
 {
     (void)state;
@@ -320,6 +330,12 @@ static void test_create_detect(void **state)
                 &hooks);
     assert_int_equal(rc, 0);
     assert_int_equal(detect_calls, 1);
+    /* a template the caller's check refuses */
+    hooks.check_template = reject_template;
+    rc = create(files_req("chat4", d, "\"template\":\"{{ .Bad\""), &st, err, sizeof(err),
+                &hooks);
+    assert_int_equal(rc, OM_EINVAL);
+    assert_string_equal(err, "template error: unclosed action");
     /* no hook: no template layer */
     rc = create(files_req("chat3", d, NULL), &st, err, sizeof(err), NULL);
     assert_int_equal(rc, 0);
@@ -400,6 +416,13 @@ static void test_create_replace_prunes(void **state)
                             NULL),
                      0);
     assert_true(store_blob_exists(g_r, two));
+    setenv("OLLAMA_NOPRUNE", "false", 1); /* Go ParseBool: pruning again */
+    char three[72];
+    store_blob_put_bytes(g_r, "three", 5, three);
+    assert_int_equal(create(files_req("rep", d, "\"system\":\"four\""), &st, err, sizeof(err),
+                            NULL),
+                     0);
+    assert_false(store_blob_exists(g_r, three));
     unsetenv("OLLAMA_NOPRUNE");
 }
 
