@@ -68,7 +68,7 @@ int cli_host_parse(const char *s, char *base, size_t n)
         *path++ = 0;
 
     /* net.SplitHostPort: "host:port" or "[v6]:port"; anything else fails */
-    char host[300] = "", port[32] = "";
+    char host[sizeof buf] = "", port[32] = "";
     int split_ok = 0;
     if (hp[0] == '[') {
         char *rb = strchr(hp, ']');
