@@ -361,6 +361,12 @@ export async function startRegistry(opts = {}) {
       if (!validRepo(body.repo)) return regError(res, 400, 'NAME_INVALID', 'invalid repository name');
       return sendJSON(res, 200, await seed(body.repo, body.tag ?? 'latest', body.layers ?? [], body.config));
     }
+    if (p === '/_test/manifest' && req.method === 'POST') { // stores raw manifest bytes (hostile-input tests)
+      if (!validRepo(body.repo) || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(body.tag ?? '')) return regError(res, 400, 'NAME_INVALID', 'bad name');
+      await fsp.mkdir(path.dirname(manifestPath(body.repo, body.tag)), { recursive: true });
+      await fsp.writeFile(manifestPath(body.repo, body.tag), String(body.body ?? ''));
+      return sendJSON(res, 200, {});
+    }
     if (p === '/_test/blob' && req.method === 'POST') { // reads a stored blob back (hex digest in body)
       if (!validDigest(body.digest ?? '')) return regError(res, 400, 'DIGEST_INVALID', 'bad digest');
       try { return sendJSON(res, 200, { size: (await fsp.stat(blobPath(body.digest))).size }); } catch { return regError(res, 404, 'BLOB_UNKNOWN', 'no such blob'); }
