@@ -62,6 +62,8 @@ static size_t skip_blank(const char *s, size_t i, size_t n)
 /* 2: s starts with t; 1: s is a proper prefix of t; 0: neither. */
 static int prefix(const char *s, size_t n, const char *t, size_t lt)
 {
+    if (n == 0)
+        return 1;
     if (n >= lt)
         return memcmp(s, t, lt) == 0 ? 2 : 0;
     return memcmp(s, t, n) == 0 ? 1 : 0;
@@ -78,7 +80,7 @@ static size_t overlap(const char *s, size_t n, const char *t, size_t lt)
 
 static const char *find(const char *s, size_t n, const char *t, size_t lt)
 {
-    return lt ? memmem(s, n, t, lt) : NULL;
+    return lt && n ? memmem(s, n, t, lt) : NULL;
 }
 
 static void out_add(char **p, size_t *len, const char *s, size_t n)
