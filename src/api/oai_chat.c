@@ -273,7 +273,11 @@ static int chat_build(const json_t *req, json_t *n, char *err, size_t errlen)
         json_array_foreach(stop, i, e)
             if (json_is_string(e))
                 json_array_append(s, e);
-        json_object_set_new(opt, "stop", s);
+        /* Go sends a nil list (null) here, which keeps the model's stops */
+        if (json_array_size(s))
+            json_object_set_new(opt, "stop", s);
+        else
+            json_decref(s);
     }
     if ((rc = oai_common_options(req, st, opt, err, errlen)) != 0)
         return rc;

@@ -113,7 +113,10 @@ static int completion_build(const json_t *req, json_t *n, char *err, size_t errl
     } else if (json_is_array(stop)) {
         json_t *s = json_array(), *e;
         size_t i;
-        json_object_set_new(opt, "stop", s);
+        if (json_array_size(stop)) /* [] is Go's nil list: the model's stops stay */
+            json_object_set_new(opt, "stop", s);
+        else
+            json_decref(s);
         json_array_foreach(stop, i, e) {
             if (!json_is_string(e))
                 return om_err(err, errlen, OM_EINVAL, "invalid type for 'stop' field: %s",

@@ -85,6 +85,10 @@ static void test_chat_request(void **state)
     expect_json(json_incref(json_object_get(n, "format")), "{\"type\":\"object\"}");
     expect_json(json_incref(json_object_get(n, "think")), "false");
     json_decref(n);
+    /* a stop list with no strings leaves the model's stops alone */
+    n = chat_ok("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"stop\":[1,null]}");
+    assert_null(json_object_get(json_object_get(n, "options"), "stop"));
+    json_decref(n);
     const char *efforts[][2] = {{"minimal", "\"low\""}, {"low", "\"low\""},
                                 {"medium", "\"medium\""}, {"high", "\"high\""},
                                 {"max", "\"max\""}, {"ultra", "\"max\""}};
