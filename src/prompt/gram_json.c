@@ -25,9 +25,12 @@
 
 uint32_t gram_jc_fail(struct jc *c, int rc, const char *what, const char *detail)
 {
-    if (c->rc == 0)
-        c->rc = om_err(c->err, c->errlen, rc, "schema: %s%s%s", what, detail ? ": " : "",
-                       detail ? detail : "");
+    if (c->rc == 0) {
+        size_t pl = strlen(c->path);
+        const char *path = pl > 96 ? c->path + pl - 96 : c->path;
+        c->rc = om_err(c->err, c->errlen, rc, "schema: %s%s%s (at #%s%s)", what, detail ? ": " : "",
+                       detail ? detail : "", pl > 96 ? "..." : "", path);
+    }
     return UINT32_MAX;
 }
 

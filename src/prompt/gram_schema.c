@@ -19,6 +19,22 @@
 
 static uint32_t compile(struct jc *c, const json_t *node);
 
+/* compile() with "/key[/name or /index]" appended to the error path. */
+static uint32_t compile_at(struct jc *c, const json_t *node, const char *key, const char *name,
+                           size_t index)
+{
+    size_t len = strlen(c->path);
+    if (name)
+        snprintf(c->path + len, sizeof(c->path) - len, "/%s/%s", key, name);
+    else if (!strcmp(key, "prefixItems") || !strcmp(key, "anyOf"))
+        snprintf(c->path + len, sizeof(c->path) - len, "/%s/%zu", key, index);
+    else
+        snprintf(c->path + len, sizeof(c->path) - len, "/%s", key);
+    uint32_t r = compile(c, node);
+    c->path[len] = 0;
+    return r;
+}
+
 /* --- memo: schema node -> rule (open addressing on the pointer) */
 static uint32_t memo_slot(const struct jc *c, const json_t *k)
 {
@@ -162,7 +178,7 @@ static uint32_t typed_array(struct jc *c, const json_t *node)
                 gram_seq_lit(c->g, &s, ",", 1);
                 gram_jc_push_rule(&s, gram_jc_space(c));
             }
-            gram_jc_push_rule(&s, compile(c, json_array_get(tuple, i)));
+            gram_jc_push_rule(&s, compile_at(c, json_array_get(tuple, i), "prefixItems", NULL, i));
         }
         gram_seq_lit(c->g, &s, "]", 1);
         gram_jc_push_rule(&s, gram_jc_space(c));
@@ -176,7 +192,7 @@ static uint32_t typed_array(struct jc *c, const json_t *node)
         return UINT32_MAX;
     if (min > max)
         return gram_jc_fail(c, OM_EFORMAT, "minItems > maxItems", NULL);
-    uint32_t x = items ? compile(c, items) : gram_json_value(c);
+    uint32_t x = items ? compile_at(c, items, "items", NULL, 0) : gram_json_value(c);
     return gram_json_list(c, x, min, max, false);
 }
 
@@ -205,7 +221,7 @@ static uint32_t object_props(struct jc *c, const char **names, const json_t **sc
         gram_jc_push_rule(&s, gram_jc_space(c));
         gram_seq_lit(c->g, &s, ":", 1);
         gram_jc_push_rule(&s, gram_jc_space(c));
-        gram_jc_push_rule(&s, schemas[i] ? compile(c, schemas[i]) : gram_json_value(c));
+        gram_jc_push_rule(&s, schemas[i] ? compile_at(c, schemas[i], "properties", names[i], 0) : gram_json_value(c));
         gram_jc_alt(c, kv, &s);
         for (int f = 0; f < 2; f++) {
             uint32_t r = p[2 * i + (size_t)f];
@@ -302,7 +318,7 @@ static uint32_t typed_object(struct jc *c, const json_t *node)
         if (json_is_false(ap))
             return gram_json_list(c, 0, 0, 0, true);
         if (json_is_object(ap))
-            return gram_json_list(c, gram_json_member(c, compile(c, ap)), 0, JC_UNBOUNDED, true);
+            return gram_json_list(c, gram_json_member(c, compile_at(c, ap, "additionalProperties", NULL, 0)), 0, JC_UNBOUNDED, true);
         return gram_json_any_object(c);
     }
     struct plist *pl = om_xcalloc(1, sizeof(*pl));
@@ -414,7 +430,7 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
     const json_t *all = json_object_get(node, "allOf");
     if (json_is_string(ref)) {
         const json_t *t = resolve_ref(c, json_string_value(ref));
-        gram_jc_push_rule(&s, t ? compile(c, t) : UINT32_MAX);
+        gram_jc_push_rule(&s, t ? compile_at(c, t, json_string_value(ref), NULL, 0) : UINT32_MAX);
         gram_jc_alt(c, r, &s);
     } else if (json_object_get(node, "const")) {
         gram_jc_push_rule(&s, gram_jc_literals(c, json_object_get(node, "const"), false));
@@ -429,11 +445,11 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         const json_t *alt;
         json_array_foreach(any, i, alt)
         {
-            gram_jc_push_rule(&s, compile(c, alt));
+            gram_jc_push_rule(&s, compile_at(c, alt, "anyOf", NULL, i));
             gram_jc_alt(c, r, &s);
         }
     } else if (json_is_array(all) && json_array_size(all) == 1 && !type) {
-        gram_jc_push_rule(&s, compile(c, json_array_get(all, 0)));
+        gram_jc_push_rule(&s, compile_at(c, json_array_get(all, 0), "allOf", NULL, 0));
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(type)) {
         if (json_array_size(type) == 0)

@@ -345,6 +345,11 @@ static void test_hostile(void **s)
         assert_null(g);
         assert_true(strlen(err) > 0);
     }
+    /* the error names where in the schema */
+    const char *nested = "{\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"anyOf\":"
+                         "[{\"type\":\"integer\"},{\"type\":\"x\"}]}}}}";
+    assert_int_equal(gram_new_schema(nested, strlen(nested), &g, err, sizeof(err)), OM_EUNSUPPORTED);
+    assert_non_null(strstr(err, "#/properties/a/items/anyOf/1"));
     /* deep nesting */
     size_t cap = 64 * 1024;
     char *deep = om_xmalloc(cap);
