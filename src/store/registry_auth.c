@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -201,4 +202,39 @@ int reg_request(struct reg_client *c, const char *method, const char *url,
         return 0;
     }
     return om_err(err, errlen, OM_EIO, "unauthorized: access denied");
+}
+
+int reg_is_redirect(long code)
+{
+    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+int reg_request_follow(struct reg_client *c, const char *method, const char *url,
+                       const char *const *headers, size_t max_body, struct reg_resp *r,
+                       char *err, size_t errlen)
+{
+    char cur[REG_URL_MAX], next[REG_URL_MAX], h0[512], h1[512];
+    snprintf(cur, sizeof cur, "%s", url);
+    if (reg_url_host(url, 1, h0, sizeof h0)) return om_err(err, errlen, OM_EINVAL, "bad URL %s", url);
+    for (int hop = 0; hop <= 10; hop++) {
+        int same = reg_url_host(cur, 1, h1, sizeof h1) == 0 && strcasecmp(h0, h1) == 0;
+        int rc;
+        if (same) {
+            rc = reg_request(c, method, cur, headers, NULL, max_body, 0, r, err, errlen);
+        } else { /* another host: no credentials, plain status mapping */
+            rc = reg_http(c, method, cur, headers, NULL, max_body, 0, 0, r, err, errlen);
+            if (!rc && r->code >= 400) {
+                rc = r->code == 404 ? om_err(err, errlen, OM_ENOTFOUND, "file does not exist")
+                                    : om_err(err, errlen, OM_EIO, "%ld: %s", r->code, r->body ? r->body : "");
+                reg_resp_free(r);
+            }
+        }
+        if (rc) return rc;
+        if (!reg_is_redirect(r->code) || !r->location[0]) return 0;
+        rc = reg_url_resolve(cur, r->location, next, sizeof next);
+        reg_resp_free(r);
+        if (rc) return om_err(err, errlen, OM_EFORMAT, "bad Location from %s", cur);
+        snprintf(cur, sizeof cur, "%s", next);
+    }
+    return om_err(err, errlen, OM_EIO, "%s \"%s\": stopped after 10 redirects", method, url);
 }

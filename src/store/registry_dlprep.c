@@ -124,11 +124,6 @@ static int rec_load(struct reg_dl *d)
 
 /* ---- prepare (caller's thread) ---- */
 
-static int is_redirect(long code)
-{
-    return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
-}
-
 /* GET the registry blob URL, following same-host redirects only, and keep
  * the data URL (Ollama's CheckRedirect in blobDownload.run). */
 static int find_data_url(struct reg_client *c, struct reg_dl *d, const char *blob_url,
@@ -146,7 +141,7 @@ static int find_data_url(struct reg_client *c, struct reg_dl *d, const char *blo
         rc = has_loc ? reg_url_resolve(url, r.location, next, sizeof next) : 0;
         reg_resp_free(&r);
         if (rc) return om_err(err, errlen, OM_EFORMAT, "bad Location from %s", url);
-        if (is_redirect(code) && has_loc) {
+        if (reg_is_redirect(code) && has_loc) {
             if (reg_url_host(next, 1, h1, sizeof h1) == 0 && strcasecmp(h0, h1) == 0) {
                 snprintf(url, sizeof url, "%s", next);
                 continue;
@@ -183,7 +178,7 @@ int reg_dl_prepare(struct reg_client *c, struct reg_dl *d, char *err, size_t err
     }
     if (d->nparts == 0) {
         struct reg_resp r;
-        int rc = reg_request(c, "HEAD", blob_url, NULL, NULL, 0, 0, &r, err, errlen);
+        int rc = reg_request_follow(c, "HEAD", blob_url, NULL, 0, &r, err, errlen);
         if (rc) return rc;
         d->total = r.content_length;
         reg_resp_free(&r);

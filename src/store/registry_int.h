@@ -92,6 +92,14 @@ int reg_request(struct reg_client *c, const char *method, const char *url,
                 const char *const *headers, struct reg_body *body, size_t max_body,
                 int discard_body, struct reg_resp *r, char *err, size_t errlen);
 
+/* reg_request that follows redirects (up to 10) as Go's default client:
+ * credentials only to the original host name. For manifest GETs and blob
+ * HEADs (a registry on object storage may redirect those too). */
+int reg_request_follow(struct reg_client *c, const char *method, const char *url,
+                       const char *const *headers, size_t max_body, struct reg_resp *r,
+                       char *err, size_t errlen);
+int reg_is_redirect(long code);
+
 /* Resolves ref (absolute or relative URL) against base into out. */
 int reg_url_resolve(const char *base, const char *ref, char *out, size_t cap);
 /* host[:port] part of an absolute URL; hostname_only drops the port. */

@@ -131,7 +131,7 @@ int reg_pull(struct store_root *root, const char *name, const struct reg_opts *o
     snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", c.base, c.repo, c.name.tag);
     const char *hdrs[] = { "Accept: " REG_MANIFEST_ACCEPT, NULL };
     struct reg_resp r;
-    rc = reg_request(&c, "GET", url, hdrs, NULL, STORE_MANIFEST_MAX, 0, &r, e, sizeof e);
+    rc = reg_request_follow(&c, "GET", url, hdrs, STORE_MANIFEST_MAX, &r, e, sizeof e);
     if (rc) {
         om_err(err, errlen, rc, "pull model manifest: %s", e);
         goto out;

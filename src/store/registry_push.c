@@ -103,7 +103,7 @@ static int push_blob(struct reg_client *c, struct store_root *root, const char *
 
     snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", c->base, c->repo, digest);
     struct reg_resp r;
-    rc = reg_request(c, "HEAD", url, NULL, NULL, 0, 0, &r, err, errlen);
+    rc = reg_request_follow(c, "HEAD", url, NULL, 0, &r, err, errlen);
     if (rc == 0) {
         reg_resp_free(&r);
         reg_emit(cb, ud, u.status, digest, u.total, u.total);

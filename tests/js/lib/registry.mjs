@@ -18,7 +18,8 @@
 // drops its connection once that many blob bytes were sent, once), corrupt
 // (flip one byte of every blob served), authorizedKeys (only these public
 // keys get tokens; null: any valid signature), auth, redirect, chunkDelayMs
-// (slow the data listener down), realm (announce another token realm).
+// (slow the data listener down), realm (announce another token realm),
+// redirectHead (blob HEADs answer 307 to the data host as well).
 // Counters (stats, GET /_test/stats): bytes served by the data listener etc.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -92,6 +93,7 @@ export async function startRegistry(opts = {}) {
     authorizedKeys: opts.authorizedKeys ?? null,
     chunkDelayMs: opts.chunkDelayMs ?? 0, // pause after each 64 KiB the data listener sends
     realm: opts.realm ?? null,           // token realm to announce (default <url>/token)
+    redirectHead: opts.redirectHead ?? false, // blob HEADs also answer 307 to the data host
   };
   let stats = newStats();
   let dropCounter = 0; // blob bytes sent since failAfterBytes was set
@@ -238,6 +240,10 @@ export async function startRegistry(opts = {}) {
         try { st = await fsp.stat(blobPath(digest)); } catch { return regError(res, 404, 'BLOB_UNKNOWN', 'blob unknown to registry'); }
         if (req.method === 'HEAD') {
           stats.blobHeads++;
+          if (cfg.redirectHead) {
+            res.writeHead(307, { Location: `${dataUrl}/data/${digest}`, 'Content-Length': 0 });
+            return res.end();
+          }
           res.writeHead(200, { 'Content-Length': st.size, 'Docker-Content-Digest': digest, 'Content-Type': 'application/octet-stream' });
           return res.end();
         }

@@ -37,6 +37,20 @@ static void test_pull(void **state)
     assert_int_equal(store_model_get(r, g_name, &m, err, sizeof err), 0);
     store_model_free(m);
 
+    /* a registry that redirects blob HEADs too: the size comes from the data host */
+    store_close(r);
+    r = open_store("s_pull_headredir");
+    reg_config("{\"redirectHead\":true}");
+    json_decref(ctl("POST", "/_test/reset", "{}"));
+    rc = reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err);
+    reg_config("{\"redirectHead\":false}");
+    if (rc) fprintf(stderr, "pull (HEAD redirected): %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_blob_equals_file(r, g_layer_digest, g_layer_path);
+    assert_true(stat_get("dataRequests") >= 2 + LAYER_SIZE / (256 * 1024)); /* the HEADs went there */
+    store_close(r);
+    r = open_store("s_pull");
+
     /* again: every blob is a cache hit, reported complete at once */
     prog_free(&p);
     prog_init(&p);
