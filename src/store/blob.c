@@ -363,3 +363,40 @@ int store_blob_put_bytes(struct store_root *r, const void *data, size_t n, char 
     }
     return store_blob_commit(w, NULL, digest_out, NULL, 0);
 }
+
+int store_file_digest(const char *path, char digest_out[72])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        close(fd);
+        return OM_EIO;
+    }
+    char *buf = om_xmalloc(1 << 20);
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(fd, buf, 1 << 20)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        EVP_DigestUpdate(md, buf, (size_t)n);
+    }
+    free(buf);
+    close(fd);
+    unsigned char d[32];
+    unsigned int dl = 0;
+    if (!rc && EVP_DigestFinal_ex(md, d, &dl) == 1) {
+        memcpy(digest_out, "sha256:", 7);
+        hex_of(d, 32, digest_out + 7);
+    } else if (!rc) {
+        rc = OM_EIO;
+    }
+    EVP_MD_CTX_free(md);
+    return rc;
+}

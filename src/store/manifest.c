@@ -118,6 +118,22 @@ int store_manifest_parse(const char *bytes, size_t len, json_t **out, char *err,
     return 0;
 }
 
+int store_manifest_size(const char *bytes, size_t len, uint64_t *size)
+{
+    json_t *m;
+    *size = 0;
+    int rc = store_manifest_parse(bytes, len, &m, NULL, 0);
+    if (rc)
+        return rc;
+    const json_t *l;
+    size_t i;
+    json_array_foreach(json_object_get(m, "layers"), i, l)
+        *size += (uint64_t)json_integer_value(json_object_get(l, "size"));
+    *size += (uint64_t)json_integer_value(json_object_get(json_object_get(m, "config"), "size"));
+    json_decref(m);
+    return 0;
+}
+
 int store_manifest_read(const struct store_root *r, const struct store_name *n, char **bytes,
                         size_t *len, char digest_hex[65], int64_t *mtime_ns)
 {

@@ -95,6 +95,10 @@ int store_blob_put_bytes(struct store_root *r, const void *data, size_t n, char 
 int store_blob_read(const struct store_root *r, const char *digest, size_t max, char **out,
                     size_t *len);
 
+/* sha256 of a local file as "sha256:<hex>" (what `ollama create` computes
+ * before uploading a FROM/ADAPTER file). 0 or -errno. */
+int store_file_digest(const char *path, char digest_out[72]);
+
 /* ---- manifests ---- */
 
 #define STORE_MANIFEST_MAX (4u << 20) /* larger manifests are rejected */
@@ -109,6 +113,9 @@ int store_manifest_read(const struct store_root *r, const struct store_name *n, 
  * object (checked). */
 int store_manifest_write(struct store_root *r, const struct store_name *n, const char *bytes,
                          size_t len);
+/* Sum of the layer sizes plus the config size of a manifest (the "size" of
+ * /api/tags); OM_EFORMAT for a bad manifest. */
+int store_manifest_size(const char *bytes, size_t len, uint64_t *size);
 /* Calls cb for every valid manifest (invalid names and unreadable files are
  * skipped). A non-zero return of cb stops the walk and is returned. */
 typedef int (*store_list_fn)(void *ud, const struct store_name *n, const char *manifest,
@@ -164,7 +171,9 @@ void store_format_params(uint64_t n, char *buf, size_t cap);
  * replaced by [] unless verbose; general.name and tokenizer.chat_template
  * removed), plus general.parameter_count. NULL with err on failure. */
 json_t *store_model_info(const char *gguf_path, bool verbose, char *err, size_t errlen);
-/* The generated Modelfile of /api/show (§9.4); malloc'd. */
+/* The generated Modelfile of /api/show (§9.4); malloc'd. /api/show's
+ * request overrides (system, options merged over params) are applied by
+ * the caller to m before the call. */
 char *store_show_modelfile(const struct store_model *m);
 /* The "parameters" text of /api/show; malloc'd ("" for NULL/empty). */
 char *store_show_parameters(const json_t *params);

@@ -408,6 +408,54 @@ static void test_model_get(void **state)
     store_close(r);
 }
 
+static void test_hostile_manifest_on_disk(void **state)
+{
+    (void)state;
+    struct store_root *r = open_fresh();
+    char p[600], cmd[700];
+    snprintf(p, sizeof(p), "%s/manifests/registry.ollama.ai/library/evil", g_root);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s", p);
+    assert_int_equal(system(cmd), 0);
+    strcat(p, "/latest");
+    FILE *f = fopen(p, "w");
+    fputs("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:../../../etc/passwd\",\"size\":1},\"layers\":[]}", f);
+    fclose(f);
+    struct store_model *m;
+    char err[256];
+    assert_int_equal(store_model_get(r, "evil", &m, err, sizeof(err)), OM_EFORMAT);
+    assert_null(m);
+    struct listed l = {0};
+    assert_int_equal(store_list(r, list_cb, &l), 0);
+    assert_int_equal(l.n, 0);
+    /* negative sizes, layers not an array */
+    f = fopen(p, "w");
+    fputs("{\"layers\":{}}", f);
+    fclose(f);
+    assert_int_equal(store_model_get(r, "evil", &m, err, sizeof(err)), OM_EFORMAT);
+    uint64_t sz;
+    const char *neg = "{\"layers\":[{\"mediaType\":\"a\",\"digest\":\"sha256:"
+                      "0000000000000000000000000000000000000000000000000000000000000000\","
+                      "\"size\":-5}]}";
+    assert_int_equal(store_manifest_size(neg, strlen(neg), &sz), OM_EFORMAT);
+    const char *ok = "{\"config\":{\"mediaType\":\"c\",\"digest\":\"sha256:"
+                     "0000000000000000000000000000000000000000000000000000000000000000\","
+                     "\"size\":7},\"layers\":[{\"mediaType\":\"a\",\"digest\":\"sha256-"
+                     "1111111111111111111111111111111111111111111111111111111111111111\","
+                     "\"size\":5}]}";
+    assert_int_equal(store_manifest_size(ok, strlen(ok), &sz), 0);
+    assert_int_equal(sz, 12);
+    /* store_file_digest */
+    char d[72];
+    snprintf(p, sizeof(p), "%s/hw.txt", g_root);
+    f = fopen(p, "w");
+    fputs("hello world", f);
+    fclose(f);
+    assert_int_equal(store_file_digest(p, d), 0);
+    assert_string_equal(d, "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+    assert_true(store_file_digest("/nonexistent/x", d) < 0);
+    store_close(r);
+}
+
 static void test_json_go(void **state)
 {
     (void)state;
@@ -435,7 +483,7 @@ int main(void)
         cmocka_unit_test(test_blob_mismatch),    cmocka_unit_test(test_manifest_roundtrip),
         cmocka_unit_test(test_manifest_huge),    cmocka_unit_test(test_list_copy_delete),
         cmocka_unit_test(test_prune),            cmocka_unit_test(test_model_get),
-        cmocka_unit_test(test_json_go),
+        cmocka_unit_test(test_hostile_manifest_on_disk), cmocka_unit_test(test_json_go),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(g_root);
