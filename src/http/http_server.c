@@ -291,7 +291,8 @@ static enum MHD_Result final_call(http_server *s, http_req *req)
         req->route->handler(req, req->route->ctx);
         pthread_mutex_lock(&s->mu);
         req->in_handler = false;
-        http_watch_add(req);
+        if (!req->answered || req->is_stream) /* an answer may take a while */
+            http_watch_add(req);
     }
     enum MHD_Result ret = MHD_YES;
     if (atomic_load(&req->gone) || s->stopping) {
