@@ -130,39 +130,31 @@ static int on_tensor(const struct store_progress *p, void *ud)
     return 0;
 }
 
-/* Hashes the file at tmp into a blob (copied through a blob writer: one
- * more pass over the file, but one code path that hashes, fsyncs and
- * renames). digest_out gets "sha256:<hex>", *existed whether it was there. */
+/* Moves the finished file tmp (in blobs/, already fsync'd by the writer)
+ * to its digest's name: hashed in place and renamed, so a multi-GB model is
+ * not copied again. digest_out gets "sha256:<hex>", *existed whether the
+ * blob was already there (tmp is then removed). */
 static int adopt_file(struct store_root *r, const char *tmp, char digest_out[72], bool *existed,
                       uint64_t *size)
 {
-    struct store_blob_writer *w;
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char path[4200];
+    struct stat st;
+    int rc = store_file_digest(tmp, digest_out);
+    if (rc)
+        return rc;
+    if (stat(tmp, &st) != 0)
         return -errno;
-    int rc = store_blob_begin(r, &w);
-    if (rc) {
-        close(fd);
-        return rc;
+    *size = (uint64_t)st.st_size;
+    store_blob_path(r, digest_out, path, sizeof(path));
+    *existed = stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == *size;
+    if (*existed) {
+        utimensat(AT_FDCWD, path, NULL, 0);
+        unlink(tmp);
+        return 0;
     }
-    char *buf = om_xmalloc(1 << 20);
-    ssize_t n;
-    *size = 0;
-    while (!rc && (n = read(fd, buf, 1 << 20)) != 0) {
-        if (n < 0) {
-            rc = errno == EINTR ? 0 : -errno;
-            continue;
-        }
-        rc = store_blob_write(w, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    free(buf);
-    close(fd);
-    if (rc) {
-        store_blob_abort(w);
-        return rc;
-    }
-    return store_blob_commit_ex(w, NULL, digest_out, existed, NULL, 0);
+    if (chmod(tmp, 0644) != 0 || rename(tmp, path) != 0)
+        return -errno;
+    return 0;
 }
 
 static int quantize_layer(struct create_ctx *c, struct create_layer *l, const gguf_file *f,

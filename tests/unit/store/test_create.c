@@ -217,6 +217,23 @@ static void test_create_from_files(void **state)
     assert_string_equal(json_string_value(json_object_get(l0, "digest")), d);
     assert_string_equal(json_string_value(json_object_get(l0, "from")), "model.gguf");
     store_model_free(m);
+    /* the manifest bytes as Go's encoder writes them */
+    struct store_name nm;
+    store_name_parse("mine", &nm);
+    char *mb;
+    size_t ml;
+    assert_int_equal(store_manifest_read(g_r, &nm, &mb, &ml, NULL, NULL), 0);
+    const char *head = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker."
+                       "distribution.manifest.v2+json\",\"config\":{\"mediaType\":\"application/"
+                       "vnd.docker.container.image.v1+json\",\"digest\":\"sha256:";
+    assert_memory_equal(mb, head, strlen(head));
+    char lay[200];
+    snprintf(lay, sizeof(lay), "\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\","
+             "\"digest\":\"%s\",\"size\":", d);
+    assert_non_null(strstr(mb, lay));
+    assert_non_null(strstr(mb, ",\"from\":\"model.gguf\"}"));
+    assert_memory_equal(mb + ml - 3, "]}\n", 3);
+    free(mb);
 }
 
 static void test_create_quantize(void **state)
