@@ -170,7 +170,13 @@ export async function startRegistry(opts = {}) {
       dropCounter += chunk.length;
       stats.bytesServed += chunk.length;
       pos += chunk.length;
-      if (!res.write(chunk)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      if (!res.write(chunk)) {
+        await new Promise((r) => {
+          const done = () => { res.off('drain', done); res.off('close', done); r(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
       if (res.destroyed) { stream.destroy(); return; }
     }
     res.end();
