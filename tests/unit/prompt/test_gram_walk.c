@@ -199,6 +199,16 @@ static const char *const schemas[] = {
     "{\"type\":\"object\",\"properties\":{\"opt1\":{\"type\":\"null\"},\"opt2\":{\"type\":\"null\"},"
     "\"opt3\":{\"type\":\"boolean\"}}}",
     "{\"type\":\"object\",\"required\":[\"free\"]}",
+    /* as pydantic writes it (titles, $defs, Optional as anyOf with null) */
+    "{\"$defs\":{\"Pet\":{\"properties\":{\"name\":{\"title\":\"Name\",\"type\":\"string\"},"
+    "\"age\":{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"null\"}],\"default\":null}},"
+    "\"required\":[\"name\"],\"title\":\"Pet\",\"type\":\"object\"}},\"properties\":{\"pets\":"
+    "{\"items\":{\"$ref\":\"#/$defs/Pet\"},\"title\":\"Pets\",\"type\":\"array\"}},"
+    "\"required\":[\"pets\"],\"title\":\"PetList\",\"type\":\"object\"}",
+    /* as zod-to-json-schema writes it */
+    "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"temps\":"
+    "{\"type\":\"array\",\"items\":{\"type\":\"number\"}}},\"required\":[\"city\",\"temps\"],"
+    "\"additionalProperties\":false,\"$schema\":\"http://json-schema.org/draft-07/schema#\"}",
     "{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":-40,"
     "\"exclusiveMaximum\":1000},\"maxItems\":5}",
     "{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":18,"
