@@ -96,6 +96,54 @@ int cli_cmd_pull(int argc, char **argv)
     return 0;
 }
 
+/* Where a pushed model can be found, as PushHandler prints it: the fully
+ * qualified name (model.ParseName with Ollama's defaults), or for
+ * ollama.com the web address of the shortest name without ":latest". */
+static void push_destination(const char *name, char *out, size_t n)
+{
+    char host[256] = "registry.ollama.ai", ns[256] = "library", model[256] = "", tag[128] = "latest";
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", name);
+    char *at = strchr(buf, '@');
+    if (at)
+        *at = 0;
+    char *slash = strrchr(buf, '/'), *colon = strrchr(buf, ':');
+    if (colon && (!slash || colon > slash)) {
+        *colon = 0;
+        snprintf(tag, sizeof tag, "%.127s", colon + 1);
+    }
+    char *parts[3];
+    int np = 0;
+    for (char *s = buf, *e; np < 3; s = e + 1) {
+        parts[np++] = s;
+        e = strchr(s, '/');
+        if (!e)
+            break;
+        *e = 0;
+    }
+    snprintf(model, sizeof model, "%.255s", parts[np - 1]);
+    if (np >= 2)
+        snprintf(ns, sizeof ns, "%.255s", parts[np - 2]);
+    if (np == 3)
+        snprintf(host, sizeof host, "%.255s", parts[0]);
+    size_t hl = strlen(host);
+    int ollama = (hl > 10 && !strcmp(host + hl - 10, ".ollama.ai")) ||
+                 (hl > 11 && !strcmp(host + hl - 11, ".ollama.com"));
+    if (!ollama) {
+        snprintf(out, n, "%s/%s/%s:%s", host, ns, model, tag);
+        return;
+    }
+    char shortest[520];
+    if (!strcmp(ns, "library"))
+        snprintf(shortest, sizeof shortest, "%.255s", model);
+    else
+        snprintf(shortest, sizeof shortest, "%.255s/%.255s", ns, model);
+    if (strcmp(tag, "latest"))
+        snprintf(out, n, "https://ollama.com/%s:%s", shortest, tag);
+    else
+        snprintf(out, n, "https://ollama.com/%s", shortest);
+}
+
 int cli_cmd_push(int argc, char **argv)
 {
     int insecure = 0;
@@ -128,8 +176,9 @@ int cli_cmd_push(int argc, char **argv)
                      "a namespace you own");
         return cli_client_fail(&c);
     }
-    /* the destination as Ollama prints it: the full name of the model */
-    printf("\nYou can find your model at:\n\n\t%s\n", pos[0]);
+    char dest[600];
+    push_destination(pos[0], dest, sizeof dest);
+    printf("\nYou can find your model at:\n\n\t%s\n", dest);
     return 0;
 }
 

@@ -71,6 +71,11 @@ const srv = http.createServer((req, res) => {
       return ndjson(res, [{ status: 'pulling manifest' }, { status: 'pulling 8eeb52dfb3bb', digest: 'sha256:8eeb52dfb3bb00', total: 2000, completed: 0 },
         { status: 'pulling 8eeb52dfb3bb', digest: 'sha256:8eeb52dfb3bb00', total: 2000, completed: 2000 }, { status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' }]);
     }
+    if (u === '/api/push') {
+      if (body.model.startsWith('denied')) return ndjson(res, [{ status: 'retrieving manifest' }, { error: 'unauthorized: access denied' }]);
+      return ndjson(res, [{ status: 'retrieving manifest' }, { status: 'pushing 8eeb52dfb3bb', digest: 'sha256:8eeb52dfb3bb00', total: 5000, completed: 5000 },
+        { status: 'pushing manifest' }, { status: 'success' }]);
+    }
     if (u === '/api/generate') {
       if (!known(body.model)) return json(res, 404, { error: `model '${body.model}' not found` });
       if (body.prompt === undefined || body.prompt === '') return ndjson(res, [{ model: body.model, response: '', done: true, done_reason: body.keep_alive === '0s' ? 'unload' : 'load' }]);
@@ -235,6 +240,18 @@ WANT='[0.5,-0.25,1e-7,0.1]'
 check "run embedding" 0 "$BIN" run emb hello
 WANT=""
 check "run embedding no input" 1 "$BIN" run emb
+
+# push: progress, then where the model is
+WANT=$'\nYou can find your model at:\n\n\thttps://ollama.com/me/m'
+check "push" 0 "$BIN" push me/m:latest
+grep -q '^pushing 8eeb52dfb3bb 100% 5 KB$' "$T/err" || fail "push bar line ($(cat "$T/err"))"
+WANT=$'\nYou can find your model at:\n\n\tlocalhost:5000/ns/m:v1'
+check "push elsewhere" 0 "$BIN" push localhost:5000/ns/m:v1 --insecure
+last_req /api/push | grep -q '"insecure":true' || fail "push --insecure"
+WANT=""
+check "push denied" 1 "$BIN" push denied/m
+[ "$(tail -1 "$T/err")" = "Error: you are not authorized to push to this namespace, create the model under a namespace you own" ] ||
+    fail "push denied: $(cat "$T/err")"
 
 # the REPL, through a pseudo-terminal (util-linux script)
 if command -v script >/dev/null; then
