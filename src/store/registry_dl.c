@@ -188,7 +188,7 @@ static int dl_run(struct reg_dl *d, char *err, size_t errlen)
             part_stop(p, m);
             active--;
             reg_dl_rec_write(d, p);
-            if (cc == CURLE_OK && p->completed == p->size) continue;
+            if (p->completed == p->size) continue; /* extra bytes past the range are no failure */
             if (++p->tries >= d->cfg.max_tries) {
                 if (p->bad_status)
                     rc = om_err(err, errlen, OM_EIO, "%.12s part %d: unexpected status code %d", d->digest + 7, p->n, p->bad_status);
