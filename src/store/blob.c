@@ -287,8 +287,8 @@ void store_blob_abort(struct store_blob_writer *w)
     free(w);
 }
 
-int store_blob_commit(struct store_blob_writer *w, const char *expected_digest,
-                      char digest_out[72], char *err, size_t errlen)
+int store_blob_commit(struct store_blob_writer *w, const char *expected_digest, char digest_out[72],
+                      char *err, size_t errlen)
 {
     return store_blob_commit_ex(w, expected_digest, digest_out, NULL, err, errlen);
 }
@@ -318,8 +318,8 @@ int store_blob_commit_ex(struct store_blob_writer *w, const char *expected_diges
     hex_of(md, 32, got + 7);
     if (expected_digest && strcmp(want, got) != 0) {
         store_blob_abort(w);
-        return om_err(err, errlen, OM_EINVAL, "digest mismatch, expected \"%s\", got \"%s\"",
-                      want, got);
+        return om_err(err, errlen, OM_EINVAL, "digest mismatch, expected \"%s\", got \"%s\"", want,
+                      got);
     }
     if (fsync(w->fd) != 0 || fchmod(w->fd, 0644) != 0) {
         rc = -errno;

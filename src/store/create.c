@@ -128,7 +128,8 @@ static int base_from_files(struct create_ctx *c, const json_t *files, bool detec
     const char **paths = om_xmalloc(n * sizeof(*paths));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)files, k, v) paths[i++] = k;
+    json_object_foreach ((json_t *)files, k, v)
+        paths[i++] = k;
     qsort(paths, n, sizeof(*paths), path_cmp);
     int rc = 0;
     for (i = 0; i < n && !rc; i++) {
@@ -143,8 +144,8 @@ static int base_from_files(struct create_ctx *c, const json_t *files, bool detec
                 break;
             }
         }
-        rc = create_from_gguf_blob(c, paths[i],
-                                   json_string_value(json_object_get(files, paths[i])), detect);
+        rc = create_from_gguf_blob(c, paths[i], json_string_value(json_object_get(files, paths[i])),
+                                   detect);
     }
     free(paths);
     return rc;
@@ -160,8 +161,7 @@ static void inherit_config(struct create_ctx *c, const json_t *base_cfg)
             json_object_set(c->config, KEYS[i], (json_t *)b);
     }
     const json_t *caps = json_object_get(base_cfg, "capabilities");
-    if (!json_object_get(c->config, "capabilities") && json_is_array(caps) &&
-        json_array_size(caps))
+    if (!json_object_get(c->config, "capabilities") && json_is_array(caps) && json_array_size(caps))
         json_object_set_new(c->config, "capabilities", json_deep_copy(caps));
 }
 
@@ -180,8 +180,7 @@ static int base_from_model(struct create_ctx *c, const char *from)
     store_name_display(&m->name, shortname, sizeof(shortname));
     const json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(m->manifest, "layers"), i, l)
-    {
+    json_array_foreach (json_object_get(m->manifest, "layers"), i, l) {
         const char *dg = json_string_value(json_object_get(l, "digest"));
         const char *mt = json_string_value(json_object_get(l, "mediaType"));
         char canon[72], status[128], path[4200];
@@ -203,7 +202,6 @@ static int base_from_model(struct create_ctx *c, const char *from)
     store_model_free(m);
     return rc;
 }
-
 
 int create_base_layers(struct create_ctx *c)
 {

@@ -16,7 +16,7 @@
 /* api.Message field order. */
 static json_t *message_go(const json_t *m, char *err, size_t errlen, int *rc)
 {
-    static const char *const F[] = {"role",      "content",   "thinking",   "images",
+    static const char *const F[] = {"role",       "content",   "thinking",    "images",
                                     "tool_calls", "tool_name", "tool_call_id"};
     if (!json_is_object(m)) {
         *rc = om_err(err, errlen, OM_EINVAL, "messages: each message must be an object");
@@ -31,9 +31,9 @@ static json_t *message_go(const json_t *m, char *err, size_t errlen, int *rc)
                 json_decref(o);
                 return NULL;
             }
-            json_object_set_new(o, F[i], json_string(json_is_string(v) ? json_string_value(v) : ""));
-        } else if (v && !json_is_null(v) &&
-                   !(json_is_string(v) && !*json_string_value(v)) &&
+            json_object_set_new(o, F[i],
+                                json_string(json_is_string(v) ? json_string_value(v) : ""));
+        } else if (v && !json_is_null(v) && !(json_is_string(v) && !*json_string_value(v)) &&
                    !(json_is_array(v) && !json_array_size(v))) {
             json_object_set(o, F[i], v);
         }
@@ -63,7 +63,9 @@ static int set_params(struct create_ctx *c, const json_t *req_params)
         free(s);
         const char *k;
         json_t *v;
-        json_object_foreach(old, k, v) if (!json_object_get(p, k)) json_object_set(p, k, v);
+        json_object_foreach (old, k, v)
+            if (!json_object_get(p, k))
+                json_object_set(p, k, v);
         json_decref(old);
     }
     if (json_object_size(p) == 0) {
@@ -111,8 +113,7 @@ static int set_small_layers(struct create_ctx *c)
     } else if (json_is_array(lic)) {
         const json_t *e;
         size_t i;
-        json_array_foreach(lic, i, e)
-        {
+        json_array_foreach (lic, i, e) {
             if (!json_is_string(e))
                 return om_err(c->err, c->errlen, OM_EINVAL,
                               "license must be a string or a list of strings");
@@ -121,7 +122,8 @@ static int set_small_layers(struct create_ctx *c)
                 return rc;
         }
     } else if (lic && !json_is_null(lic)) {
-        return om_err(c->err, c->errlen, OM_EINVAL, "license must be a string or a list of strings");
+        return om_err(c->err, c->errlen, OM_EINVAL,
+                      "license must be a string or a list of strings");
     }
     if ((rc = set_params(c, json_object_get(req, "parameters"))))
         return rc;
@@ -131,8 +133,7 @@ static int set_small_layers(struct create_ctx *c)
         json_t *arr = json_array();
         const json_t *m;
         size_t i;
-        json_array_foreach(msgs, i, m)
-        {
+        json_array_foreach (msgs, i, m) {
             json_t *o = message_go(m, c->err, c->errlen, &rc);
             if (!o) {
                 json_decref(arr);
@@ -156,11 +157,11 @@ static json_t *config_go(const json_t *cfg)
     static const struct {
         const char *key;
         int omitempty;
-    } F[] = {{"model_format", 0}, {"model_family", 0}, {"model_families", 0},
-             {"model_type", 0},   {"file_type", 0},    {"renderer", 1},
-             {"parser", 1},       {"requires", 1},     {"remote_host", 1},
-             {"remote_model", 1}, {"capabilities", 1}, {"context_length", 1},
-             {"embedding_length", 1}, {"base_name", 1}, {"draft", 1}};
+    } F[] = {{"model_format", 0},     {"model_family", 0}, {"model_families", 0},
+             {"model_type", 0},       {"file_type", 0},    {"renderer", 1},
+             {"parser", 1},           {"requires", 1},     {"remote_host", 1},
+             {"remote_model", 1},     {"capabilities", 1}, {"context_length", 1},
+             {"embedding_length", 1}, {"base_name", 1},    {"draft", 1}};
     json_t *o = json_object();
     for (size_t i = 0; i < OM_ARRAY_LEN(F); i++) {
         json_t *v = json_object_get(cfg, F[i].key);
@@ -174,7 +175,7 @@ static json_t *config_go(const json_t *cfg)
         else
             json_object_set_new(o, F[i].key,
                                 strcmp(F[i].key, "model_families") == 0 ? json_null()
-                                                                         : json_string(""));
+                                                                        : json_string(""));
     }
     json_object_set_new(o, "architecture", json_string("amd64"));
     json_object_set_new(o, "os", json_string("linux"));
@@ -213,7 +214,9 @@ static int apply_info(struct create_ctx *c, const json_t *info)
         }
         const json_t *e;
         size_t i;
-        json_array_foreach(caps, i, e) if (json_is_string(e)) json_array_append(cc, (json_t *)e);
+        json_array_foreach (caps, i, e)
+            if (json_is_string(e))
+                json_array_append(cc, (json_t *)e);
     }
     for (size_t i = 0; i < OM_ARRAY_LEN(STR); i++) {
         const json_t *v = json_object_get(info, STR[i][0]);
@@ -266,8 +269,8 @@ static int write_manifest(struct create_ctx *c, const struct store_name *name)
     json_object_set_new(m, "config", layer_json(STORE_MT_CONFIG, cdigest, n, NULL, NULL));
     for (size_t i = 0; i < c->n_layers; i++) {
         const struct create_layer *l = &c->layers[i];
-        json_array_append_new(layers, layer_json(l->media_type, l->digest, l->size, l->from,
-                                                 l->name));
+        json_array_append_new(layers,
+                              layer_json(l->media_type, l->digest, l->size, l->from, l->name));
     }
     json_object_set_new(m, "layers", layers);
     js = store_json_go(m, false, true, &n);
@@ -320,8 +323,7 @@ int store_create(struct store_root *r, const json_t *req, const struct store_cre
         return om_err(err, errlen, OM_EINVAL, "files must be an object of name: digest");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)files, k, v)
-    {
+    json_object_foreach ((json_t *)files, k, v) {
         if (!create_path_valid(k))
             return om_err(err, errlen, OM_EINVAL, "file path must be relative");
         if (!json_is_string(v) || !store_digest_valid(json_string_value(v)))
@@ -337,8 +339,8 @@ int store_create(struct store_root *r, const json_t *req, const struct store_cre
         q = json_object_get(req, "quantization");
     if (q && !json_is_null(q) && !json_is_string(q))
         return om_err(err, errlen, OM_EINVAL, "quantize must be a string");
-    static const char *const STRS[] = {"template", "system", "renderer", "parser", "requires",
-                                       "from", "remote_host"};
+    static const char *const STRS[] = {"template", "system", "renderer",   "parser",
+                                       "requires", "from",   "remote_host"};
     for (size_t i = 0; i < OM_ARRAY_LEN(STRS); i++) {
         json_t *x = json_object_get(req, STRS[i]);
         if (x && !json_is_null(x) && !json_is_string(x))
@@ -349,8 +351,13 @@ int store_create(struct store_root *r, const json_t *req, const struct store_cre
         return om_err(err, errlen, OM_EUNSUPPORTED, "remote models are not supported");
     store_name_resolve(r, &name);
 
-    struct create_ctx c = {.root = r, .req = req, .hooks = hooks, .progress = progress,
-                           .ud = ud, .err = err, .errlen = errlen};
+    struct create_ctx c = {.root = r,
+                           .req = req,
+                           .hooks = hooks,
+                           .progress = progress,
+                           .ud = ud,
+                           .err = err,
+                           .errlen = errlen};
     c.config = json_object();
     static const char *const CFG[] = {"renderer", "parser", "requires"};
     for (size_t i = 0; i < OM_ARRAY_LEN(CFG); i++) {

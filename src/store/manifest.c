@@ -80,8 +80,7 @@ static int check_layer(const json_t *l, const char *what, char *err, size_t errl
     if (!json_is_object(l) || !json_is_string(mt) || !json_is_string(dg) ||
         !store_digest_valid(json_string_value(dg)) || !json_is_integer(sz) ||
         json_integer_value(sz) < 0)
-        return om_err(err, errlen, OM_EFORMAT, "manifest: bad %s (mediaType, digest, size)",
-                      what);
+        return om_err(err, errlen, OM_EFORMAT, "manifest: bad %s (mediaType, digest, size)", what);
     return 0;
 }
 
@@ -127,7 +126,7 @@ int store_manifest_size(const char *bytes, size_t len, uint64_t *size)
         return rc;
     const json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(m, "layers"), i, l)
+    json_array_foreach (json_object_get(m, "layers"), i, l)
         *size += (uint64_t)json_integer_value(json_object_get(l, "size"));
     *size += (uint64_t)json_integer_value(json_object_get(json_object_get(m, "config"), "size"));
     json_decref(m);
@@ -283,7 +282,7 @@ static void set_add_manifest(struct store_digest_set *s, const json_t *m)
         set_add(s, json_string_value(json_object_get(cfg, "digest")));
     const json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(m, "layers"), i, l)
+    json_array_foreach (json_object_get(m, "layers"), i, l)
         set_add(s, json_string_value(json_object_get(l, "digest")));
 }
 

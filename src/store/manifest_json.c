@@ -193,7 +193,8 @@ static void enc(const json_t *v, bool sort_keys, struct sbuf *b, int depth)
         const char **keys = om_xmalloc((n ? n : 1) * sizeof(*keys));
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+        json_object_foreach ((json_t *)v, k, x)
+            keys[i++] = k;
         if (sort_keys)
             qsort(keys, n, sizeof(*keys), key_cmp);
         sb_put(b, "{", 1);
@@ -217,24 +218,15 @@ static void enc(const json_t *v, bool sort_keys, struct sbuf *b, int depth)
         }
         sb_put(b, "]", 1);
         break;
-    case JSON_STRING:
-        json_str(json_string_value(v), json_string_length(v), b);
-        break;
+    case JSON_STRING: json_str(json_string_value(v), json_string_length(v), b); break;
     case JSON_INTEGER:
         snprintf(t, sizeof(t), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         sb_puts(b, t);
         break;
-    case JSON_REAL:
-        fmt_float(json_real_value(v), 'j', b);
-        break;
-    case JSON_TRUE:
-        sb_puts(b, "true");
-        break;
-    case JSON_FALSE:
-        sb_puts(b, "false");
-        break;
-    default:
-        sb_puts(b, "null");
+    case JSON_REAL: fmt_float(json_real_value(v), 'j', b); break;
+    case JSON_TRUE: sb_puts(b, "true"); break;
+    case JSON_FALSE: sb_puts(b, "false"); break;
+    default: sb_puts(b, "null");
     }
 }
 
@@ -296,15 +288,9 @@ char *store_go_value(const json_t *v, bool quote)
         snprintf(t, sizeof(t), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         sb_puts(&b, t);
         break;
-    case JSON_REAL:
-        fmt_float(json_real_value(v), 'g', &b);
-        break;
-    case JSON_TRUE:
-        sb_puts(&b, "true");
-        break;
-    case JSON_FALSE:
-        sb_puts(&b, "false");
-        break;
+    case JSON_REAL: fmt_float(json_real_value(v), 'g', &b); break;
+    case JSON_TRUE: sb_puts(&b, "true"); break;
+    case JSON_FALSE: sb_puts(&b, "false"); break;
     default: {
         char *s = store_json_go(v, true, false, NULL);
         sb_puts(&b, s);

@@ -117,8 +117,8 @@ static char *blob_path_dup(const struct store_root *r, const char *digest)
     return om_xstrdup(p);
 }
 
-static int load_layer(const struct store_root *r, struct store_model *m, const json_t *l,
-                      char *err, size_t errlen)
+static int load_layer(const struct store_root *r, struct store_model *m, const json_t *l, char *err,
+                      size_t errlen)
 {
     const char *mt = json_string_value(json_object_get(l, "mediaType"));
     const char *dg = json_string_value(json_object_get(l, "digest"));
@@ -209,8 +209,7 @@ int store_model_get(const struct store_root *r, const char *name, struct store_m
         if (!rc && !json_is_object(m->config))
             rc = om_err(err, errlen, OM_EFORMAT, "config blob: not an object");
     }
-    json_array_foreach(json_object_get(man, "layers"), i, l)
-    {
+    json_array_foreach (json_object_get(man, "layers"), i, l) {
         if (rc)
             break;
         m->size += (uint64_t)json_integer_value(json_object_get(l, "size"));
@@ -259,8 +258,7 @@ json_t *store_model_details(const struct store_model *m)
     const char *parent = "";
     const json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(m->manifest, "layers"), i, l)
-    {
+    json_array_foreach (json_object_get(m->manifest, "layers"), i, l) {
         const char *mt = json_string_value(json_object_get(l, "mediaType"));
         const char *from = json_string_value(json_object_get(l, "from"));
         if (mt && strcmp(mt, STORE_MT_MODEL) == 0)

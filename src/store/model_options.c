@@ -22,22 +22,32 @@ static const struct {
     const char *name;
     enum opt_type type;
 } OPTS[] = {
-    {"num_ctx", OPT_INT},          {"num_batch", OPT_INT},
-    {"num_gpu", OPT_INT},          {"main_gpu", OPT_INT},
-    {"use_mmap", OPT_BOOL},        {"num_thread", OPT_INT},
-    {"draft_num_predict", OPT_INT}, {"num_keep", OPT_INT},
-    {"seed", OPT_INT},             {"num_predict", OPT_INT},
-    {"top_k", OPT_INT},            {"top_p", OPT_FLOAT},
-    {"min_p", OPT_FLOAT},          {"typical_p", OPT_FLOAT},
-    {"repeat_last_n", OPT_INT},    {"temperature", OPT_FLOAT},
-    {"repeat_penalty", OPT_FLOAT}, {"presence_penalty", OPT_FLOAT},
-    {"frequency_penalty", OPT_FLOAT}, {"stop", OPT_LIST},
+    {"num_ctx", OPT_INT},
+    {"num_batch", OPT_INT},
+    {"num_gpu", OPT_INT},
+    {"main_gpu", OPT_INT},
+    {"use_mmap", OPT_BOOL},
+    {"num_thread", OPT_INT},
+    {"draft_num_predict", OPT_INT},
+    {"num_keep", OPT_INT},
+    {"seed", OPT_INT},
+    {"num_predict", OPT_INT},
+    {"top_k", OPT_INT},
+    {"top_p", OPT_FLOAT},
+    {"min_p", OPT_FLOAT},
+    {"typical_p", OPT_FLOAT},
+    {"repeat_last_n", OPT_INT},
+    {"temperature", OPT_FLOAT},
+    {"repeat_penalty", OPT_FLOAT},
+    {"presence_penalty", OPT_FLOAT},
+    {"frequency_penalty", OPT_FLOAT},
+    {"stop", OPT_LIST},
 };
 
 /* Dropped with a warning by the Modelfile parser (parser.go). */
 static const char *const DEPRECATED[] = {
-    "penalize_newline", "low_vram", "f16_kv", "logits_all", "vocab_only",
-    "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta",
+    "penalize_newline", "low_vram", "f16_kv",       "logits_all",   "vocab_only",
+    "use_mlock",        "mirostat", "mirostat_tau", "mirostat_eta",
 };
 
 static int opt_find(const char *name)
@@ -158,8 +168,10 @@ static int check_one(const char *key, const json_t *v, enum opt_type t, json_t *
             return om_err(err, errlen, OM_EINVAL, "option \"%s\" must be of type array", key);
         const json_t *e;
         size_t i;
-        json_array_foreach(v, i, e) if (!json_is_string(e)) return om_err(
-            err, errlen, OM_EINVAL, "option \"%s\" must be of an array of strings", key);
+        json_array_foreach (v, i, e)
+            if (!json_is_string(e))
+                return om_err(err, errlen, OM_EINVAL,
+                              "option \"%s\" must be of an array of strings", key);
         *out = json_deep_copy(v);
         return 0;
     }
@@ -176,8 +188,7 @@ int store_options_check(const json_t *opts, json_t **typed_out, char *err, size_
     json_t *res = json_object();
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)opts, key, v)
-    {
+    json_object_foreach ((json_t *)opts, key, v) {
         int k = opt_find(key);
         if (k < 0) {
             om_log(OM_LOG_DEBUG, "store", "invalid option provided: %s", key);

@@ -66,12 +66,21 @@ static void cmds_free(struct parser *p)
     free(p->cmds);
 }
 
-static int is_space(int c) { return c == ' ' || c == '\t'; }
-static int is_nl(int c) { return c == '\r' || c == '\n'; }
-static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_space(int c)
+{
+    return c == ' ' || c == '\t';
+}
+static int is_nl(int c)
+{
+    return c == '\r' || c == '\n';
+}
+static int is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-static const char *const COMMANDS[] = {"from",     "license", "template", "system",
-                                       "adapter",  "draft",   "renderer", "parser",
+static const char *const COMMANDS[] = {"from",      "license", "template", "system",
+                                       "adapter",   "draft",   "renderer", "parser",
                                        "parameter", "message", "requires"};
 
 static int valid_command(const char *s)
@@ -106,7 +115,11 @@ static char *unquote_trim(const char *s, size_t n)
 /* Length of the UTF-8 sequence starting at s (1 for invalid bytes). */
 static size_t rune_len(const unsigned char *s, size_t n)
 {
-    size_t l = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 1;
+    size_t l = s[0] < 0x80         ? 1
+               : (s[0] >> 5) == 6  ? 2
+               : (s[0] >> 4) == 14 ? 3
+               : (s[0] >> 3) == 30 ? 4
+                                   : 1;
     if (l > n)
         return 1;
     for (size_t i = 1; i < l; i++)
@@ -115,8 +128,7 @@ static size_t rune_len(const unsigned char *s, size_t n)
     return l;
 }
 
-static int parse_commands(const char *text, size_t len, struct parser *p, char *err,
-                          size_t errlen)
+static int parse_commands(const char *text, size_t len, struct parser *p, char *err, size_t errlen)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
@@ -169,8 +181,7 @@ static int parse_commands(const char *text, size_t len, struct parser *p, char *
             else if (is_space(c))
                 next = ST_VALUE;
             else {
-                rc = om_err(err, errlen, OM_EINVAL, "(line %d): unexpected EOF: %s", cmd_line,
-                            b.p);
+                rc = om_err(err, errlen, OM_EINVAL, "(line %d): unexpected EOF: %s", cmd_line, b.p);
                 goto out;
             }
             break;
@@ -297,8 +308,7 @@ int store_modelfile_parse(const char *text, size_t len, json_t **create_req, cha
         cmds_free(&p);
         return rc;
     }
-    json_t *req = json_object(), *params = json_object(), *msgs = json_array(),
-           *lic = json_array();
+    json_t *req = json_object(), *params = json_object(), *msgs = json_array(), *lic = json_array();
     int have_from = 0;
     for (size_t i = 0; i < p.n && !rc; i++) {
         const struct cmd *c = &p.cmds[i];

@@ -84,8 +84,8 @@ int store_blob_write(struct store_blob_writer *w, const void *data, size_t n);
  * `digest mismatch, expected "sha256:a", got "sha256:b"` and removes the temp
  * file. digest_out (may be NULL) gets "sha256:<hex>". A blob already present
  * is kept (the new copy is dropped). */
-int store_blob_commit(struct store_blob_writer *w, const char *expected_digest,
-                      char digest_out[72], char *err, size_t errlen);
+int store_blob_commit(struct store_blob_writer *w, const char *expected_digest, char digest_out[72],
+                      char *err, size_t errlen);
 /* Frees w and removes its temp file. NULL: no-op. */
 void store_blob_abort(struct store_blob_writer *w);
 /* Writes a small in-memory blob (template, params…). */
@@ -118,8 +118,8 @@ int store_manifest_write(struct store_root *r, const struct store_name *n, const
 int store_manifest_size(const char *bytes, size_t len, uint64_t *size);
 /* Calls cb for every valid manifest (invalid names and unreadable files are
  * skipped). A non-zero return of cb stops the walk and is returned. */
-typedef int (*store_list_fn)(void *ud, const struct store_name *n, const char *manifest,
-                             size_t len, const char *digest_hex, int64_t mtime_ns);
+typedef int (*store_list_fn)(void *ud, const struct store_name *n, const char *manifest, size_t len,
+                             const char *digest_hex, int64_t mtime_ns);
 int store_list(const struct store_root *r, store_list_fn cb, void *ud);
 /* Copies the manifest of src to dst (blobs are shared). OM_ENOTFOUND when
  * src is missing. */
@@ -149,8 +149,8 @@ struct store_model {
     json_t *messages;     /* messages layer array, or NULL */
     char **licenses;      /* license layer texts */
     int n_licenses;
-    json_t *config;       /* config blob object (never NULL; {} if absent) */
-    json_t *manifest;     /* the parsed manifest */
+    json_t *config;   /* config blob object (never NULL; {} if absent) */
+    json_t *manifest; /* the parsed manifest */
 };
 
 /* Resolves name (parsed with store_name_parse) to its manifest and reads

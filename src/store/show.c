@@ -17,13 +17,13 @@
 
 /* Ollama's FileType names by llama.cpp LLAMA_FTYPE value. */
 static const char *const FTYPE_NAMES[] = {
-    [0] = "F32",      [1] = "F16",     [2] = "Q4_0",    [3] = "Q4_1",    [7] = "Q8_0",
-    [8] = "Q5_0",     [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S", [12] = "Q3_K_M",
-    [13] = "Q3_K_L",  [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M",
-    [18] = "Q6_K",    [19] = "IQ2_XXS", [20] = "IQ2_XS", [21] = "Q2_K_S", [22] = "IQ3_XS",
-    [23] = "IQ3_XXS", [24] = "IQ1_S",  [25] = "IQ4_NL", [26] = "IQ3_S",  [27] = "IQ3_M",
-    [28] = "IQ2_S",   [29] = "IQ2_M",  [30] = "IQ4_XS", [31] = "IQ1_M",  [32] = "BF16",
-    [36] = "TQ1_0",   [37] = "TQ2_0",  [38] = "MXFP4_MOE",
+    [0] = "F32",      [1] = "F16",      [2] = "Q4_0",       [3] = "Q4_1",    [7] = "Q8_0",
+    [8] = "Q5_0",     [9] = "Q5_1",     [10] = "Q2_K",      [11] = "Q3_K_S", [12] = "Q3_K_M",
+    [13] = "Q3_K_L",  [14] = "Q4_K_S",  [15] = "Q4_K_M",    [16] = "Q5_K_S", [17] = "Q5_K_M",
+    [18] = "Q6_K",    [19] = "IQ2_XXS", [20] = "IQ2_XS",    [21] = "Q2_K_S", [22] = "IQ3_XS",
+    [23] = "IQ3_XXS", [24] = "IQ1_S",   [25] = "IQ4_NL",    [26] = "IQ3_S",  [27] = "IQ3_M",
+    [28] = "IQ2_S",   [29] = "IQ2_M",   [30] = "IQ4_XS",    [31] = "IQ1_M",  [32] = "BF16",
+    [36] = "TQ1_0",   [37] = "TQ2_0",   [38] = "MXFP4_MOE",
 };
 
 const char *store_file_type_name(int64_t ft)
@@ -53,9 +53,7 @@ static json_t *scalar_json(enum gguf_vtype t, const void *p, uint64_t size)
         json_t *js = json_stringn((const char *)p, size);
         return js ? js : json_string(""); /* not UTF-8: jansson refuses it */
     }
-    case GGUF_VT_BOOL:
-        memcpy(&v.u8, p, 1);
-        return json_boolean(v.u8 != 0);
+    case GGUF_VT_BOOL: memcpy(&v.u8, p, 1); return json_boolean(v.u8 != 0);
     case GGUF_VT_UINT8: memcpy(&v.u8, p, 1); return json_integer(v.u8);
     case GGUF_VT_INT8: memcpy(&v.i8, p, 1); return json_integer(v.i8);
     case GGUF_VT_UINT16: memcpy(&v.u16, p, 2); return json_integer(v.u16);
@@ -65,7 +63,8 @@ static json_t *scalar_json(enum gguf_vtype t, const void *p, uint64_t size)
     case GGUF_VT_INT64: memcpy(&v.i64, p, 8); return json_integer(v.i64);
     case GGUF_VT_UINT64:
         memcpy(&v.u64, p, 8);
-        return v.u64 > (uint64_t)INT64_MAX ? json_real((double)v.u64) : json_integer((json_int_t)v.u64);
+        return v.u64 > (uint64_t)INT64_MAX ? json_real((double)v.u64)
+                                           : json_integer((json_int_t)v.u64);
     case GGUF_VT_FLOAT32: {
         char buf[40];
         memcpy(&v.f32, p, 4);
@@ -77,8 +76,7 @@ static json_t *scalar_json(enum gguf_vtype t, const void *p, uint64_t size)
         return json_real(strtod(buf, NULL));
     }
     case GGUF_VT_FLOAT64: memcpy(&v.f64, p, 8); return json_real(v.f64);
-    default:
-        return json_null();
+    default: return json_null();
     }
 }
 
@@ -200,7 +198,8 @@ static const char **sorted_keys(const json_t *o, size_t *n)
     size_t i = 0;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)o, key, v) k[i++] = key;
+    json_object_foreach ((json_t *)o, key, v)
+        k[i++] = key;
     qsort(k, *n, sizeof(*k), cstr_cmp);
     return k;
 }
@@ -299,8 +298,7 @@ char *store_show_modelfile(const struct store_model *m)
     }
     const json_t *msg;
     size_t i;
-    json_array_foreach(m->messages, i, msg)
-    {
+    json_array_foreach (m->messages, i, msg) {
         const char *role = json_string_value(json_object_get(msg, "role"));
         const char *content = json_string_value(json_object_get(msg, "content"));
         sb_add(&b, "MESSAGE ");

@@ -198,8 +198,8 @@ static void test_create_from_files(void **state)
              "[\"llama\"],\"model_type\":\"%s\",\"file_type\":\"F16\",\"architecture\":"
              "\"amd64\",\"os\":\"linux\"}\n",
              human);
-    const char *cdig = json_string_value(
-        json_object_get(json_object_get(m->manifest, "config"), "digest"));
+    const char *cdig =
+        json_string_value(json_object_get(json_object_get(m->manifest, "config"), "digest"));
     char *cb;
     size_t cl;
     assert_int_equal(store_blob_read(g_r, cdig, 4096, &cb, &cl), 0);
@@ -228,8 +228,10 @@ static void test_create_from_files(void **state)
                        "vnd.docker.container.image.v1+json\",\"digest\":\"sha256:";
     assert_memory_equal(mb, head, strlen(head));
     char lay[200];
-    snprintf(lay, sizeof(lay), "\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\","
-             "\"digest\":\"%s\",\"size\":", d);
+    snprintf(lay, sizeof(lay),
+             "\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\","
+             "\"digest\":\"%s\",\"size\":",
+             d);
     assert_non_null(strstr(mb, lay));
     assert_non_null(strstr(mb, ",\"from\":\"model.gguf\"}"));
     assert_memory_equal(mb + ml - 3, "]}\n", 3);
@@ -243,8 +245,8 @@ static void test_create_quantize(void **state)
     upload(g_f16, d);
     struct statuses st = {0};
     struct store_create_hooks hooks = {.n_threads = 2};
-    int rc = create(files_req("quant:q4", d, "\"quantize\":\"q4_K_M\""), &st, err, sizeof(err),
-                    &hooks);
+    int rc =
+        create(files_req("quant:q4", d, "\"quantize\":\"q4_K_M\""), &st, err, sizeof(err), &hooks);
     if (rc)
         fail_msg("create: %s", err);
     assert_true(has_status(&st, "quantizing F16 model to Q4_K_M"));
@@ -349,8 +351,7 @@ static void test_create_detect(void **state)
     assert_int_equal(detect_calls, 1);
     /* a template the caller's check refuses */
     hooks.check_template = reject_template;
-    rc = create(files_req("chat4", d, "\"template\":\"{{ .Bad\""), &st, err, sizeof(err),
-                &hooks);
+    rc = create(files_req("chat4", d, "\"template\":\"{{ .Bad\""), &st, err, sizeof(err), &hooks);
     assert_int_equal(rc, OM_EINVAL);
     assert_string_equal(err, "template error: unclosed action");
     /* no hook: no template layer */
@@ -416,29 +417,25 @@ static void test_create_replace_prunes(void **state)
     char d[72], err[512], one[72];
     upload(g_f16, d);
     struct statuses st = {0};
-    assert_int_equal(create(files_req("rep", d, "\"system\":\"one-unique\""), &st, err,
-                            sizeof(err), NULL),
-                     0);
+    assert_int_equal(
+        create(files_req("rep", d, "\"system\":\"one-unique\""), &st, err, sizeof(err), NULL), 0);
     store_blob_put_bytes(g_r, "one-unique", 10, one); /* its digest */
     assert_true(store_blob_exists(g_r, one));
-    assert_int_equal(create(files_req("rep", d, "\"system\":\"two-unique\""), &st, err,
-                            sizeof(err), NULL),
-                     0);
+    assert_int_equal(
+        create(files_req("rep", d, "\"system\":\"two-unique\""), &st, err, sizeof(err), NULL), 0);
     assert_false(store_blob_exists(g_r, one));
     assert_true(store_blob_exists(g_r, d)); /* weights still referenced */
     setenv("OLLAMA_NOPRUNE", "1", 1);
     char two[72];
     store_blob_put_bytes(g_r, "two-unique", 10, two);
-    assert_int_equal(create(files_req("rep", d, "\"system\":\"three\""), &st, err, sizeof(err),
-                            NULL),
-                     0);
+    assert_int_equal(
+        create(files_req("rep", d, "\"system\":\"three\""), &st, err, sizeof(err), NULL), 0);
     assert_true(store_blob_exists(g_r, two));
     setenv("OLLAMA_NOPRUNE", "false", 1); /* Go ParseBool: pruning again */
     char three[72];
     store_blob_put_bytes(g_r, "three", 5, three);
-    assert_int_equal(create(files_req("rep", d, "\"system\":\"four\""), &st, err, sizeof(err),
-                            NULL),
-                     0);
+    assert_int_equal(
+        create(files_req("rep", d, "\"system\":\"four\""), &st, err, sizeof(err), NULL), 0);
     assert_false(store_blob_exists(g_r, three));
     unsetenv("OLLAMA_NOPRUNE");
 }
@@ -489,13 +486,13 @@ static void test_create_errors(void **state)
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"/etc/a.gguf\":\"%s\"}}", d);
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a//b.gguf\":\"%s\"}}", d);
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a.gguf\":\"sha256:1234\"}}");
-    snprintf(reqs[k++], 600,
-             "{\"model\":\"x\",\"files\":{\"a.gguf\":\"sha256:%064d\"}}", 7);
+    snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a.gguf\":\"sha256:%064d\"}}", 7);
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"}}", junk);
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"model.gguf\":\"%s\"}}", td);
-    snprintf(reqs[k++], 600,
-             "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"},\"parameters\":{\"temperature\":\"hot\"}}",
-             d);
+    snprintf(
+        reqs[k++], 600,
+        "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"},\"parameters\":{\"temperature\":\"hot\"}}",
+        d);
     snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"},\"license\":[1]}", d);
     snprintf(reqs[k++], 600,
              "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"},\"adapters\":{\"l.gguf\":\"%s\"}}", d,
@@ -518,8 +515,7 @@ static void test_model_info_stories(void **state)
     snprintf(path, sizeof(path), "%s/models/stories260K.gguf", OM_SHARED_DIR);
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        fprintf(stderr, "SKIP: %s is absent; create/model_info on a real model not tested\n",
-                path);
+        fprintf(stderr, "SKIP: %s is absent; create/model_info on a real model not tested\n", path);
         skip();
     }
     upload(path, d);
@@ -560,8 +556,8 @@ static void test_model_info_stories(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_from_files), cmocka_unit_test(test_create_quantize),
-        cmocka_unit_test(test_create_detect),     cmocka_unit_test(test_create_from_model),
+        cmocka_unit_test(test_create_from_files),     cmocka_unit_test(test_create_quantize),
+        cmocka_unit_test(test_create_detect),         cmocka_unit_test(test_create_from_model),
         cmocka_unit_test(test_create_replace_prunes), cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_model_info_stories),
     };

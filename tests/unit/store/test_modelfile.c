@@ -87,12 +87,14 @@ static void test_quotes_multiline(void **state)
                          "\"\"\"\n"
                          "SYSTEM \"   spaced   \"\n");
     assert_string_equal(sget(r, "from"), "./model.gguf");
-    assert_string_equal(sget(r, "template"),
-                        "{{ if .System }}<|system|>\n{{ .System }}\"quoted\"{{ end }}\n  indented\n");
+    assert_string_equal(
+        sget(r, "template"),
+        "{{ if .System }}<|system|>\n{{ .System }}\"quoted\"{{ end }}\n  indented\n");
     assert_string_equal(sget(r, "system"), "   spaced   ");
     json_decref(r);
     /* BOM, CRLF, tabs, trailing blanks, keyword case */
-    r = parse_ok("\xef\xbb\xbf" "from  model:tag  \r\n"
+    r = parse_ok("\xef\xbb\xbf"
+                 "from  model:tag  \r\n"
                  "SyStEm\thello world\t\r\n"
                  "\r\n"
                  "Template \"\"\"a\r\nb\"\"\"\r\n");
@@ -287,8 +289,8 @@ static void test_show_modelfile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic),          cmocka_unit_test(test_quotes_multiline),
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_basic),           cmocka_unit_test(test_quotes_multiline),
+        cmocka_unit_test(test_errors),          cmocka_unit_test(test_options),
         cmocka_unit_test(test_show_parameters), cmocka_unit_test(test_show_modelfile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,12 +56,12 @@ static void test_valid_invalid(void **state)
         {"hh/nn/mm:-tt", 0},
         {"host:https/namespace/model:tag", 1},
         {"host/name:space/model:tag", 0},
-        {"ns.dot/model", 0},        /* '.' not allowed in a namespace */
+        {"ns.dot/model", 0}, /* '.' not allowed in a namespace */
         {"llama3.2:1b-q4_K_M", 1},
-        {"../../etc/passwd", 0},    /* no part may start with '.' */
+        {"../../etc/passwd", 0}, /* no part may start with '.' */
         {"a/../b:c", 0},
         {"a/b/../c", 0},
-        {"a/b/c/d:e", 0},           /* host "a/b" holds a '/' */
+        {"a/b/c/d:e", 0}, /* host "a/b" holds a '/' */
         {"m:t/x", 0},
         {"model:..", 0},
         {".hidden", 0},
@@ -177,9 +177,15 @@ static void test_format_params(void **state)
     static const struct {
         uint64_t n;
         const char *s;
-    } T[] = {{8030261248ull, "8.0B"}, {8000000000ull, "8B"},    {137000000, "137M"},
-             {136727040, "136.73M"},  {1100048384, "1.1B"},     {292352, "292K"},
-             {999, "999"},            {1000, "1K"},             {1500000, "1.50M"},
+    } T[] = {{8030261248ull, "8.0B"},
+             {8000000000ull, "8B"},
+             {137000000, "137M"},
+             {136727040, "136.73M"},
+             {1100048384, "1.1B"},
+             {292352, "292K"},
+             {999, "999"},
+             {1000, "1K"},
+             {1500000, "1.50M"},
              {70553706496ull, "70.6B"}};
     char b[32];
     for (size_t i = 0; i < sizeof(T) / sizeof(T[0]); i++) {

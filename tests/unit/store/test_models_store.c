@@ -66,10 +66,13 @@ static void test_blob_stream(void **state)
     assert_int_equal(store_blob_commit(w, want, d, err, sizeof(err)), 0);
     assert_string_equal(d, want);
     assert_true(store_blob_exists(r, want));
-    assert_true(store_blob_exists(r, "sha256-b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
+    assert_true(store_blob_exists(
+        r, "sha256-b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
     assert_int_equal(store_blob_path(r, want, path, sizeof(path)), 0);
     char expect[512];
-    snprintf(expect, sizeof(expect), "%s/blobs/sha256-b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9", g_root);
+    snprintf(expect, sizeof(expect),
+             "%s/blobs/sha256-b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+             g_root);
     assert_string_equal(path, expect);
     uint64_t sz;
     assert_int_equal(store_blob_size(r, want, &sz), 0);
@@ -87,7 +90,8 @@ static void test_blob_stream(void **state)
     assert_int_equal(count_files(g_root, "blobs"), 1);
     /* any digest when expected is NULL; empty blob */
     assert_int_equal(store_blob_put_bytes(r, "", 0, d), 0);
-    assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(d,
+                        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     store_close(r);
 }
 
@@ -101,7 +105,10 @@ static void test_blob_mismatch(void **state)
     assert_int_equal(store_blob_begin(r, &w), 0);
     assert_int_equal(store_blob_write(w, "hello world", 11), 0);
     assert_int_equal(store_blob_commit(w, wrong, d, err, sizeof(err)), OM_EINVAL);
-    assert_string_equal(err, "digest mismatch, expected \"sha256:0000000000000000000000000000000000000000000000000000000000000000\", got \"sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9\"");
+    assert_string_equal(
+        err, "digest mismatch, expected "
+             "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\", got "
+             "\"sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9\"");
     assert_int_equal(count_files(g_root, "blobs"), 0); /* nothing left */
     assert_false(store_blob_exists(r, wrong));
     /* bad expected digest */
@@ -165,7 +172,11 @@ static void test_manifest_roundtrip(void **state)
     assert_int_equal(count_files(p, ""), 1);
     /* not JSON / not a manifest: refused */
     assert_int_equal(store_manifest_write(r, &n, "nope", 4), OM_EFORMAT);
-    assert_int_equal(store_manifest_write(r, &n, "{\"layers\":[{\"digest\":\"sha256:../x\",\"size\":1,\"mediaType\":\"a\"}]}", 66), OM_EFORMAT);
+    assert_int_equal(
+        store_manifest_write(
+            r, &n, "{\"layers\":[{\"digest\":\"sha256:../x\",\"size\":1,\"mediaType\":\"a\"}]}",
+            66),
+        OM_EFORMAT);
     /* missing */
     store_name_parse("other", &q);
     assert_int_equal(store_manifest_read(r, &q, &bytes, &len, NULL, NULL), OM_ENOTFOUND);
@@ -262,7 +273,8 @@ static void test_list_copy_delete(void **state)
     struct listed l = {0};
     assert_int_equal(store_list(r, list_cb, &l), 0);
     assert_int_equal(l.n, 3);
-    int ia = find(&l, "a:latest"), ib = find(&l, "user/b:v1"), ic = find(&l, "localhost:5000/ns/c:t");
+    int ia = find(&l, "a:latest"), ib = find(&l, "user/b:v1"),
+        ic = find(&l, "localhost:5000/ns/c:t");
     assert_true(ia >= 0 && ib >= 0 && ic >= 0);
     assert_string_equal(l.digests[ia], l.digests[ic]); /* copy = same bytes */
     unlink(p);
@@ -320,7 +332,8 @@ static void test_prune(void **state)
     fclose(f);
     age(p, 7200);
     char partial[600];
-    snprintf(partial, sizeof(partial), "%s/blobs/%s-partial", g_root, "sha256-0000000000000000000000000000000000000000000000000000000000000000");
+    snprintf(partial, sizeof(partial), "%s/blobs/%s-partial", g_root,
+             "sha256-0000000000000000000000000000000000000000000000000000000000000000");
     f = fopen(partial, "w");
     fclose(f);
     /* an empty manifests folder */
@@ -353,8 +366,12 @@ static void test_model_get(void **state)
         "application/vnd.ollama.image.system",  "application/vnd.ollama.image.params",
         "application/vnd.ollama.image.license", "application/vnd.ollama.image.license",
         "application/vnd.ollama.image.messages"};
-    const char *data[] = {"GGUF....", "{{ .Prompt }}", "be brief",
-                          "{\"stop\":[\"<|eot|>\"],\"temperature\":0.7}", "MIT", "Apache",
+    const char *data[] = {"GGUF....",
+                          "{{ .Prompt }}",
+                          "be brief",
+                          "{\"stop\":[\"<|eot|>\"],\"temperature\":0.7}",
+                          "MIT",
+                          "Apache",
                           "[{\"role\":\"user\",\"content\":\"hi\"}]"};
     char *mf = make_manifest(r,
                              "{\"model_format\":\"gguf\",\"model_family\":\"llama\","
@@ -386,8 +403,8 @@ static void test_model_get(void **state)
     json_t *man = json_loads(mf, 0, NULL);
     json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(man, "layers"), i, l) want +=
-        (uint64_t)json_integer_value(json_object_get(l, "size"));
+    json_array_foreach (json_object_get(man, "layers"), i, l)
+        want += (uint64_t)json_integer_value(json_object_get(l, "size"));
     want += (uint64_t)json_integer_value(json_object_get(json_object_get(man, "config"), "size"));
     assert_int_equal(m->size, want);
     json_decref(man);
@@ -418,7 +435,9 @@ static void test_hostile_manifest_on_disk(void **state)
     assert_int_equal(system(cmd), 0);
     strcat(p, "/latest");
     FILE *f = fopen(p, "w");
-    fputs("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:../../../etc/passwd\",\"size\":1},\"layers\":[]}", f);
+    fputs("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:../../../etc/"
+          "passwd\",\"size\":1},\"layers\":[]}",
+          f);
     fclose(f);
     struct store_model *m;
     char err[256];
@@ -451,7 +470,8 @@ static void test_hostile_manifest_on_disk(void **state)
     fputs("hello world", f);
     fclose(f);
     assert_int_equal(store_file_digest(p, d), 0);
-    assert_string_equal(d, "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+    assert_string_equal(d,
+                        "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
     assert_true(store_file_digest("/nonexistent/x", d) < 0);
     store_close(r);
 }
@@ -479,11 +499,16 @@ int main(void)
 {
     snprintf(g_root, sizeof(g_root), "/tmp/om_models_store_%d", (int)getpid());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_layout),      cmocka_unit_test(test_blob_stream),
-        cmocka_unit_test(test_blob_mismatch),    cmocka_unit_test(test_manifest_roundtrip),
-        cmocka_unit_test(test_manifest_huge),    cmocka_unit_test(test_list_copy_delete),
-        cmocka_unit_test(test_prune),            cmocka_unit_test(test_model_get),
-        cmocka_unit_test(test_hostile_manifest_on_disk), cmocka_unit_test(test_json_go),
+        cmocka_unit_test(test_open_layout),
+        cmocka_unit_test(test_blob_stream),
+        cmocka_unit_test(test_blob_mismatch),
+        cmocka_unit_test(test_manifest_roundtrip),
+        cmocka_unit_test(test_manifest_huge),
+        cmocka_unit_test(test_list_copy_delete),
+        cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_model_get),
+        cmocka_unit_test(test_hostile_manifest_on_disk),
+        cmocka_unit_test(test_json_go),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rm_rf(g_root);
