@@ -21,6 +21,16 @@
 // (slow the data listener down), realm (announce another token realm),
 // redirectHead (blob HEADs answer 307 to the data host as well).
 // Counters (stats, GET /_test/stats): bytes served by the data listener etc.
+//
+// Use from JS:
+//   const reg = await startRegistry({ auth: true, redirect: true });
+//   await reg.seed('library/tiny', 'latest', [{ mediaType: 'application/vnd.ollama.image.model',
+//                  path: '/tmp/x.gguf' }], /* config */ { mediaType: '…', data: '{…}' });
+//   // pull "127.0.0.1:<port>/library/tiny:latest" with insecure: true
+//   reg.stats.bytesServed; reg.config.failAfterBytes = 1e6; reg.resetStats(); await reg.close();
+// reg = { url, dataUrl, dir, config (live knobs), seed(repo, tag, layers, config)
+//         -> {manifest, digest}, stats (getter), resetStats(), close() }.
+// A model pushed by a client lands in dir/manifests/<ns>/<model>/<tag> and dir/blobs.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
