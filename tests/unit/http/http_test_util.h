@@ -1,6 +1,6 @@
 /* Helpers for the http tests: a libcurl client against 127.0.0.1 and a few
- * thread utilities. Header-only (static functions) so that each test file
- * stays one executable. */
+ * thread utilities. Header-only (static inline functions) so that each test
+ * file stays one executable. Include after cmocka.h. */
 #ifndef HTTP_TEST_UTIL_H
 #define HTTP_TEST_UTIL_H
 
@@ -28,7 +28,7 @@ struct cresp {
     size_t abort_after;    /* >0: abort the transfer once this many bytes came */
 };
 
-static size_t cresp_write(char *p, size_t sz, size_t n, void *ud)
+static inline size_t cresp_write(char *p, size_t sz, size_t n, void *ud)
 {
     struct cresp *r = ud;
     size_t len = sz * n;
@@ -46,7 +46,7 @@ static size_t cresp_write(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-static size_t cresp_header(char *p, size_t sz, size_t n, void *ud)
+static inline size_t cresp_header(char *p, size_t sz, size_t n, void *ud)
 {
     struct cresp *r = ud;
     size_t len = sz * n;
@@ -57,7 +57,7 @@ static size_t cresp_header(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
-static void cresp_free(struct cresp *r)
+static inline void cresp_free(struct cresp *r)
 {
     free(r->body);
     free(r->hdrs);
@@ -65,7 +65,7 @@ static void cresp_free(struct cresp *r)
 }
 
 /* Case-insensitive search for "Name: value" among the response headers. */
-static bool cresp_has_header(const struct cresp *r, const char *line)
+static inline bool cresp_has_header(const struct cresp *r, const char *line)
 {
     if (!r->hdrs)
         return false;
@@ -76,7 +76,7 @@ static bool cresp_has_header(const struct cresp *r, const char *line)
     return false;
 }
 
-static void curl_setup(CURL *c, struct cresp *r, const char *method, const char *url,
+static inline void curl_setup(CURL *c, struct cresp *r, const char *method, const char *url,
                        const char *body, struct curl_slist *hdrs)
 {
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -100,7 +100,7 @@ static void curl_setup(CURL *c, struct cresp *r, const char *method, const char 
 }
 
 /* One request on a fresh handle. */
-static struct cresp http_do(const char *method, const char *url, const char *body,
+static inline struct cresp http_do(const char *method, const char *url, const char *body,
                             struct curl_slist *hdrs)
 {
     struct cresp r = {0};
@@ -112,16 +112,40 @@ static struct cresp http_do(const char *method, const char *url, const char *bod
     return r;
 }
 
-static void sleep_ms(int ms)
+static inline void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static bool quick_mode(void)
+static inline bool quick_mode(void)
 {
     const char *q = getenv("OM_TEST_QUICK");
     return q && q[0] == '1';
+}
+
+/* Starts a server on host (NULL = 127.0.0.1), any free port. */
+static inline http_server *http_test_start(const char *host, const char *origins,
+                                           const struct http_route *routes, size_t n)
+{
+    struct http_config cfg = {.host = host, .port = 0, .threads = 2, .origins = origins};
+    http_server *s = NULL;
+    char err[256];
+    int rc = http_server_start(&cfg, routes, n, &s, err, sizeof(err));
+    if (rc)
+        fail_msg("start: %s", err);
+    assert_true(http_server_port(s) > 0);
+    return s;
+}
+
+/* "http://127.0.0.1:<port><path>" in one of four rotating buffers. */
+static inline char *url(const http_server *s, const char *path)
+{
+    static char buf[4][512];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, 512, "http://127.0.0.1:%d%s", http_server_port(s), path);
+    return b;
 }
 
 #endif
