@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/om.h"
+#include "format/gguf.h"
 #include "store/models_int.h"
 
 int store_open(const char *dir, struct store_root **out, char *err, size_t errlen)
@@ -252,6 +253,44 @@ static json_t *str_or_empty(const json_t *cfg, const char *key)
     return json_string(s ? s : "");
 }
 
+/* What the GGUF header adds to details and capabilities. */
+struct gguf_facts {
+    int64_t ctx, embd, file_type;
+    int pooling, vision, audio;
+};
+
+static int read_facts(const char *path, struct gguf_facts *g)
+{
+    gguf_file *f;
+    char e[128], key[300];
+    gguf_str arch;
+    memset(g, 0, sizeof(*g));
+    g->file_type = -1;
+    if (!path || gguf_open(path, &f, e, sizeof(e)) != 0)
+        return -1;
+    uint32_t ft;
+    if (gguf_get_u32(f, "general.file_type", &ft) == 0)
+        g->file_type = ft;
+    if (gguf_get_str(f, "general.architecture", &arch) == 0 && arch.len < 200) {
+        int a = (int)arch.len;
+        uint64_t v;
+        snprintf(key, sizeof(key), "%.*s.context_length", a, arch.ptr);
+        if (gguf_get_u64(f, key, &v) == 0 && v <= INT64_MAX)
+            g->ctx = (int64_t)v;
+        snprintf(key, sizeof(key), "%.*s.embedding_length", a, arch.ptr);
+        if (gguf_get_u64(f, key, &v) == 0 && v <= INT64_MAX)
+            g->embd = (int64_t)v;
+        snprintf(key, sizeof(key), "%.*s.pooling_type", a, arch.ptr);
+        g->pooling = gguf_find_key(f, key) >= 0;
+        snprintf(key, sizeof(key), "%.*s.vision.block_count", a, arch.ptr);
+        g->vision = gguf_find_key(f, key) >= 0;
+        snprintf(key, sizeof(key), "%.*s.audio.block_count", a, arch.ptr);
+        g->audio = gguf_find_key(f, key) >= 0;
+    }
+    gguf_close(f);
+    return 0;
+}
+
 json_t *store_model_details(const struct store_model *m)
 {
     const json_t *cfg = m->config;
@@ -264,6 +303,8 @@ json_t *store_model_details(const struct store_model *m)
         if (mt && strcmp(mt, STORE_MT_MODEL) == 0)
             parent = from ? from : "";
     }
+    struct gguf_facts g;
+    int have = read_facts(m->model_path, &g) == 0;
     json_t *fams = json_object_get(cfg, "model_families");
     json_t *d = json_object();
     json_object_set_new(d, "parent_model", json_string(parent));
@@ -271,6 +312,50 @@ json_t *store_model_details(const struct store_model *m)
     json_object_set_new(d, "family", str_or_empty(cfg, "model_family"));
     json_object_set_new(d, "families", json_is_array(fams) ? json_deep_copy(fams) : json_null());
     json_object_set_new(d, "parameter_size", str_or_empty(cfg, "model_type"));
-    json_object_set_new(d, "quantization_level", str_or_empty(cfg, "file_type"));
+    const char *q = json_string_value(json_object_get(cfg, "file_type"));
+    if ((!q || !*q || strcmp(q, "unknown") == 0) && have && g.file_type >= 0)
+        q = store_file_type_name(g.file_type);
+    json_object_set_new(d, "quantization_level", json_string(q ? q : ""));
+    json_int_t ctx = json_integer_value(json_object_get(cfg, "context_length"));
+    json_int_t embd = json_integer_value(json_object_get(cfg, "embedding_length"));
+    if (!ctx && have)
+        ctx = g.ctx;
+    if (!embd && have)
+        embd = g.embd;
+    if (ctx > 0)
+        json_object_set_new(d, "context_length", json_integer(ctx));
+    if (embd > 0)
+        json_object_set_new(d, "embedding_length", json_integer(embd));
     return d;
+}
+
+static void cap_add(json_t *a, const char *c)
+{
+    const json_t *e;
+    size_t i;
+    json_array_foreach (a, i, e)
+        if (strcmp(json_string_value(e), c) == 0)
+            return;
+    json_array_append_new(a, json_string(c));
+}
+
+json_t *store_model_capabilities(const struct store_model *m)
+{
+    json_t *a = json_array();
+    const json_t *e;
+    size_t i;
+    json_array_foreach (json_object_get(m->config, "capabilities"), i, e)
+        if (json_is_string(e) && *json_string_value(e))
+            cap_add(a, json_string_value(e));
+    struct gguf_facts g;
+    if (read_facts(m->model_path, &g) == 0) {
+        cap_add(a, g.pooling ? "embedding" : "completion");
+        if (g.vision)
+            cap_add(a, "vision");
+        if (g.audio)
+            cap_add(a, "audio");
+    }
+    if (m->projector_path)
+        cap_add(a, "vision");
+    return a;
 }

@@ -161,9 +161,19 @@ int store_model_get(const struct store_root *r, const char *name, struct store_m
                     char *err, size_t errlen);
 void store_model_free(struct store_model *m); /* NULL: no-op */
 
-/* {parent_model, format, family, families, parameter_size, quantization_level}
- * from the config blob (parent_model ""). */
+/* {parent_model, format, family, families, parameter_size,
+ * quantization_level, context_length?, embedding_length?} from the config
+ * blob, completed from the GGUF header as Ollama's list does (context and
+ * embedding length from {arch}.*, quantization_level from general.file_type
+ * when the config says "" or "unknown"). parent_model is the model layer's
+ * "from". */
 json_t *store_model_details(const struct store_model *m);
+/* The capabilities that do not depend on the template, in Ollama's order:
+ * the config's list, then "embedding" (GGUF has {arch}.pooling_type) or
+ * "completion", then "vision" (projector layer or {arch}.vision.block_count)
+ * and "audio". The caller appends "tools", "insert", "thinking" from its
+ * template analysis. New array. */
+json_t *store_model_capabilities(const struct store_model *m);
 /* Ollama's format of a parameter count: "8.0B", "137M", "260.0K"… */
 void store_format_params(uint64_t n, char *buf, size_t cap);
 

@@ -209,7 +209,14 @@ static void test_create_from_files(void **state)
     assert_string_equal(json_string_value(json_object_get(det, "quantization_level")), "F16");
     assert_string_equal(json_string_value(json_object_get(det, "family")), "llama");
     assert_string_equal(json_string_value(json_object_get(det, "parent_model")), "model.gguf");
+    assert_true(json_integer_value(json_object_get(det, "context_length")) > 0);
+    assert_true(json_integer_value(json_object_get(det, "embedding_length")) > 0);
     json_decref(det);
+    json_t *caps = store_model_capabilities(m);
+    char *cs = store_json_go(caps, false, false, NULL);
+    assert_string_equal(cs, "[\"completion\"]");
+    free(cs);
+    json_decref(caps);
     /* the model layer keeps the uploaded digest and names its file */
     json_t *l0 = json_array_get(json_object_get(m->manifest, "layers"), 0);
     assert_string_equal(json_string_value(json_object_get(l0, "mediaType")),
@@ -508,6 +515,32 @@ static void test_create_errors(void **state)
     assert_int_equal(n_models(), before);
 }
 
+static void test_create_embedding_caps(void **state)
+{
+    (void)state;
+    char path[300], d[72], err[512];
+    struct store_synth_spec spec;
+    assert_int_equal(store_synth_preset("tiny-bert", &spec), 0);
+    spec.n_threads = 2;
+    spec.ftype = STORE_FTYPE_F32;
+    snprintf(path, sizeof(path), "%s/bert.gguf", g_root);
+    assert_int_equal(store_synth(&spec, path, NULL, NULL, err, sizeof(err)), 0);
+    upload(path, d);
+    struct statuses st = {0};
+    assert_int_equal(create(files_req("emb", d, NULL), &st, err, sizeof(err), NULL), 0);
+    struct store_model *m;
+    assert_int_equal(store_model_get(g_r, "emb", &m, err, sizeof(err)), 0);
+    json_t *caps = store_model_capabilities(m);
+    assert_int_equal(json_array_size(caps), 1);
+    assert_string_equal(json_string_value(json_array_get(caps, 0)), "embedding");
+    json_decref(caps);
+    json_t *det = store_model_details(m);
+    assert_string_equal(json_string_value(json_object_get(det, "family")), "bert");
+    assert_string_equal(json_string_value(json_object_get(det, "quantization_level")), "F32");
+    json_decref(det);
+    store_model_free(m);
+}
+
 static void test_model_info_stories(void **state)
 {
     (void)state;
@@ -559,7 +592,7 @@ int main(void)
         cmocka_unit_test(test_create_from_files),     cmocka_unit_test(test_create_quantize),
         cmocka_unit_test(test_create_detect),         cmocka_unit_test(test_create_from_model),
         cmocka_unit_test(test_create_replace_prunes), cmocka_unit_test(test_create_errors),
-        cmocka_unit_test(test_model_info_stories),
+        cmocka_unit_test(test_create_embedding_caps), cmocka_unit_test(test_model_info_stories),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
