@@ -142,6 +142,8 @@ uint32_t gram_jc_literals(struct jc *c, const json_t *vals, bool is_enum);
 /* Integers in [lo, hi] (each within +-GRAM_INT_MAX), followed by space. */
 #define GRAM_INT_MAX 9999999999999999LL /* 16 digits, as the integer rule */
 uint32_t gram_jc_int_range(struct jc *c, long long lo, long long hi);
+/* Numbers within [lo, hi] (exclusive flags; +-INFINITY when unbounded). */
+uint32_t gram_jc_num_range(struct jc *c, double lo, bool lo_excl, double hi, bool hi_excl);
 void gram_jc_init(struct jc **out, struct gram *g, json_t *root, char *err, size_t errlen);
 void gram_jc_free(struct jc *c);
 

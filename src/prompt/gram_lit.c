@@ -7,6 +7,7 @@
  * decimal digit-string ranges: for each digit count, the classic split into
  * "same first digit, recurse", "first digit strictly between, any digits",
  * and the two edge branches; negative ranges are "-" and a positive range. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,5 +218,100 @@ uint32_t gram_jc_int_range(struct jc *c, long long lo, long long hi)
     gram_jc_push_rule(&pre, gram_jc_space(c));
     gram_jc_alt(c, r, &pre);
     gram_seq_free(&pre);
+    return r;
+}
+
+static long long clamp_ll(double d)
+{
+    if (d > (double)GRAM_INT_MAX)
+        return GRAM_INT_MAX + 1;
+    if (d < -(double)GRAM_INT_MAX)
+        return -GRAM_INT_MAX - 1;
+    return (long long)d;
+}
+
+/* Numbers within bounds, written without exponent: integers in range,
+ * "V.F" with V >= 0 whose whole interval [V, V+1) is in range, and "-W.F"
+ * likewise for (-(W+1), -W]. This leaves out a few valid numbers near the
+ * bounds (e.g. 2.5 for maximum 2.7, or -0.5), never lets an invalid one in. */
+uint32_t gram_jc_num_range(struct jc *c, double lo, bool lo_excl, double hi, bool hi_excl)
+{
+    long long lint = clamp_ll(lo_excl ? floor(lo) + 1 : ceil(lo));
+    long long hint = clamp_ll(hi_excl ? ceil(hi) - 1 : floor(hi));
+    long long pos_lo = OM_MAX(0, lint), pos_hi = clamp_ll(floor(hi) - 1);
+    long long neg_lo = OM_MAX(1, -hint), neg_hi = clamp_ll(-ceil(lo) - 1);
+    lint = OM_MAX(lint, -GRAM_INT_MAX);
+    hint = OM_MIN(hint, GRAM_INT_MAX);
+    pos_hi = OM_MIN(pos_hi, GRAM_INT_MAX);
+    neg_hi = OM_MIN(neg_hi, GRAM_INT_MAX);
+    /* "V." + a fraction that is not all zeros: just above an exclusive
+     * integral minimum V (>= 0), just below an exclusive integral maximum
+     * -V (<= 0), and "-0." inside [-1, 0] */
+    long long nz[3] = {-1, -1, -1};
+    if (lo_excl && lo == floor(lo) && lo >= 0 && lo + 1 <= hi && lo <= (double)GRAM_INT_MAX)
+        nz[0] = (long long)lo;
+    if (hi_excl && hi == floor(hi) && hi <= 0 && hi - 1 >= lo && -hi <= (double)GRAM_INT_MAX)
+        nz[1] = (long long)-hi;
+    if (lo <= -1 && hi >= 0)
+        nz[2] = 0;
+    if (lint > hint && pos_lo > pos_hi && neg_lo > neg_hi && nz[0] < 0 && nz[1] < 0 && nz[2] < 0)
+        return gram_jc_fail(c, OM_EFORMAT, "number range is empty (or beyond 16 digits)", NULL);
+    uint32_t r = gram_jc_rule(c), digit = gram_jc_rule(c), frac = gram_jc_rule(c);
+    struct gram_seq s = {0};
+    gram_jc_push_cls(c, &s, '0', '9');
+    gram_jc_alt(c, digit, &s);
+    gram_seq_lit(c->g, &s, ".", 1);
+    gram_jc_push_rep(c, &s, digit, 1, 16);
+    gram_jc_push_rule(&s, gram_jc_space(c));
+    gram_jc_alt(c, frac, &s);
+    /* nzk: up to k digits, not all zeros, then space */
+    uint32_t nzk = UINT32_MAX;
+    for (int k = 1; k <= 16; k++) {
+        uint32_t q = gram_jc_rule(c);
+        gram_jc_push_cls(c, &s, '1', '9');
+        gram_jc_push_rep(c, &s, digit, 0, (uint32_t)k - 1);
+        gram_jc_push_rule(&s, gram_jc_space(c));
+        gram_jc_alt(c, q, &s);
+        if (nzk != UINT32_MAX) {
+            gram_seq_lit(c->g, &s, "0", 1);
+            gram_jc_push_rule(&s, nzk);
+            gram_jc_alt(c, q, &s);
+        }
+        nzk = q;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (nz[i] < 0)
+            continue;
+        char txt[32];
+        int n = snprintf(txt, sizeof(txt), "%s%lld.", i ? "-" : "", nz[i]);
+        gram_seq_lit(c->g, &s, txt, (size_t)n);
+        gram_jc_push_rule(&s, nzk);
+        gram_jc_alt(c, r, &s);
+    }
+    if (lint <= hint) {
+        uint32_t ir = gram_jc_int_range(c, lint, hint);
+        gram_jc_push_rule(&s, ir);
+        gram_jc_alt(c, r, &s);
+    }
+    if (pos_lo <= pos_hi) {
+        uint32_t d = gram_jc_rule(c);
+        struct gram_seq pre = {0};
+        nonneg_range(c, d, &pre, pos_lo, pos_hi);
+        gram_seq_free(&pre);
+        gram_jc_push_rule(&s, d);
+        gram_jc_push_rule(&s, frac);
+        gram_jc_alt(c, r, &s);
+    }
+    if (neg_lo <= neg_hi) {
+        uint32_t d = gram_jc_rule(c);
+        struct gram_seq pre = {0};
+        nonneg_range(c, d, &pre, neg_lo, neg_hi);
+        gram_seq_free(&pre);
+        gram_seq_lit(c->g, &s, "-", 1);
+        gram_jc_push_rule(&s, d);
+        gram_jc_push_rule(&s, frac);
+        gram_jc_alt(c, r, &s);
+    }
+    gram_seq_free(&s);
     return r;
 }

@@ -351,47 +351,56 @@ static long long int_bound(double d, bool up)
     return (long long)(up ? ceil(d) : floor(d));
 }
 
-/* integer with minimum/maximum (exclusive forms: draft 6+ numbers, draft 4
- * booleans). Ranges for "number" are not generated (ignored). */
-static uint32_t typed_integer(struct jc *c, const json_t *node)
+/* minimum/maximum with their exclusive forms (draft 6+ numbers, draft 4
+ * booleans) as one interval; false when the schema has none. */
+static bool bounds(const json_t *node, double *lo, bool *lox, double *hi, bool *hix)
 {
     const json_t *mn = json_object_get(node, "minimum"), *mx = json_object_get(node, "maximum");
     const json_t *xmn = json_object_get(node, "exclusiveMinimum");
     const json_t *xmx = json_object_get(node, "exclusiveMaximum");
-    if (!json_is_number(mn) && !json_is_number(mx) && !json_is_number(xmn) && !json_is_number(xmx))
-        return gram_jc_num(c, true);
-    long long lo = -GRAM_INT_MAX, hi = GRAM_INT_MAX;
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    *lox = *hix = false;
     if (json_is_number(mn)) {
-        double d = json_number_value(mn);
-        long long b = int_bound(d, true);
-        if (json_is_true(xmn) && (double)b == d)
-            b++;
-        lo = OM_MAX(lo, b);
+        *lo = json_number_value(mn);
+        *lox = json_is_true(xmn);
     }
-    if (json_is_number(xmn))
-        lo = OM_MAX(lo, int_bound(json_number_value(xmn), false) + 1);
+    if (json_is_number(xmn) && json_number_value(xmn) >= *lo) {
+        *lo = json_number_value(xmn);
+        *lox = true;
+    }
     if (json_is_number(mx)) {
-        double d = json_number_value(mx);
-        long long b = int_bound(d, false);
-        if (json_is_true(xmx) && (double)b == d)
-            b--;
-        hi = OM_MIN(hi, b);
+        *hi = json_number_value(mx);
+        *hix = json_is_true(xmx);
     }
-    if (json_is_number(xmx))
-        hi = OM_MIN(hi, int_bound(json_number_value(xmx), true) - 1);
-    if (lo > hi)
+    if (json_is_number(xmx) && json_number_value(xmx) <= *hi) {
+        *hi = json_number_value(xmx);
+        *hix = true;
+    }
+    return json_is_number(mn) || json_is_number(mx) || json_is_number(xmn) || json_is_number(xmx);
+}
+
+static uint32_t typed_number(struct jc *c, const json_t *node, bool integer)
+{
+    double lo, hi;
+    bool lox, hix;
+    if (!bounds(node, &lo, &lox, &hi, &hix))
+        return gram_jc_num(c, integer);
+    if (!integer)
+        return gram_jc_num_range(c, lo, lox, hi, hix);
+    long long a = int_bound(lox ? floor(lo) + 1 : ceil(lo), true);
+    long long b = int_bound(hix ? ceil(hi) - 1 : floor(hi), false);
+    if (a > b || a > GRAM_INT_MAX || b < -GRAM_INT_MAX)
         return gram_jc_fail(c, OM_EFORMAT, "integer range is empty (or beyond 16 digits)", NULL);
-    return gram_jc_int_range(c, lo, hi);
+    return gram_jc_int_range(c, OM_MAX(a, -GRAM_INT_MAX), OM_MIN(b, GRAM_INT_MAX));
 }
 
 static uint32_t typed(struct jc *c, const json_t *node, const char *t)
 {
     if (!strcmp(t, "string"))
         return typed_string(c, node);
-    if (!strcmp(t, "integer"))
-        return typed_integer(c, node);
-    if (!strcmp(t, "number"))
-        return gram_jc_num(c, false);
+    if (!strcmp(t, "integer") || !strcmp(t, "number"))
+        return typed_number(c, node, t[0] == 'i');
     if (!strcmp(t, "boolean"))
         return gram_jc_lits(c, &c->boolean, "true", "false");
     if (!strcmp(t, "null"))

@@ -316,6 +316,77 @@ static void test_int_ranges(void **s)
     assert_true(gram_new_schema(empty, strlen(empty), &g, err, sizeof(err)) < 0);
 }
 
+static bool text_ok(const struct gram *g, const char *t)
+{
+    struct gram_state *st = gram_state_new(g);
+    bool ok = gram_state_advance(st, t, strlen(t)) == 0 && gram_state_complete(st);
+    gram_state_free(st);
+    return ok;
+}
+
+/* number minimum/maximum: never outside, and most values inside */
+static void test_num_ranges(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *sch;
+        double lo, hi;
+        bool lox, hix;
+    } r[] = {
+        {"{\"type\":\"number\",\"minimum\":-2.5,\"maximum\":3.25}", -2.5, 3.25, false, false},
+        {"{\"type\":\"number\",\"exclusiveMinimum\":0,\"exclusiveMaximum\":1}", 0, 1, true, true},
+        {"{\"type\":\"number\",\"minimum\":0}", 0, 1e300, false, false},
+        {"{\"type\":\"number\",\"maximum\":-10,\"exclusiveMaximum\":true}", -1e300, -10, false, true},
+        {"{\"type\":\"number\",\"minimum\":-100,\"maximum\":100}", -100, 100, false, false},
+    };
+    char t[64];
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        struct gram *g = mk(r[i].sch);
+        int in_ok = 0, in_all = 0;
+        for (int v = -1200; v <= 1200; v++) {
+            for (int f = 0; f < 4; f++) {
+                static const char *fr[] = {"", ".0", ".5", ".999"};
+                snprintf(t, sizeof(t), "%s%d%s", v < 0 ? "-" : "", abs(v) / 10, fr[f]);
+                if (v % 10 && f == 0)
+                    snprintf(t, sizeof(t), "%d", v);
+                double d = strtod(t, NULL);
+                bool in = (r[i].lox ? d > r[i].lo : d >= r[i].lo) && (r[i].hix ? d < r[i].hi : d <= r[i].hi);
+                bool ok = text_ok(g, t);
+                if (ok && !in)
+                    fprintf(stderr, "%s: accepted %s\n", r[i].sch, t);
+                assert_true(!ok || in);
+                in_all += in;
+                in_ok += ok;
+            }
+        }
+        assert_true(in_ok * 10 >= in_all * 6); /* narrowing stays modest */
+        assert_false(text_ok(g, "1e5"));
+        gram_free(g);
+    }
+    struct gram *g = mk(r[0].sch);
+    assert_true(text_ok(g, "-1.5"));
+    assert_true(text_ok(g, "3"));
+    assert_true(text_ok(g, "2.99"));
+    assert_true(text_ok(g, "-2"));
+    assert_false(text_ok(g, "3.5"));
+    assert_false(text_ok(g, "-3"));
+    gram_free(g);
+    g = mk(r[1].sch); /* (0, 1) */
+    assert_true(text_ok(g, "0.5"));
+    assert_true(text_ok(g, "0.0001"));
+    assert_false(text_ok(g, "0.000"));
+    assert_false(text_ok(g, "0"));
+    assert_false(text_ok(g, "1"));
+    assert_false(text_ok(g, "-0.5"));
+    gram_free(g);
+    g = mk("{\"type\":\"number\",\"minimum\":-1,\"exclusiveMaximum\":0}");
+    assert_true(text_ok(g, "-0.25"));
+    assert_true(text_ok(g, "-1"));
+    assert_false(text_ok(g, "-0.0"));
+    assert_false(text_ok(g, "0"));
+    gram_free(g);
+}
+
 static void test_hostile(void **s)
 {
     (void)s;
@@ -421,7 +492,7 @@ int main(void)
         cmocka_unit_test(test_arrays),      cmocka_unit_test(test_literals),
         cmocka_unit_test(test_unions_refs), cmocka_unit_test(test_strings),
         cmocka_unit_test(test_hostile),     cmocka_unit_test(test_state_api),
-        cmocka_unit_test(test_int_ranges),
+        cmocka_unit_test(test_int_ranges),  cmocka_unit_test(test_num_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

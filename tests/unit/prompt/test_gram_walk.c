@@ -211,6 +211,7 @@ static const char *const schemas[] = {
     "\"additionalProperties\":false,\"$schema\":\"http://json-schema.org/draft-07/schema#\"}",
     "{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":-40,"
     "\"exclusiveMaximum\":1000},\"maxItems\":5}",
+    "{\"type\":\"array\",\"items\":{\"type\":\"number\",\"minimum\":-1.5,\"exclusiveMaximum\":2}}",
     "{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\",\"minimum\":18,"
     "\"maximum\":120},\"n\":{\"type\":\"integer\",\"exclusiveMinimum\":0}},"
     "\"required\":[\"age\",\"n\"]}",
