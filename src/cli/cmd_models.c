@@ -380,11 +380,14 @@ void cli_show_info(json_t *r, int verbose, FILE *f)
             char shape[256] = "[";
             size_t at = 1, j;
             json_t *d;
-            json_array_foreach(json_object_get(v, "shape"), j, d) at +=
-                (size_t)snprintf(shape + at, at < sizeof shape ? sizeof shape - at : 0, "%s%lld",
-                                 j ? " " : "", (long long)json_integer_value(d));
-            if (at < sizeof shape - 1)
-                strcat(shape, "]");
+            json_array_foreach(json_object_get(v, "shape"), j, d)
+            {
+                if (at + 24 >= sizeof shape)
+                    break;
+                at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%lld", j ? " " : "",
+                                       (long long)json_integer_value(d));
+            }
+            strcat(shape, "]");
             cli_table_add(&t, (const char *[]){"", jstr(v, "name"), jstr(v, "type"), shape});
         }
         section("Tensors", &t, f);
