@@ -21,15 +21,22 @@ struct gram_state;
 /* Any JSON object (Ollama's "json" format). */
 int gram_new_json(struct gram **out, char *err, size_t errlen);
 /* A JSON Schema (object, as JSON text). Supports type (incl. arrays of
- * types), properties, required, additionalProperties, items, prefixItems,
- * minItems/maxItems, enum, const, anyOf/oneOf/allOf (simple), $ref to
- * $defs/definitions, string minLength/maxLength/pattern-free formats,
- * number/integer. Unsupported keywords are ignored where that only widens
- * the language; err names any that cannot be honoured. */
+ * types), properties (generated in declared order; required ones always),
+ * required, additionalProperties (false unless given, as llama.cpp does),
+ * items, prefixItems, minItems/maxItems, enum, const, anyOf/oneOf (as a
+ * union), allOf (merged objects), $ref to local pointers ($defs,
+ * definitions, "#"), string minLength/maxLength, integer and number
+ * minimum/maximum (incl. exclusive). pattern, format and the other
+ * assertions are ignored (as llama.cpp does). Errors (OM_EFORMAT,
+ * OM_EUNSUPPORTED, OM_ENOMEM for schemas past the size bounds) say which
+ * keyword at which JSON pointer. Text larger than 1 MiB is refused. */
 int gram_new_schema(const char *schema_json, size_t len, struct gram **out, char *err,
                     size_t errlen);
 void gram_free(struct gram *g);
 
+/* States: the grammar must outlive them. gram_state_accepts only reads the
+ * state (any number of threads may call it at once); advance/reset need
+ * the state to themselves. gram_state_new returns NULL for a NULL grammar. */
 struct gram_state *gram_state_new(const struct gram *g);
 void gram_state_free(struct gram_state *st);
 /* True when bytes[0..len) may come next (len 0: true). */

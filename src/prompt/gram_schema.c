@@ -3,10 +3,13 @@
  * Each schema node becomes one rule matching a value that validates against
  * it (followed by `space`). The rule is registered in the memo before its
  * body is compiled, so a $ref back to an enclosing node refers to the rule
- * being built (recursive schemas). Keywords that would only restrict the
- * language further and are not generated (minimum/maximum, pattern, format,
- * minProperties...) are ignored, as llama.cpp's converter does; keywords
- * that cannot be represented soundly give an error. */
+ * being built (recursive schemas). Supported: type (and lists of types),
+ * properties/required/additionalProperties, items/prefixItems/minItems/
+ * maxItems, minLength/maxLength, minimum/maximum (and exclusive forms),
+ * enum/const, anyOf/oneOf (as a union), allOf (merged objects), $ref to
+ * local JSON pointers. Ignored, as llama.cpp's converter does: pattern,
+ * format, minProperties/maxProperties, multipleOf, uniqueItems. Schemas that
+ * cannot be compiled soundly give an error naming the node's JSON pointer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
