@@ -35,7 +35,7 @@ const models = {
 const log = (o) => fs.appendFileSync(logFile, JSON.stringify(o) + '\n');
 const json = (res, code, o) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(o === undefined ? '' : JSON.stringify(o)); };
 const ndjson = (res, lines, code = 200) => { res.writeHead(code, { 'content-type': 'application/x-ndjson' }); for (const l of lines) res.write(JSON.stringify(l) + '\n'); res.end(); };
-const known = (m) => m && (models[m] || models[m + ':latest']);
+const known = (m) => m && (models[m] || models[m + ':latest'] || m.startsWith('thinker'));
 const srv = http.createServer((req, res) => {
   const chunks = [];
   const hash = crypto.createHash('sha256');
@@ -63,7 +63,7 @@ const srv = http.createServer((req, res) => {
         parameters: 'stop                           "<|eot_id|>"\ntemperature                    0', template: '{{ .Prompt }}', system: 'You are terse.',
         details: { parent_model: '', format: 'gguf', family: 'llama', parameter_size: '3.2B', quantization_level: 'Q4_K_M' },
         model_info: { 'general.architecture': 'llama', 'general.parameter_count': 3212749888, 'llama.context_length': 131072, 'llama.embedding_length': 3072, ...(body.verbose ? { 'tokenizer.ggml.tokens': ['<unk>', '<s>', '</s>', 'a', 'b', 'c'], 'tokenizer.ggml.add_bos_token': true } : {}) },
-        capabilities: emb ? ['embedding'] : ['completion', 'tools'], modified_at: iso(now),
+        capabilities: emb ? ['embedding'] : m.startsWith('thinker') ? ['completion', 'thinking'] : ['completion', 'tools'], modified_at: iso(now),
         ...(body.verbose ? { tensors: [{ name: 'token_embd.weight', type: 'Q4_K', shape: [3072, 128256] }] } : {}),
       });
     }
@@ -80,6 +80,9 @@ const srv = http.createServer((req, res) => {
     if (u === '/api/generate') {
       if (!known(body.model)) return json(res, 404, { error: `model '${body.model}' not found` });
       if (body.prompt === undefined || body.prompt === '') return ndjson(res, [{ model: body.model, response: '', done: true, done_reason: body.keep_alive === '0s' ? 'unload' : 'load' }]);
+      if (body.model.startsWith('thinker')) return ndjson(res, [{ model: body.model, response: '', thinking: 'Let me', done: false },
+        { model: body.model, response: '', thinking: ' think.', done: false }, { model: body.model, response: 'Answer.', done: false },
+        { model: body.model, response: '', done: true, done_reason: 'stop' }]);
       if (body.prompt === 'fail midway') return ndjson(res, [{ model: body.model, response: 'par', done: false }, { error: 'runner crashed' }]);
       return ndjson(res, [{ model: body.model, response: 'Hello', done: false }, { model: body.model, response: ' world.', done: false },
         { model: body.model, response: '', done: true, done_reason: 'stop', total_duration: 1500000000, load_duration: 2500000, prompt_eval_count: 5, prompt_eval_duration: 250000000, eval_count: 10, eval_duration: 1000000000 }]);
@@ -236,6 +239,15 @@ last_req /api/generate | grep -q '"prompt":"piped text\\n summarize"' || fail "r
 WANT="par"
 check "run error mid-stream" 1 "$BIN" run tiny fail midway
 [ "$(cat "$T/err")" = "Error: runner crashed" ] || fail "mid-stream error: $(cat "$T/err")"
+WANT=$'Thinking...\nLet me think.\n...done thinking.\n\nAnswer.'
+check "run thinking" 0 "$BIN" run thinker q
+last_req /api/generate | grep -q '"think":true' || fail "run: think on for a thinking model"
+WANT="Answer."
+check "run --hidethinking" 0 "$BIN" run thinker q --hidethinking
+check "run --think=false" 0 "$BIN" run thinker q --think=false --hidethinking
+last_req /api/generate | grep -q '"think":false' || fail "run --think=false"
+check "run --think=high" 0 "$BIN" run thinker q --think=high --hidethinking
+last_req /api/generate | grep -q '"think":"high"' || fail "run --think=high"
 WANT=""
 check "run unknown keepalive" 1 "$BIN" run tiny hi --keepalive 300
 grep -q 'missing unit' "$T/err" || fail "keepalive message"
