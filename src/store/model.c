@@ -18,9 +18,19 @@ int store_open(const char *dir, struct store_root **out, char *err, size_t errle
     char buf[4096];
     *out = NULL;
     if (!dir || !*dir) {
+        /* envconfig trims blanks and quotes around values */
         const char *env = getenv("OLLAMA_MODELS");
-        if (env && *env) {
-            dir = env;
+        size_t n = 0;
+        while (env && (*env == ' ' || *env == '"' || *env == '\''))
+            env++;
+        if (env)
+            n = strlen(env);
+        while (n && (env[n - 1] == ' ' || env[n - 1] == '"' || env[n - 1] == '\''))
+            n--;
+        if (n && n < sizeof(buf)) {
+            memcpy(buf, env, n);
+            buf[n] = '\0';
+            dir = buf;
         } else {
             const char *home = getenv("HOME");
             if (!home || !*home)

@@ -43,6 +43,16 @@ static void test_open_layout(void **state)
     assert_int_equal(stat(p, &st), 0);
     assert_string_equal(store_dir(r), g_root);
     store_close(r);
+    /* NULL: $OLLAMA_MODELS, blanks and quotes trimmed (never ~/.ollama here) */
+    char env[300], want[300];
+    snprintf(env, sizeof(env), " \"%s/env\" ", g_root);
+    snprintf(want, sizeof(want), "%s/env", g_root);
+    setenv("OLLAMA_MODELS", env, 1);
+    char e0[256];
+    assert_int_equal(store_open(NULL, &r, e0, sizeof(e0)), 0);
+    assert_string_equal(store_dir(r), want);
+    unsetenv("OLLAMA_MODELS");
+    store_close(r);
     /* a file where the root should be */
     char err[256];
     snprintf(p, sizeof(p), "%s/file", g_root);
