@@ -249,6 +249,59 @@ static void test_llama_mistral(void **s)
     json_decref(tools);
 }
 
+/* Random texts built from tag and JSON fragments: the result must not
+ * depend on how the text is cut into pieces. */
+static void test_random_splits(void **s)
+{
+    (void)s;
+    static const char *frag[] = {"<think>", "</think>", "<tool_call>", "</tool_call>", "{", "}", "[",
+                                 "]", "\"name\"", "\"arguments\"", ":", ",", "\"get_time\"", "{}",
+                                 " ", "\n", "x", "<", "</", "[TOOL_CALLS]", "[ARGS]", "get_time",
+                                 "\"", "\\", "<|python_tag|>", "<thi", "<tool"};
+    json_t *tools = json_loads(TOOLS, 0, NULL);
+    const struct parse_cfg cfgs[] = {
+        {.think_enabled = true, .tool_prefix = "<tool_call>", .tools = tools},
+        {.think_enabled = true, .think_open_at_start = true, .tool_prefix = "{", .tools = tools},
+        {.think_enabled = false, .tool_prefix = "[TOOL_CALLS]", .tools = tools},
+        {.think_enabled = false, .tool_prefix = "<|python_tag|>"},
+        {.think_enabled = true},
+    };
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int rounds = getenv("OM_TEST_QUICK") ? 300 : 3000;
+    char text[512];
+    for (int it = 0; it < rounds; it++) {
+        size_t n = 0;
+        int nf = 1 + (int)(x % 24);
+        for (int i = 0; i < nf; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *f = frag[x % (sizeof(frag) / sizeof(frag[0]))];
+            size_t l = strlen(f);
+            if (n + l >= sizeof(text))
+                break;
+            memcpy(text + n, f, l);
+            n += l;
+        }
+        text[n] = 0;
+        const struct parse_cfg *cfg = &cfgs[it % (sizeof(cfgs) / sizeof(cfgs[0]))];
+        struct result whole, part;
+        run_cuts(cfg, text, NULL, 0, &whole);
+        size_t cuts[8], nc = 0;
+        for (size_t k = 0; k < 8 && n > 1; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t c = 1 + x % (n - 1);
+            if (nc == 0 || c > cuts[nc - 1])
+                cuts[nc++] = c;
+        }
+        run_cuts(cfg, text, cuts, nc, &part);
+        same(&whole, &part, text, nc);
+        /* nothing is invented: released text is at most what was fed */
+        assert_true(strlen(whole.content) + strlen(whole.thinking) <= n);
+        json_decref(part.calls);
+        json_decref(whole.calls);
+    }
+    json_decref(tools);
+}
+
 static void test_api(void **s)
 {
     (void)s;
@@ -289,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_thinking),
         cmocka_unit_test(test_qwen_tools),
         cmocka_unit_test(test_llama_mistral),
+        cmocka_unit_test(test_random_splits),
         cmocka_unit_test(test_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
