@@ -237,8 +237,10 @@ static int str_method(struct jctx *c, struct jv self, const char *name, const st
         *out = jv_bool(r);
         return 0;
     }
-    if (is(name, "upper") || is(name, "lower") || is(name, "title") || is(name, "capitalize"))
+    if (is(name, "upper") || is(name, "lower") || is(name, "capitalize"))
         return jinja_filter(c, name, self, a, out);
+    if (is(name, "title")) /* Python's str.title(), not the filter */
+        return jinja_filter(c, "Title", self, a, out);
     if (is(name, "replace")) {
         struct jv o = jargs_get(a, 0, NULL, jv_undef()), n = jargs_get(a, 1, NULL, jv_undef());
         struct jv cnt = jargs_get(a, 2, "count", jv_int(-1));
@@ -516,4 +518,23 @@ int jinja_global(struct jctx *c, const char *name, const struct jargs *a, struct
         return jctx_mem(c);
     }
     return OM_ENOTFOUND;
+}
+
+struct jv jinja_global_value(struct jctx *c, const char *name)
+{
+    static const char *const names[] = {"range", "namespace", "dict", "raise_exception",
+                                        "strftime_now"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(names); i++)
+        if (is(name, names[i])) {
+            struct jfunc *fu = jarena_alloc(&c->ar, sizeof(*fu));
+            if (!fu)
+                return jv_undef();
+            memset(fu, 0, sizeof(*fu));
+            fu->kind = JF_GLOBAL;
+            fu->gname = names[i];
+            struct jv v = {.kind = JV_FUNC};
+            v.u.fn = fu;
+            return v;
+        }
+    return jv_undef();
 }

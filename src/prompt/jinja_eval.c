@@ -464,7 +464,11 @@ static int eval_inner(struct jctx *c, struct jframe *f, const struct jnode *e, s
     bool t;
     switch (e->kind) {
     case E_LIT: *out = e->lit; return 0;
-    case E_NAME: *out = lookup(f, e->name, e->name_len); return 0;
+    case E_NAME:
+        *out = lookup(f, e->name, e->name_len);
+        if (out->kind == JV_UNDEF)
+            *out = jinja_global_value(c, e->name);
+        return jctx_mem(c);
     case E_ATTR:
         TRY(jinja_eval(c, f, e->a, &a));
         *out = jinja_getattr(a, e->name, e->name_len);

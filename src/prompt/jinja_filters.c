@@ -25,31 +25,120 @@ static int need_str(struct jctx *c, const char *what, struct jv v)
     return 0;
 }
 
-/* ASCII case mapping of a whole string (mode 'u', 'l', 't' title, 'c' capitalize). */
+/* Simple case mapping: ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic. */
+static uint32_t cp_upper(uint32_t c)
+{
+    if (c >= 'a' && c <= 'z') return c - 32;
+    if (c < 0x80) return c;
+    if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
+    if (c == 0xFF) return 0x178;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c & ~1u;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1u) ? c : c - 1;
+    if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
+    if (c >= 0x430 && c <= 0x44F) return c - 32;
+    if (c >= 0x450 && c <= 0x45F) return c - 80;
+    return c;
+}
+
+static uint32_t cp_lower(uint32_t c)
+{
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c < 0x80) return c;
+    if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+    if (c == 0x178) return 0xFF;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) return c | 1u;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) return (c & 1u) ? c + 1 : c;
+    if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+    if (c >= 0x410 && c <= 0x42F) return c + 32;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    return c;
+}
+
+static bool cp_cased(uint32_t c) { return cp_upper(c) != c || cp_lower(c) != c; }
+
+/* Next code point of s[*i..n); invalid bytes come back as themselves. */
+static uint32_t utf8_next(const char *s, size_t n, size_t *i)
+{
+    const unsigned char *p = (const unsigned char *)s + *i;
+    size_t left = n - *i;
+    uint32_t c = p[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || len > left) {
+        *i += 1;
+        return c;
+    }
+    if (len > 1) {
+        c &= 0x3Fu >> (len - 1);
+        for (size_t k = 1; k < len; k++) {
+            if ((p[k] & 0xC0) != 0x80) {
+                *i += 1;
+                return p[0];
+            }
+            c = (c << 6) | (p[k] & 0x3F);
+        }
+    }
+    *i += len;
+    return c;
+}
+
+static void utf8_put(struct jbuf *b, uint32_t c, const char *orig, size_t olen)
+{
+    char u[4];
+    if (c < 0x80) {
+        u[0] = (char)c;
+        jbuf_put(b, u, 1);
+    } else if (c < 0x800 && olen != 1) {
+        u[0] = (char)(0xC0 | (c >> 6));
+        u[1] = (char)(0x80 | (c & 0x3F));
+        jbuf_put(b, u, 2);
+    } else if (olen == 1 || c >= 0x10000 || olen == 4)
+        jbuf_put(b, orig, olen); /* unchanged (invalid byte or astral) */
+    else {
+        u[0] = (char)(0xE0 | (c >> 12));
+        u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (c & 0x3F));
+        jbuf_put(b, u, 3);
+    }
+}
+
+/* Case mapping of a whole string: 'u'pper, 'l'ower, 'c'apitalize, 't' Jinja's
+ * title filter (words split at whitespace - ( { [ <), 'T' Python str.title(). */
 static struct jv recase(struct jctx *c, struct jv in, char mode)
 {
     struct jv s = str_of(c, in);
-    size_t n = s.u.s->len;
-    struct jv r = jv_str(&c->ar, s.u.s->s, n);
-    char *p = r.u.s->s;
-    bool start = true;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
+    const char *p = s.u.s->s;
+    size_t n = s.u.s->len, i = 0;
+    struct jbuf b = {0};
+    bool start = true, first = true;
+    while (i < n) {
+        size_t at = i;
+        uint32_t ch = utf8_next(p, n, &i), r = ch;
         switch (mode) {
-        case 'u': p[i] = (char)toupper(ch); break;
-        case 'l': p[i] = (char)tolower(ch); break;
-        case 'c': p[i] = (char)(i == 0 ? toupper(ch) : tolower(ch)); break;
+        case 'u': r = cp_upper(ch); break;
+        case 'l': r = cp_lower(ch); break;
+        case 'c': r = first ? cp_upper(ch) : cp_lower(ch); break;
         case 't':
-            if (isspace(ch) || ch == '-' || ch == '(' || ch == '{' || ch == '[' || ch == '<') {
+            if (ch < 0x80 && (isspace((int)ch) || strchr("-({[<", (int)ch))) {
                 start = true;
-                continue;
+                break;
             }
-            p[i] = (char)(start ? toupper(ch) : tolower(ch));
+            r = start ? cp_upper(ch) : cp_lower(ch);
             start = false;
             break;
+        case 'T':
+            r = start ? cp_upper(ch) : cp_lower(ch);
+            start = !cp_cased(ch);
+            break;
         }
+        first = false;
+        if (r == ch)
+            jbuf_put(&b, p + at, i - at);
+        else
+            utf8_put(&b, r, p + at, i - at);
     }
-    return r;
+    struct jv out = jv_str(&c->ar, b.p ? b.p : "", b.len);
+    jbuf_free(&b);
+    return out;
 }
 
 static bool is_space(unsigned char ch) { return ch == ' ' || (ch >= '\t' && ch <= '\r') || (ch >= 0x1c && ch <= 0x1f); }
@@ -564,8 +653,9 @@ int jinja_filter(struct jctx *c, const char *name, struct jv in, const struct ja
         return 0;
     }
     if (name_is(name, "upper") || name_is(name, "lower") || name_is(name, "title") ||
-        name_is(name, "capitalize")) {
-        *out = recase(c, in, name[0] == 'u' ? 'u' : name[0] == 'l' ? 'l' : name[0] == 't' ? 't' : 'c');
+        name_is(name, "Title") || name_is(name, "capitalize")) {
+        *out = recase(c, in, name[0] == 'u' ? 'u' : name[0] == 'l' ? 'l' : name[0] == 't' ? 't'
+                             : name[0] == 'T' ? 'T' : 'c');
         return jctx_mem(c);
     }
     if (name_is(name, "default") || name_is(name, "d")) {

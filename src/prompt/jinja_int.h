@@ -177,12 +177,13 @@ struct jinja {
 
 /* ---- render context ---- */
 /* Callables made by templates: macros, `caller`, `loop.cycle`. */
-enum { JF_MACRO, JF_CALLER, JF_CYCLE };
+enum { JF_MACRO, JF_CALLER, JF_CYCLE, JF_GLOBAL };
 struct jfunc {
     int kind;
     const struct jnode *node; /* N_MACRO / N_CALLBLOCK */
     struct jframe *closure;
     int64_t index;            /* JF_CYCLE: loop.index0 */
+    const char *gname;        /* JF_GLOBAL: range, namespace… */
 };
 
 struct jframe {
@@ -228,6 +229,8 @@ int jinja_test(struct jctx *c, const char *name, struct jv in, const struct jarg
 int jinja_method(struct jctx *c, struct jv self, const char *name, const struct jargs *a,
                  struct jv *out);
 int jinja_global(struct jctx *c, const char *name, const struct jargs *a, struct jv *out);
+/* The global function `name` as a value (so `strftime_now is defined`), or undefined. */
+struct jv jinja_global_value(struct jctx *c, const char *name);
 /* Argument by position or keyword; `def` when absent. */
 struct jv jargs_get(const struct jargs *a, size_t pos, const char *kw, struct jv def);
 /* Calls a callable value (macro, caller, loop.cycle); caller may be undefined. */

@@ -56,6 +56,8 @@ int jinja_call_value(struct jctx *c, struct jv fn, const struct jargs *a, struct
                      struct jv *out)
 {
     const struct jfunc *fu = fn.u.fn;
+    if (fu->kind == JF_GLOBAL)
+        return jinja_global(c, fu->gname, a, out);
     if (fu->kind == JF_CYCLE) {
         if (!a->n)
             return jctx_fail(c, OM_EFORMAT, "jinja: loop.cycle needs at least one argument");
@@ -131,35 +133,40 @@ static int exec_for(struct jctx *c, struct jframe *f, const struct jnode *n)
     TRY(jctx_mem(c));
     size_t len = items.u.l->n;
     struct jlist snapshot = *items.u.l; /* appends inside the body don't extend the loop */
+    /* one loop object per loop, updated in place: iterations allocate only their frame */
+    static const char *const keys[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                       "length", "previtem", "nextitem", "depth", "cycle"};
+    struct jv loop = jv_dict_new(&c->ar, OM_ARRAY_LEN(keys));
+    struct jfunc *cyc = jarena_alloc(&c->ar, sizeof(*cyc));
+    if (!cyc)
+        return jctx_mem(c);
+    memset(cyc, 0, sizeof(*cyc));
+    cyc->kind = JF_CYCLE;
+    struct jv cycv = {.kind = JV_FUNC};
+    cycv.u.fn = cyc;
+    for (size_t k = 0; k < OM_ARRAY_LEN(keys); k++)
+        jv_dict_set(&c->ar, loop, jv_cstr(&c->ar, keys[k]), jv_undef());
+    TRY(jctx_mem(c));
     for (size_t i = 0; i < len; i++) {
         TRY(jctx_charge(c, 1));
         struct jframe *lf = frame_new(c, f);
         if (!lf)
             return jctx_mem(c);
-        struct jv loop = jv_dict_new(&c->ar, 11);
-        struct jfunc *cyc = jarena_alloc(&c->ar, sizeof(*cyc));
-        if (!cyc)
-            return jctx_mem(c);
-        memset(cyc, 0, sizeof(*cyc));
-        cyc->kind = JF_CYCLE;
         cyc->index = (int64_t)i;
-        struct jv cycv = {.kind = JV_FUNC};
-        cycv.u.fn = cyc;
-        struct { const char *k; struct jv v; } fields[] = {
-            {"index", jv_int((int64_t)i + 1)},
-            {"index0", jv_int((int64_t)i)},
-            {"revindex", jv_int((int64_t)(len - i))},
-            {"revindex0", jv_int((int64_t)(len - i - 1))},
-            {"first", jv_bool(i == 0)},
-            {"last", jv_bool(i + 1 == len)},
-            {"length", jv_int((int64_t)len)},
-            {"previtem", i ? snapshot.v[i - 1] : jv_undef()},
-            {"nextitem", i + 1 < len ? snapshot.v[i + 1] : jv_undef()},
-            {"depth", jv_int(1)},
-            {"cycle", cycv},
+        struct jv vals[] = {
+            jv_int((int64_t)i + 1),
+            jv_int((int64_t)i),
+            jv_int((int64_t)(len - i)),
+            jv_int((int64_t)(len - i - 1)),
+            jv_bool(i == 0),
+            jv_bool(i + 1 == len),
+            jv_int((int64_t)len),
+            i ? snapshot.v[i - 1] : jv_undef(),
+            i + 1 < len ? snapshot.v[i + 1] : jv_undef(),
+            jv_int(1),
+            cycv,
         };
-        for (size_t k = 0; k < OM_ARRAY_LEN(fields); k++)
-            jv_dict_set(&c->ar, loop, jv_cstr(&c->ar, fields[k].k), fields[k].v);
+        memcpy(loop.u.d->v, vals, sizeof(vals));
         frame_set(c, lf, "loop", loop);
         TRY(assign_targets(c, lf, n->kw, n->n_kw, snapshot.v[i], n->line));
         TRY(jctx_mem(c));

@@ -340,10 +340,14 @@ static int parse_body(struct parser *P, const char *const *ends, const char **wh
         const struct jtok *t = peek(P);
         struct jnode *n = NULL;
         if (t->kind == JT_EOF) {
-            if (ends)
+            if (ends) {
+                const char *const *last = ends;
+                while (last[1])
+                    last++;
                 rc = om_err(P->err, P->errlen, OM_EFORMAT,
                             "jinja: line %d: missing '{%% %s %%}' (block opened at line %d)",
-                            t->line, ends[0], line);
+                            t->line, *last, line);
+            }
             break;
         }
         if (t->kind == JT_TEXT) {
