@@ -6,8 +6,10 @@
  * Locking: one mutex per server (srv->mu) guards every request's state, the
  * request list and the watcher registrations. It is held only for short
  * copies and MHD suspend/resume calls, never while user callbacks (handler,
- * body_fn, on_gone) run. MHD never calls us while holding its own mutexes,
- * so the order "srv->mu, then MHD's internal locks" is the only one.
+ * body_fn, on_gone) run. Lock order: a response's MHD mutex (held by MHD
+ * around our content reader), then srv->mu, then MHD's daemon mutexes
+ * (taken by suspend/resume). So responses are created, queued and destroyed
+ * outside srv->mu.
  *
  * Lifetime of a request: refs counts the holders. MHD holds one from the
  * first access-handler call to the completion notification; the user holds
@@ -139,7 +141,7 @@ void http_kv_free(struct http_kvlist *l);
 void http_req_unref_locked(http_req *req);
 /* Resumes the connection if we suspended it (srv->mu held). */
 void http_req_resume_locked(http_req *req);
-/* Builds the MHD response for the stored answer (srv->mu held). */
+/* Builds the MHD response for the stored answer (srv->mu NOT held: see above). */
 struct MHD_Response *http_req_make_response(http_req *req);
 
 /* http_guard.c */

@@ -295,18 +295,26 @@ static enum MHD_Result final_call(http_server *s, http_req *req)
             http_watch_add(req);
     }
     enum MHD_Result ret = MHD_YES;
+    bool queue = false;
     if (atomic_load(&req->gone) || s->stopping) {
         ret = MHD_NO;
     } else if (req->answered && !req->queued) {
-        struct MHD_Response *r = http_req_make_response(req);
-        req->queued = true;
-        ret = MHD_queue_response(req->conn, (unsigned)req->status, r);
-        MHD_destroy_response(r);
+        req->queued = true; /* from here writers only append; the reader picks up */
+        queue = true;
     } else if (!req->answered) {
         MHD_suspend_connection(req->conn);
         req->suspended = true;
     }
     pthread_mutex_unlock(&s->mu);
+    if (queue) {
+        /* outside srv->mu: MHD holds the response's mutex while it calls our
+         * content reader (which takes srv->mu), so the queue/destroy calls,
+         * which take that mutex too, must not run under srv->mu. The answer
+         * is immutable once given, and MHD's reference keeps req alive. */
+        struct MHD_Response *r = http_req_make_response(req);
+        ret = MHD_queue_response(req->conn, (unsigned)req->status, r);
+        MHD_destroy_response(r);
+    }
     return ret;
 }
 
