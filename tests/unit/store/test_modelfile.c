@@ -286,12 +286,52 @@ static void test_show_modelfile(void **state)
     json_decref(m.config);
 }
 
+/* Random Modelfile-like inputs: never crash, and every success holds a
+ * "from" string (ASan run: OM_TEST_QUICK=1 does fewer). */
+static void test_random_inputs(void **state)
+{
+    (void)state;
+    static const char *const PIECES[] = {
+        "FROM ", "from",     "PARAMETER ", "stop ",   "temperature ", "0.5", "num_ctx ",
+        "12",    "\"\"\"",   "\"",         "\n",      "\r\n",         " ",   "\t",
+        "#",     "MESSAGE ", "user ",      "SYSTEM ", "TEMPLATE ",    "x",   "é",
+        "\xff",  "LICENSE ", "REQUIRES ",  "1.2.3",   "ADAPTER ",     ":"};
+    int iters = getenv("OM_TEST_QUICK") ? 2000 : 20000;
+    uint64_t seed = 12345;
+    char buf[512];
+    for (int it = 0; it < iters; it++) {
+        size_t n = 0;
+        int parts = 1 + (int)(seed % 24);
+        for (int p = 0; p < parts; p++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            const char *piece = PIECES[(seed >> 33) % (sizeof(PIECES) / sizeof(PIECES[0]))];
+            size_t l = strlen(piece);
+            if (n + l >= sizeof(buf))
+                break;
+            memcpy(buf + n, piece, l);
+            n += l;
+        }
+        json_t *req = NULL;
+        char err[256];
+        int rc = store_modelfile_parse(buf, n, &req, err, sizeof(err));
+        if (rc == 0) {
+            assert_non_null(req);
+            assert_true(json_is_string(json_object_get(req, "from")));
+            json_decref(req);
+        } else {
+            assert_null(req);
+            assert_true(err[0] != '\0');
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),           cmocka_unit_test(test_quotes_multiline),
         cmocka_unit_test(test_errors),          cmocka_unit_test(test_options),
         cmocka_unit_test(test_show_parameters), cmocka_unit_test(test_show_modelfile),
+        cmocka_unit_test(test_random_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/om.h"
@@ -194,12 +195,48 @@ static void test_format_params(void **state)
     }
 }
 
+/* Random strings over the name alphabet plus hostile characters: a name
+ * that parses always gives four parts that are safe path components. */
+static void test_random_names(void **state)
+{
+    (void)state;
+    static const char ALPHA[] = "ab_Z9.-:/@ \\%\x01\xc3";
+    uint64_t seed = 99;
+    char buf[64];
+    int iters = getenv("OM_TEST_QUICK") ? 20000 : 200000, n_valid = 0;
+    for (int it = 0; it < iters; it++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int len = (int)((seed >> 40) % 20);
+        for (int i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i] = ALPHA[(seed >> 33) % (sizeof(ALPHA) - 1)];
+        }
+        buf[len] = '\0';
+        struct store_name n;
+        if (store_name_parse(buf, &n) != 0)
+            continue;
+        n_valid++;
+        const char *parts[] = {n.host, n.ns, n.model, n.tag};
+        for (int p = 0; p < 4; p++) {
+            assert_true(parts[p][0] != '\0');
+            assert_true(parts[p][0] != '.');
+            assert_null(strchr(parts[p], '/'));
+            assert_null(strchr(parts[p], '\\'));
+            assert_null(strchr(parts[p], ' '));
+            if (p > 0)
+                assert_null(strchr(parts[p], ':'));
+        }
+        assert_null(strchr(n.ns, '.'));
+    }
+    assert_true(n_valid > 100); /* the generator does reach valid names */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_invalid), cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_forms),         cmocka_unit_test(test_digests),
-        cmocka_unit_test(test_format_params),
+        cmocka_unit_test(test_format_params), cmocka_unit_test(test_random_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
