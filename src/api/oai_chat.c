@@ -150,6 +150,8 @@ static int chat_message(const json_t *msgs, const json_t *msg, json_t *out, char
                         size_t errlen)
 {
     static const char st[] = "Message.messages";
+    if (json_is_null(msg)) /* Go decodes null into an empty message */
+        return om_err(err, errlen, OM_EINVAL, "invalid message content type: <nil>");
     if (!json_is_object(msg))
         return oai_type_err(err, errlen, msg, "ChatCompletionRequest.messages", "openai.Message");
     const char *role, *reasoning, *name, *tcid;

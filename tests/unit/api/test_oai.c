@@ -168,6 +168,9 @@ static void test_chat_errors(void **state)
     chat_err("{\"messages\":[{\"role\":\"user\",\"content\":[\"x\"]}]}",
              "invalid message format");
     chat_err("{\"messages\":[{\"role\":\"user\"}]}", "invalid message content type: <nil>");
+    chat_err("{\"messages\":[null]}", "invalid message content type: <nil>");
+    chat_err("{\"messages\":[\"hi\"]}", "json: cannot unmarshal string into Go struct field "
+                                      "ChatCompletionRequest.messages of type openai.Message");
     chat_err("{\"messages\":[{\"role\":\"user\",\"content\":5}]}",
              "invalid message content type: float64");
     chat_err("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"reasoning_effort\":\"big\"}",
