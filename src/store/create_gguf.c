@@ -58,6 +58,12 @@ int create_from_gguf_blob(struct create_ctx *c, const char *file_path, const cha
     gguf_file *f;
     if (gguf_open(path, &f, e2, sizeof(e2)) != 0)
         return om_err(c->err, c->errlen, OM_EFORMAT, "%s: %s", file_path, e2);
+    uint32_t n_split = 0;
+    if (gguf_get_u32(f, "split.count", &n_split) == 0 && n_split > 1) {
+        gguf_close(f);
+        return om_err(c->err, c->errlen, OM_EUNSUPPORTED,
+                      "%s: split GGUF models are not supported; merge the parts first", file_path);
+    }
     const char *mt = STORE_MT_MODEL;
     char *kind = gguf_string(f, "general.type");
     if (kind && strcmp(kind, "adapter") == 0)

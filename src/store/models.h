@@ -109,8 +109,10 @@ int store_file_digest(const char *path, char digest_out[72]);
  * OM_ENOTFOUND when absent. */
 int store_manifest_read(const struct store_root *r, const struct store_name *n, char **bytes,
                         size_t *len, char digest_hex[65], int64_t *mtime_ns);
-/* Writes (atomically replaces) the manifest of n. bytes must be a JSON
- * object (checked). */
+/* Writes (atomically replaces) the manifest of n, under the spelling of an
+ * existing one that matches case-insensitively. bytes must be a manifest
+ * (checked: JSON object, config and layers with mediaType, valid digest and
+ * size >= 0; else OM_EFORMAT) of at most STORE_MANIFEST_MAX (OM_ENOMEM). */
 int store_manifest_write(struct store_root *r, const struct store_name *n, const char *bytes,
                          size_t len);
 /* Sum of the layer sizes plus the config size of a manifest (the "size" of
@@ -125,7 +127,9 @@ int store_list(const struct store_root *r, store_list_fn cb, void *ud);
  * src is missing. */
 int store_copy(struct store_root *r, const struct store_name *src, const struct store_name *dst);
 /* Removes the manifest of n, then empty manifest folders, and (prune_blobs)
- * the blobs no remaining manifest references. OM_ENOTFOUND when absent. */
+ * those of its blobs that no remaining manifest references (Ollama's
+ * RemoveLayers; other unreferenced blobs are left to store_prune).
+ * OM_ENOTFOUND when absent. */
 int store_delete(struct store_root *r, const struct store_name *n, bool prune_blobs);
 /* Start-up pruning (Ollama's PruneLayers + PruneDirectory): files in blobs/
  * older than 1 h that are unreferenced blobs or have invalid names (temp
@@ -174,7 +178,8 @@ json_t *store_model_details(const struct store_model *m);
  * and "audio". The caller appends "tools", "insert", "thinking" from its
  * template analysis. New array. */
 json_t *store_model_capabilities(const struct store_model *m);
-/* Ollama's format of a parameter count: "8.0B", "137M", "260.0K"… */
+/* Ollama's format.HumanNumber of a parameter count: "8B", "8.0B", "137M",
+ * "136.73M", "292K", "999". */
 void store_format_params(uint64_t n, char *buf, size_t cap);
 
 /* model_info of /api/show: every GGUF metadata key (arrays longer than 5
@@ -199,12 +204,14 @@ char *store_json_go(const json_t *v, bool sort_keys, bool newline, size_t *len);
 
 /* ---- options (§4.1) ---- */
 
-/* Validates opts (an object) by Ollama's option type table and returns the
- * typed copy in *typed_out (ints as integers, floats as reals, bools, stop
- * as array of strings; a lone string for a list option becomes a 1-element
- * list; strings are converted like Modelfile PARAMETER values). Unknown and
- * deprecated keys and nulls are dropped. Error:
- * `option "temperature" must be of type float32`. */
+/* Validates opts (an object, or NULL) as Ollama's Options.FromMap does and
+ * returns the typed copy in *typed_out (may be NULL): ints as JSON integers
+ * (a JSON real is truncated), floats as reals (integers accepted), bools,
+ * stop as an array of strings. No conversion from strings (Ollama refuses
+ * "0.7" as well). Unknown and deprecated keys and nulls are dropped.
+ * Errors (OM_EINVAL, *typed_out NULL): `option "temperature" must be of
+ * type float32`, `... of type integer`, `... of type boolean`, `... of type
+ * array`, `... of an array of strings`. */
 int store_options_check(const json_t *opts, json_t **typed_out, char *err, size_t errlen);
 
 /* ---- Modelfile (§9.3) ---- */

@@ -463,6 +463,15 @@ static void test_create_errors(void **state)
     fclose(in);
     fclose(out);
     upload(trunc_path, td);
+    /* one part of a split GGUF */
+    char split_path[300], sd[72];
+    snprintf(split_path, sizeof(split_path), "%s/split-00001-of-00002.gguf", g_root);
+    gguf_writer *gw = gguf_writer_new();
+    gguf_writer_set_str(gw, "general.architecture", "llama");
+    gguf_writer_set_u16(gw, "split.count", 2);
+    assert_int_equal(gguf_writer_write(gw, split_path, err, sizeof(err)), 0);
+    gguf_writer_free(gw);
+    upload(split_path, sd);
     int before = n_models();
     struct statuses st = {0};
     static char reqs[16][600];
@@ -485,6 +494,7 @@ static void test_create_errors(void **state)
         {OM_EINVAL, "license must be a string or a list of strings"},
         {OM_EUNSUPPORTED, "adapters are not supported"},
         {OM_EINVAL, "request must be a JSON object"},
+        {OM_EUNSUPPORTED, "split GGUF models are not supported"},
     };
     snprintf(reqs[k++], 600, "{\"model\":\"bad name\",\"files\":{\"a.gguf\":\"%s\"}}", d);
     snprintf(reqs[k++], 600, "{\"files\":{\"a.gguf\":\"%s\"}}", d);
@@ -505,6 +515,7 @@ static void test_create_errors(void **state)
              "{\"model\":\"x\",\"files\":{\"a.gguf\":\"%s\"},\"adapters\":{\"l.gguf\":\"%s\"}}", d,
              d);
     snprintf(reqs[k++], 600, "[1,2]");
+    snprintf(reqs[k++], 600, "{\"model\":\"x\",\"files\":{\"a-00001-of-00002.gguf\":\"%s\"}}", sd);
     for (int i = 0; i < k; i++) {
         err[0] = '\0';
         int rc = create(reqs[i], &st, err, sizeof(err), NULL);
