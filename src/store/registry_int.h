@@ -136,7 +136,7 @@ struct reg_dl {
     char auth[8300];      /* header for the data URL, "" when cross-host */
     char ua[256];
     struct reg_cfg cfg;
-    int64_t total;
+    _Atomic int64_t total;  /* set by prepare while joiners may read it */
     _Atomic int64_t completed;
     _Atomic int stopping;
     struct reg_part *parts;
