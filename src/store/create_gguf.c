@@ -250,11 +250,11 @@ int create_process_models(struct create_ctx *c, const char *quantize)
         if (quantize && *quantize) {
             enum store_ftype want;
             const char *src = float_source(f);
-            if (store_ftype_from_name(quantize, &want) != 0 || want == STORE_FTYPE_F32 ||
-                want == STORE_FTYPE_F16 || want == STORE_FTYPE_BF16)
+            if (store_ftype_from_name(quantize, &want) != 0)
                 rc = om_err(c->err, c->errlen, OM_EINVAL,
-                            "unsupported quantization type %s - supported types are Q4_0, "
-                            "Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K",
+                            "unsupported quantization type %s - supported types are F32, F16, "
+                            "BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, "
+                            "Q5_K_M, Q6_K",
                             quantize);
             else if (!src)
                 rc = om_err(c->err, c->errlen, OM_EINVAL,

@@ -286,6 +286,21 @@ static void test_create_quantize(void **state)
     if (rc)
         fail_msg("create q8: %s", err);
     assert_true(has_status(&st, "quantizing F32 model to Q8_0"));
+    /* to F16 from F32 (a conversion), and F32 to F32 (nothing to do) */
+    memset(&st, 0, sizeof(st));
+    rc = create(files_req("quant:f16", d, "\"quantize\":\"f16\""), &st, err, sizeof(err), &hooks);
+    if (rc)
+        fail_msg("create f16: %s", err);
+    assert_true(has_status(&st, "quantizing F32 model to F16"));
+    memset(&st, 0, sizeof(st));
+    rc = create(files_req("quant:f32", d, "\"quantize\":\"F32\""), &st, err, sizeof(err), &hooks);
+    assert_int_equal(rc, 0);
+    assert_false(has_status(&st, "quantizing"));
+    assert_int_equal(store_model_get(g_r, "quant:f32", &m, err, sizeof(err)), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(m->manifest, "layers"), 0), "digest")),
+                        d);
+    store_model_free(m);
     /* a quantized model cannot be quantized again */
     assert_int_equal(store_model_get(g_r, "quant:q4", &m, err, sizeof(err)), 0);
     char qd[72];
