@@ -17,6 +17,8 @@
 #include <jansson.h>
 
 #include "base/om.h"
+#include "engine/tok.h"
+#include "format/gguf.h"
 #include "prompt/gram.h"
 
 static uint64_t rng = 0x12345678abcdefull;
@@ -356,11 +358,95 @@ static void test_vocab_scan(void **s)
     gram_free(g);
 }
 
+/* Token-level walks with a real vocabulary (GPT-2's, 50k byte-level BPE
+ * pieces that cross JSON structure like "\":" or "},"): pick random accepted
+ * tokens until complete; the text must validate. Also times a full scan. */
+static void test_real_vocab(void **s)
+{
+    (void)s;
+    const char *path = OM_SHARED_DIR "/models/vocab/ggml-vocab-gpt-2.gguf";
+    gguf_file *gf;
+    tok_vocab *v;
+    char err[256];
+    if (gguf_open(path, &gf, err, sizeof(err)) != 0) {
+        fprintf(stderr, "SKIP test_real_vocab: %s not readable (%s)\n", path, err);
+        skip();
+    }
+    assert_int_equal(tok_vocab_load(gf, &v, err, sizeof(err)), 0);
+    gguf_close(gf);
+    int32_t nv = tok_n_vocab(v);
+    const char *sch = schemas[1];
+    json_t *sj = json_loads(sch, 0, NULL);
+    struct gram *g;
+    assert_int_equal(gram_new_schema(sch, strlen(sch), &g, err, sizeof(err)), 0);
+    struct gram_state *st = gram_state_new(g);
+    int32_t *ok = om_xmalloc((size_t)nv * sizeof(int32_t));
+    char *buf = om_xmalloc(1 << 14);
+    int walks = getenv("OM_TEST_QUICK") ? 2 : 12;
+    uint64_t scan_ns = 0, scans = 0;
+    for (int w = 0; w < walks; w++) {
+        gram_state_reset(st);
+        size_t n = 0;
+        for (int step = 0; step < 400; step++) {
+            if (gram_state_complete(st) && (rnd() % 3 == 0 || step > 150))
+                break;
+            uint64_t t0 = om_time_ns();
+            int nok = 0, nclose = 0;
+            for (int32_t id = 0; id < nv; id++) {
+                size_t len;
+                const char *pc = tok_piece(v, id, 0, &len);
+                if (len && gram_state_accepts(st, pc, len))
+                    ok[nok++] = id;
+            }
+            scan_ns += om_time_ns() - t0;
+            scans++;
+            if (nok == 0 && gram_state_complete(st))
+                break; /* nothing may follow, e.g. after "} " */
+            assert_true(nok > 0);
+            int32_t pickid = ok[rnd() % (unsigned)nok];
+            if (step > 60) { /* steer towards an end */
+                for (int i = 0; i < nok; i++) {
+                    size_t len;
+                    const char *pc = tok_piece(v, ok[i], 0, &len);
+                    if (strchr("\"}]", pc[0]) && len < 3)
+                        ok[nclose++] = ok[i];
+                }
+                if (nclose)
+                    pickid = ok[rnd() % (unsigned)nclose];
+            }
+            size_t len;
+            const char *pc = tok_piece(v, pickid, 0, &len);
+            assert_true(n + len < (1 << 14));
+            assert_int_equal(gram_state_advance(st, pc, len), 0);
+            memcpy(buf + n, pc, len);
+            n += len;
+        }
+        assert_true(gram_state_complete(st));
+        buf[n] = 0;
+        json_error_t je;
+        json_t *val = json_loadb(buf, n, 0, &je);
+        if (!val || !valid(sj, sj, val, 0))
+            fprintf(stderr, "token walk: %s -> %s\n", buf, val ? "invalid" : je.text);
+        assert_non_null(val);
+        assert_true(valid(sj, sj, val, 0));
+        json_decref(val);
+    }
+    printf("gpt-2 vocab (%d tokens): full scan %.2f ms on average over %llu steps\n", nv,
+           (double)scan_ns / 1e6 / (double)scans, (unsigned long long)scans);
+    free(buf);
+    free(ok);
+    gram_state_free(st);
+    gram_free(g);
+    json_decref(sj);
+    tok_vocab_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walks),
         cmocka_unit_test(test_vocab_scan),
+        cmocka_unit_test(test_real_vocab),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
