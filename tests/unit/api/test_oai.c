@@ -220,7 +220,8 @@ static void test_chat_stream(void **state)
     assert_true(atoi(id + 9) >= 0 && atoi(id + 9) < 999);
     const char *chunks[] = {
         "{\"model\":\"m:latest\",\"created_at\":\"2024-05-01T10:00:00.123456Z\","
-        "\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"Hmm\"},\"done\":false}",
+        "\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"Hmm\"},"
+        "\"done\":false}",
         "{\"model\":\"m:latest\",\"created_at\":\"2024-05-01T10:00:09Z\","
         "\"message\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"done\":false}",
         "{\"model\":\"m:latest\",\"created_at\":\"2024-05-01T10:00:09Z\","
@@ -413,7 +414,8 @@ static void test_embeddings(void **state)
 {
     (void)state;
     char fmt[OAI_ENCODING_MAX], err[256];
-    json_t *r = J("{\"model\":\"e\",\"input\":\"\",\"dimensions\":4,\"encoding_format\":\"BASE64\"}");
+    json_t *r =
+        J("{\"model\":\"e\",\"input\":\"\",\"dimensions\":4,\"encoding_format\":\"BASE64\"}");
     json_t *n;
     assert_int_equal(oai_embed_to_native(r, &n, fmt, err, sizeof(err)), 0);
     assert_string_equal(fmt, "base64");

@@ -12,6 +12,11 @@
 
 #include <stdatomic.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "http/http_test_util.h"
 
 /* ---- handlers ---- */
@@ -202,7 +207,8 @@ static void test_deferred_and_stream(void **state)
     r = http_do("GET", url(s, "/stream?n=6&gap=40"), NULL, NULL);
     assert_int_equal(r.cc, CURLE_OK);
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n{\"i\":4}\n{\"i\":5}\n");
+    assert_string_equal(r.body,
+                        "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n{\"i\":4}\n{\"i\":5}\n");
     assert_true(cresp_has_header(&r, "Transfer-Encoding: chunked"));
     assert_true(cresp_has_header(&r, "Content-Type: application/x-ndjson"));
     /* the pieces came as they were written, not all at the end */
@@ -331,6 +337,69 @@ static void test_keepalive(void **state)
     http_server_stop(s);
 }
 
+/* a client that does not read: writes are refused past the buffer cap */
+static atomic_llong g_flood_bytes;
+static atomic_int g_flood_eagain, g_flood_eio;
+
+static void *flood_main(void *arg)
+{
+    http_req *req = arg;
+    static char chunk[64 * 1024];
+    memset(chunk, 'z', sizeof(chunk));
+    http_stream_begin(req, 200, "application/octet-stream");
+    int rc = 0;
+    for (int i = 0; i < 2048; i++) { /* at most 128 MiB */
+        rc = http_stream_write(req, chunk, sizeof(chunk));
+        if (rc != 0)
+            break;
+        atomic_fetch_add(&g_flood_bytes, (long long)sizeof(chunk));
+    }
+    if (rc == OM_EAGAIN) {
+        atomic_store(&g_flood_eagain, 1);
+        /* stays refused while the client does not read; EIO once it leaves */
+        for (int i = 0; i < 400 && rc == OM_EAGAIN; i++) {
+            sleep_ms(5);
+            rc = http_stream_write(req, chunk, sizeof(chunk));
+        }
+        if (rc == OM_EIO)
+            atomic_store(&g_flood_eio, 1);
+    }
+    http_stream_end(req);
+    atomic_fetch_sub(&g_threads, 1);
+    return NULL;
+}
+
+static void h_flood(http_req *req, void *ctx)
+{
+    (void)ctx;
+    spawn(flood_main, req);
+}
+
+static void test_slow_reader(void **state)
+{
+    (void)state;
+    struct http_route routes[] = {{"GET", "/flood", h_flood, NULL, 0, NULL}};
+    http_server *s = http_test_start(NULL, NULL, routes, 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)http_server_port(s))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    const char rq[] = "GET /flood HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    assert_int_equal(send(fd, rq, sizeof(rq) - 1, 0), (ssize_t)sizeof(rq) - 1);
+    for (int i = 0; i < 400 && !atomic_load(&g_flood_eagain); i++)
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&g_flood_eagain), 1);
+    /* 8 MiB of ours plus what the kernel buffers on loopback */
+    long long got = atomic_load(&g_flood_bytes);
+    assert_true(got >= (8ll << 20) - (64 << 10));
+    assert_true(got < (48ll << 20));
+    close(fd);
+    wait_threads();
+    assert_int_equal(atomic_load(&g_flood_eio), 1);
+    http_server_stop(s);
+}
+
 /* stop with requests in every state: pending, streaming, idle stream */
 static void on_gone_end(http_req *req, void *user)
 {
@@ -404,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_client_gone),
         cmocka_unit_test(test_many_streams),
         cmocka_unit_test(test_keepalive),
+        cmocka_unit_test(test_slow_reader),
         cmocka_unit_test(test_stop_pending),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
