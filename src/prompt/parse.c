@@ -10,8 +10,9 @@
  * 2. Tool calls (over the content of stage 1): with a tag prefix such as
  *    "<tool_call>" or "[TOOL_CALLS]", content before the tag is released,
  *    then JSON calls are read one after another (a closing tag such as
- *    "</tool_call>" and repeated opening tags between them are skipped);
- *    text that is not a call is released as content, tag included. With a
+ *    "</tool_call>", repeated opening tags and ``` fences between them are
+ *    skipped; Mistral's name[ARGS]{...} form is read too); text that is not
+ *    a call is released as content, tag included. With a
  *    bare "{" (or "[") prefix, only output whose first non-blank byte is
  *    that bracket can be a call (as in Ollama); "<|python_tag|>" also allows
  *    a bare "{" at the start (Llama 3.x writes either).
@@ -254,6 +255,17 @@ static bool call_step(struct parse *p, struct parse_out *o, bool final)
             return false;
         if (m == 2 || p->seg_calls) { /* a cut closing tag after calls: dropped */
             p->pos = OM_MIN(n, j + p->lctag);
+            return true;
+        }
+    }
+    if ((m = prefix(s + j, n - j, "```", 3))) { /* a code fence around the JSON */
+        size_t k = j + 3;
+        while (m == 2 && k < n && ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z')))
+            k++;
+        if ((m == 1 || k == n) && !final)
+            return false;
+        if (m == 2) {
+            p->pos = k;
             return true;
         }
     }

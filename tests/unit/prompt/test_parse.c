@@ -183,6 +183,10 @@ static void test_qwen_tools(void **s)
     /* arguments as a JSON string, a string with braces inside */
     check(&c, "<tool_call>{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"}{\\\"}\"}",
           "", "", "[{\"name\":\"get_weather\",\"arguments\":{\"city\":\"}{\"}}]");
+    /* JSON in a code fence inside the tags */
+    check(&c, "<tool_call>\n```json\n{\"name\":\"get_time\",\"arguments\":{}}\n```\n</tool_call>", "", "",
+          "[{\"name\":\"get_time\",\"arguments\":{}}]");
+    check(&c, "<tool_call>``", "<tool_call>``", "", NULL);
     /* a closing tag cut by the stop sequence */
     check(&c, "<tool_call>{\"name\":\"get_time\",\"arguments\":{}}</tool_", "", "",
           "[{\"name\":\"get_time\",\"arguments\":{}}]");
