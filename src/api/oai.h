@@ -39,7 +39,8 @@ enum oai_kind { OAI_CHAT, OAI_COMPLETION, OAI_EMBED };
 /* /v1/chat/completions -> /api/chat. On success returns 0 and gives
  * *native (model, messages, options{temperature, top_p defaults 1.0,
  * num_predict, seed, stop, penalties}, stream, format, tools, think,
- * logprobs, top_logprobs). On a bad request returns OM_EINVAL with Ollama's
+ * logprobs, top_logprobs). tool_choice (ignored by Ollama) narrows the
+ * tools: "none" sends none, a named function sends only that one. On a bad request returns OM_EINVAL with Ollama's
  * message in err (e.g. "[] is too short - 'messages'", "invalid tool call
  * arguments", "image URLs are not currently supported, please use base64
  * encoded data instead", Go-decoder-like type errors); *native is NULL. */

@@ -223,6 +223,35 @@ static int chat_message(const json_t *msgs, const json_t *msg, json_t *out, char
     return 0;
 }
 
+/* tool_choice, which Ollama ignores, narrows the tools the model sees:
+ * "none" hides them all, {"type":"function","function":{"name":X}} keeps
+ * only X; "auto", "required" and anything else keep every tool (nothing can
+ * force a call). Returns a new reference. */
+static json_t *tools_for_choice(json_t *tools, const json_t *choice)
+{
+    const char *mode = json_string_value(choice);
+    if (mode && strcmp(mode, "none") == 0)
+        return json_array();
+    const char *want =
+        json_string_value(json_object_get(json_object_get(choice, "function"), "name"));
+    if (!want)
+        return json_incref(tools);
+    json_t *kept = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        const char *name =
+            json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+        if (name && strcmp(name, want) == 0)
+            json_array_append(kept, t);
+    }
+    if (json_array_size(kept) == 0) { /* unknown name: leave the tools alone */
+        json_decref(kept);
+        return json_incref(tools);
+    }
+    return kept;
+}
+
 static int think_from_effort(const char *e, json_t **think, char *err, size_t errlen)
 {
     *think = NULL;
@@ -325,8 +354,10 @@ static int chat_build(const json_t *req, json_t *n, char *err, size_t errlen)
     if (tools && !json_is_null(tools)) {
         if (!json_is_array(tools))
             return oai_type_err(err, errlen, tools, "ChatCompletionRequest.tools", "api.Tools");
-        if (json_array_size(tools))
-            json_object_set(n, "tools", tools);
+        json_t *kept = tools_for_choice(tools, json_object_get(req, "tool_choice"));
+        if (json_array_size(kept))
+            json_object_set(n, "tools", kept);
+        json_decref(kept);
     }
     const char *effort = NULL;
     json_t *reasoning = json_object_get(req, "reasoning");

@@ -85,6 +85,26 @@ static void test_chat_request(void **state)
     expect_json(json_incref(json_object_get(n, "format")), "{\"type\":\"object\"}");
     expect_json(json_incref(json_object_get(n, "think")), "false");
     json_decref(n);
+    /* tool_choice: "none" hides the tools, a named function keeps only it */
+    const char *tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}},"
+                        "{\"type\":\"function\",\"function\":{\"name\":\"b\"}}]";
+    char req[512];
+    snprintf(req, sizeof(req), "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],%s,"
+             "\"tool_choice\":\"none\"}", tools);
+    n = chat_ok(req);
+    assert_null(json_object_get(n, "tools"));
+    json_decref(n);
+    snprintf(req, sizeof(req), "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],%s,"
+             "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"b\"}}}", tools);
+    n = chat_ok(req);
+    expect_json(json_incref(json_object_get(n, "tools")),
+                "[{\"type\":\"function\",\"function\":{\"name\":\"b\"}}]");
+    json_decref(n);
+    snprintf(req, sizeof(req), "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],%s,"
+             "\"tool_choice\":\"required\"}", tools);
+    n = chat_ok(req);
+    assert_int_equal(json_array_size(json_object_get(n, "tools")), 2);
+    json_decref(n);
     /* a stop list with no strings leaves the model's stops alone */
     n = chat_ok("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"stop\":[1,null]}");
     assert_null(json_object_get(json_object_get(n, "options"), "stop"));
