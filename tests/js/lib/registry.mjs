@@ -36,6 +36,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 
 const MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
 const EMPTY_SHA_B64 = Buffer.from(crypto.createHash('sha256').update('').digest('hex')).toString('base64');
@@ -128,14 +129,27 @@ export async function startRegistry(opts = {}) {
         const up = uploads.get(m[1]);
         const off = Number(u.searchParams.get('offset'));
         if (!up || !Number.isSafeInteger(off) || off < 0) return regError(res, 404, 'BLOB_UPLOAD_UNKNOWN', 'upload unknown');
-        const body = await readBody(req);
-        await writeAt(up.file, off, body);
-        stats.redirectPuts++; stats.uploadBytes += body.length;
+        const n = await streamAt(req, up.file, off);
+        stats.redirectPuts++; stats.uploadBytes += n;
         res.writeHead(200, { 'Content-Length': 0 }); return res.end();
       }
       regError(res, 404, 'NOT_FOUND', 'not found');
     } catch (e) { if (!res.headersSent) regError(res, 500, 'UNKNOWN', String(e)); else res.destroy(); }
   });
+
+  // Streams a request body into file at off (parts may be large); returns its length.
+  async function streamAt(req, file, off) {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    await pipeline(req, fs.createWriteStream(file, { flags: 'r+', start: off }));
+    return n;
+  }
+
+  async function fileSha256(file) {
+    const h = crypto.createHash('sha256');
+    await pipeline(fs.createReadStream(file), h);
+    return h.digest('hex');
+  }
 
   async function writeAt(file, off, buf) {
     const fh = await fsp.open(file, 'r+');
@@ -305,15 +319,15 @@ export async function startRegistry(opts = {}) {
     const st = await fsp.stat(up.file);
     const start = cr ? Number(cr[1]) : st.size;
     if (cfg.redirect && req.headers['x-redirect-uploads'] === '1') {
-      req.resume(); // the part goes to the redirect URL instead
-      await new Promise((r) => req.on('end', r));
+      // answered before the body is read (a client stops sending on an early
+      // 3xx); the part goes to the redirect URL instead
+      req.resume();
       res.writeHead(307, { Location: `${dataUrl}/upload/${uuid}?offset=${start}`, 'Docker-Upload-Location': self, 'Content-Length': 0 });
       return res.end();
     }
-    const body = await readBody(req);
-    if (cr && Number(cr[2]) - start + 1 !== body.length) return regError(res, 416, 'BLOB_UPLOAD_INVALID', 'Content-Range does not match the body');
-    await writeAt(up.file, start, body);
-    stats.uploadBytes += body.length;
+    const n = await streamAt(req, up.file, start);
+    if (cr && Number(cr[2]) - start + 1 !== n) return regError(res, 416, 'BLOB_UPLOAD_INVALID', 'Content-Range does not match the body');
+    stats.uploadBytes += n;
     const size = (await fsp.stat(up.file)).size;
     res.writeHead(202, { Location: self, Range: `0-${Math.max(size - 1, 0)}`, 'Docker-Upload-UUID': uuid, 'Content-Length': 0 });
     res.end();
@@ -324,7 +338,7 @@ export async function startRegistry(opts = {}) {
     const body = await readBody(req);
     if (body.length) { await fsp.appendFile(up.file, body); stats.uploadBytes += body.length; }
     if (!validDigest(digest)) return regError(res, 400, 'DIGEST_INVALID', 'invalid digest');
-    const got = `sha256:${sha256hex(await fsp.readFile(up.file))}`;
+    const got = `sha256:${await fileSha256(up.file)}`;
     if (got !== digest) {
       return regError(res, 400, 'DIGEST_INVALID', `provided digest did not match uploaded content: ${digest} != ${got}`);
     }
