@@ -86,6 +86,7 @@ static void h_refused(http_req *req, void *ctx)
 }
 
 static const struct http_route g_routes[] = {
+    {"GET", "/", h_hello, NULL, 0, NULL},
     {"GET", "/hello", h_hello, NULL, 0, NULL},
     {"GET", "/api/items/:id", h_item, NULL, 0, NULL},
     {"POST", "/echo", h_echo, NULL, 0, NULL},
@@ -115,6 +116,13 @@ static void test_routing(void **state)
     r = http_do("GET", url(s, "/api/items/a%20b?q=x%26y&z=1"), NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "id=a b q=x&y ua=none");
+    cresp_free(&r);
+
+    r = http_do("GET", url(s, "/"), NULL, NULL);
+    assert_int_equal(r.status, 200);
+    cresp_free(&r);
+    r = http_do("HEAD", url(s, "/"), NULL, NULL);
+    assert_int_equal(r.status, 200);
     cresp_free(&r);
 
     r = http_do("GET", url(s, "/nope"), NULL, NULL);
