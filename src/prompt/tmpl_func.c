@@ -54,12 +54,15 @@ static int str_result(struct tstate_fn *ctx, struct tbuf *b, struct tval *out, c
 {
     if (b->over) {
         free(b->p);
-        return fail(msg, msglen, "result too large");
+        fail(msg, msglen, "result too large");
+        return OM_ERANGE;
     }
     char *s = tstate_strdup(ctx->st, b->p ? b->p : "", b->len);
     free(b->p);
-    if (!s)
-        return fail(msg, msglen, "execution memory limit exceeded");
+    if (!s) {
+        fail(msg, msglen, "execution memory limit exceeded");
+        return OM_ERANGE;
+    }
     out->kind = TV_STR;
     out->s = s;
     out->slen = b->len;
@@ -111,7 +114,10 @@ static int eq2(const struct tval *a, const struct tval *b, bool *truth, char *ms
             *truth = json_equal(a->j, b->j);
             return 0;
         }
-        snprintf(msg, n, "non-comparable types %s, %s", tval_type_name(a), tval_type_name(b));
+        struct tbuf t = {.limit = 120};
+        tval_print_arg(&t, b);
+        snprintf(msg, n, "non-comparable type %s: %s", t.p ? t.p : "", tval_type_name(b));
+        free(t.p);
         return OM_EINVAL;
     }
 }
