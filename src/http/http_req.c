@@ -272,9 +272,56 @@ int http_respond(http_req *req, int status, const char *content_type, const void
     return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xe0) == 0xc0   ? 2
+               : (p[0] & 0xf0) == 0xe0 ? 3
+               : (p[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    if (!n || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    uint32_t cp = p[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++)
+        cp = cp << 6 | (p[i] & 0x3f);
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* msg with invalid UTF-8 replaced by U+FFFD, as Go's encoder does (malloc'd). */
+static char *utf8_clean(const char *msg)
+{
+    size_t len = strlen(msg);
+    char *out = om_xmalloc(len * 3 + 1), *o = out;
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
 int http_respond_error(http_req *req, int status, const char *msg)
 {
-    json_t *o = json_pack("{s:s}", "error", msg ? msg : "");
+    char *clean = utf8_clean(msg ? msg : "");
+    json_t *o = json_pack("{s:s}", "error", clean);
+    free(clean);
     char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     int rc;

@@ -73,6 +73,12 @@ static void h_upload(http_req *req, void *ctx)
     http_respond(req, 200, NULL, buf, strlen(buf));
 }
 
+static void h_badutf8(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_respond_error(req, 400, "model 'a\xff" "b\xc3' \xc3\xa9 not found");
+}
+
 static int body_refuse(http_req *req, const char *data, size_t len, void *ctx)
 {
     (void)req, (void)data, (void)len, (void)ctx;
@@ -93,6 +99,7 @@ static const struct http_route g_routes[] = {
     {"POST", "/small", h_echo, NULL, 1000, NULL},
     {"POST", "/upload/:digest", h_upload, NULL, 0, body_count},
     {"POST", "/refuse", h_refused, NULL, 0, body_refuse},
+    {"GET", "/badutf8", h_badutf8, NULL, 0, NULL},
 };
 
 static http_server *start(const char *host, const char *origins)
@@ -184,6 +191,13 @@ static void test_bodies(void **state)
     assert_string_equal(r.body, "{\"error\":\"request body too large\"}");
     cresp_free(&r);
     curl_slist_free_all(h);
+
+    /* invalid UTF-8 in an error message becomes U+FFFD, as in Go */
+    r = http_do("GET", url(s, "/badutf8"), NULL, NULL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "{\"error\":\"model 'a\xef\xbf\xbd" "b\xef\xbf\xbd' \xc3\xa9 "
+                                "not found\"}");
+    cresp_free(&r);
 
     /* body_fn that refuses: the handler still runs and sees the error */
     r = http_do("POST", url(s, "/refuse"), "abc", NULL);
