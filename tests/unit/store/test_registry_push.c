@@ -4,6 +4,8 @@
  * refused, error messages (404, insecure http, unknown local model). */
 #include "store/test_registry_common.h"
 
+#include "store/registry_int.h"
+
 static void test_keys(void **state)
 {
     (void)state;
@@ -193,9 +195,38 @@ static void test_realm_other_host(void **state)
     store_close(r);
 }
 
+/* URL helpers behind the token request: Go's QueryEscape, relative
+ * Locations, host comparison. Needs no registry. */
+static void test_url_helpers(void **state)
+{
+    (void)state;
+    char url[REG_URL_MAX] = "http://h:1/token";
+    assert_int_equal(reg_url_add_query(url, sizeof url, "scope", "repository:library/m:pull"), 0);
+    assert_int_equal(reg_url_add_query(url, sizeof url, "x", "a b~-._+&="), 0);
+    assert_string_equal(url, "http://h:1/token?scope=repository%3Alibrary%2Fm%3Apull&x=a+b~-._%2B%26%3D");
+    char small[24] = "http://h/t";
+    assert_int_equal(reg_url_add_query(small, sizeof small, "key", "a-long-value"), OM_ERANGE);
+
+    char out[REG_URL_MAX];
+    assert_int_equal(reg_url_resolve("http://a:5/v2/x/blobs/uploads/", "/v2/x/blobs/uploads/u1?_state=z", out, sizeof out), 0);
+    assert_string_equal(out, "http://a:5/v2/x/blobs/uploads/u1?_state=z");
+    assert_int_equal(reg_url_resolve("http://a:5/v2/x", "https://cdn.example/obj?sig=1", out, sizeof out), 0);
+    assert_string_equal(out, "https://cdn.example/obj?sig=1");
+
+    char host[256];
+    assert_int_equal(reg_url_host("http://127.0.0.1:8080/v2/", 0, host, sizeof host), 0);
+    assert_string_equal(host, "127.0.0.1:8080");
+    assert_int_equal(reg_url_host("http://127.0.0.1:8080/v2/", 1, host, sizeof host), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(reg_url_host("https://registry.ollama.ai/v2/token", 0, host, sizeof host), 0);
+    assert_string_equal(host, "registry.ollama.ai");
+    assert_int_not_equal(reg_url_host("not a url", 0, host, sizeof host), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_helpers),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_push_then_pull),
         cmocka_unit_test(test_wrong_key),
