@@ -156,13 +156,59 @@ int oai_rand_id(void)
 
 /* ---- errors, SSE ---- */
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xe0) == 0xc0   ? 2
+               : (p[0] & 0xf0) == 0xe0 ? 3
+               : (p[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    if (!n || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    uint32_t cp = p[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* A JSON string of s with invalid UTF-8 replaced by U+FFFD (Go's way). */
+static json_t *json_string_clean(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = om_xmalloc(len * 3 + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq(p);
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        }
+    }
+    *o = 0;
+    json_t *v = json_string(out);
+    free(out);
+    return v;
+}
+
 json_t *oai_error(int status, const char *message)
 {
     const char *type = status == 400 ? "invalid_request_error"
                        : status == 404 ? "not_found_error"
                                        : "api_error";
-    return json_pack("{s:{s:s,s:s,s:n,s:n}}", "error", "message", message ? message : "",
-                     "type", type, "param", "code");
+    return json_pack("{s:{s:o,s:s,s:n,s:n}}", "error", "message",
+                     json_string_clean(message ? message : ""), "type", type, "param", "code");
 }
 
 json_t *oai_error_from_native(int status, const char *body, size_t len)

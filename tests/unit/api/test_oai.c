@@ -504,6 +504,9 @@ static void test_errors_models_sse(void **state)
     expect_json(oai_error_from_native(404, nb, strlen(nb)),
                 "{\"error\":{\"message\":\"model 'q' not found\",\"type\":\"not_found_error\","
                 "\"param\":null,\"code\":null}}");
+    expect_json(oai_error(500, "bad \xff" "byte"),
+                "{\"error\":{\"message\":\"bad \\ufffdbyte\",\"type\":\"api_error\","
+                "\"param\":null,\"code\":null}}");
     expect_json(oai_error_from_native(500, "plain text", 10),
                 "{\"error\":{\"message\":\"plain text\",\"type\":\"api_error\",\"param\":null,"
                 "\"code\":null}}");
