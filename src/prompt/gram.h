@@ -58,4 +58,20 @@ void gram_state_next_bytes(const struct gram_state *st, uint64_t mask[4]);
 /* Live parse stacks (diagnostics and tests; usually 1). */
 size_t gram_state_n_stacks(const struct gram_state *st);
 
+/* Whole-vocabulary masks for the sampler: the token pieces (bytes) go into
+ * a trie once per model, so a scan matches each shared prefix once and
+ * drops whole subtrees at their first rejected byte.
+ * gram_vocab_new copies pieces[0..n) (lens[i] bytes each; empty pieces are
+ * never allowed). Returns 0, or OM_EINVAL (n < 0, NULL piece with len > 0),
+ * OM_ENOMEM (more than 64 Mi bytes in all). */
+struct gram_vocab;
+int gram_vocab_new(const char *const *pieces, const size_t *lens, int32_t n,
+                   struct gram_vocab **out);
+void gram_vocab_free(struct gram_vocab *v);
+int32_t gram_vocab_n(const struct gram_vocab *v);
+/* allowed[0..gram_vocab_n) = 1 where gram_state_accepts would say true for
+ * the token's bytes, else 0. Returns the number allowed. Reads st only. */
+int32_t gram_state_allowed(const struct gram_state *st, const struct gram_vocab *v,
+                           uint8_t *allowed);
+
 #endif

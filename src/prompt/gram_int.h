@@ -65,6 +65,21 @@ struct gram {
     bool finished;
 };
 
+/* Vocabulary trie (gram_vocab.c): node 0 is the root; tokens whose bytes
+ * end at a node are listed from nodes[k].tok through tok_next. */
+struct gram_vnode {
+    uint32_t child, sib; /* 0 = none */
+    int32_t tok;         /* first token ending here, -1 = none */
+    uint8_t b;
+};
+
+struct gram_vocab {
+    struct gram_vnode *nodes;
+    uint32_t n_nodes, cap_nodes;
+    int32_t *tok_next;
+    int32_t n_tok;
+};
+
 /* A sequence under construction (elements of one alternative). */
 struct gram_seq {
     uint32_t *v;

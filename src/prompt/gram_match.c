@@ -54,6 +54,7 @@ struct ws {
     size_t ext_n, ext_cap;
     bool ext_heap;
     struct vbuf *next; /* stacks produced by the current byte */
+    size_t next_begin; /* ... from this index on (dedup range) */
 };
 
 static void vbuf_push(struct vbuf *b, struct vst v)
@@ -149,10 +150,10 @@ static bool veq(const struct ws *w, const struct vst *a, const struct vst *b)
 
 static void emit(struct ws *w, struct vst v)
 {
-    for (size_t i = 0; i < w->next->n; i++)
+    for (size_t i = w->next_begin; i < w->next->n; i++)
         if (veq(w, &w->next->v[i], &v))
             return;
-    if (w->next->n < GRAM_MAX_STACKS)
+    if (w->next->n - w->next_begin < GRAM_MAX_STACKS)
         vbuf_push(w->next, v);
 }
 
@@ -367,4 +368,49 @@ void gram_state_next_bytes(const struct gram_state *st, uint64_t mask[4])
 size_t gram_state_n_stacks(const struct gram_state *st)
 {
     return st->n;
+}
+
+/* Depth-first over the vocabulary trie: the stack set after a node's bytes
+ * lives in sets[beg, end); a child's set is appended after it, and both it
+ * and its extension frames are dropped on return, so every shared prefix is
+ * matched once for all the tokens below it. filter (the root only) skips
+ * bytes that cannot come next without trying them. */
+static int32_t trie_dfs(struct ws *w, struct vbuf *sets, const struct gram_vocab *v, uint32_t node,
+                        size_t beg, size_t end, uint8_t *allowed, const struct gram_cls *filter)
+{
+    int32_t count = 0;
+    for (uint32_t ch = v->nodes[node].child; ch; ch = v->nodes[ch].sib) {
+        uint8_t b = v->nodes[ch].b;
+        if (filter && !gram_cls_has(filter, b))
+            continue;
+        size_t ext_mark = w->ext_n, out = sets->n;
+        w->next = sets;
+        w->next_begin = out;
+        for (size_t i = beg; i < end; i++) {
+            struct vst vs = sets->v[i]; /* by value: step may grow sets */
+            step(w, vs, b, 0);
+        }
+        if (sets->n > out) {
+            for (int32_t t = v->nodes[ch].tok; t >= 0; t = v->tok_next[t]) {
+                allowed[t] = 1;
+                count++;
+            }
+            count += trie_dfs(w, sets, v, ch, out, sets->n, allowed, NULL);
+        }
+        sets->n = out;
+        w->ext_n = ext_mark;
+    }
+    return count;
+}
+
+int32_t gram_state_allowed(const struct gram_state *st, const struct gram_vocab *v,
+                           uint8_t *allowed)
+{
+    memset(allowed, 0, (size_t)v->n_tok);
+    WS_DECL(w, st, bufs);
+    for (uint32_t i = 0; i < st->n; i++)
+        vbuf_push(&bufs[0], (struct vst){i, st->len[i], 0, 0});
+    int32_t count = trie_dfs(&w, &bufs[0], v, 0, 0, st->n, allowed, &st->next);
+    ws_release(&w, bufs);
+    return count;
 }

@@ -335,6 +335,16 @@ static void test_vocab_scan(void **s)
             tok[i][j] = alpha[rnd() % (sizeof(alpha) - 1)];
         tok[i][len] = 0;
     }
+    const char *pcs[NV];
+    size_t lens[NV];
+    for (int i = 0; i < NV; i++) {
+        pcs[i] = tok[i];
+        lens[i] = strlen(tok[i]);
+    }
+    struct gram_vocab *gv;
+    assert_int_equal(gram_vocab_new(pcs, lens, NV, &gv), 0);
+    assert_int_equal(gram_vocab_n(gv), NV);
+    static uint8_t allowed[NV];
     struct gram_state *st = gram_state_new(g);
     const char *prefix[] = {"", "{", "{\"name\"", "{\"name\":\"ab", "{\"name\":\"x\",\"age\":1"};
     for (size_t p = 0; p < 5; p++) {
@@ -352,9 +362,17 @@ static void test_vocab_scan(void **s)
             gram_state_free(c);
         }
         assert_int_equal(acc, oracle);
-        printf("prefix %-24s accepted %5d/%d in %.2f ms\n", prefix[p], acc, NV, (double)dt / 1e6);
+        t0 = om_time_ns();
+        int32_t na = gram_state_allowed(st, gv, allowed);
+        uint64_t dt2 = om_time_ns() - t0;
+        assert_int_equal(na, acc);
+        for (int i = 0; i < NV; i++)
+            assert_int_equal(allowed[i], gram_state_accepts(st, tok[i], strlen(tok[i])));
+        printf("prefix %-24s accepted %5d/%d in %.2f ms (trie mask %.2f ms)\n", prefix[p], acc, NV,
+               (double)dt / 1e6, (double)dt2 / 1e6);
     }
     gram_state_free(st);
+    gram_vocab_free(gv);
     gram_free(g);
 }
 
@@ -381,6 +399,14 @@ static void test_real_vocab(void **s)
     assert_int_equal(gram_new_schema(sch, strlen(sch), &g, err, sizeof(err)), 0);
     struct gram_state *st = gram_state_new(g);
     int32_t *ok = om_xmalloc((size_t)nv * sizeof(int32_t));
+    const char **pcs = om_xmalloc((size_t)nv * sizeof(char *));
+    size_t *lens = om_xmalloc((size_t)nv * sizeof(size_t));
+    for (int32_t id = 0; id < nv; id++)
+        pcs[id] = tok_piece(v, id, 0, &lens[id]);
+    struct gram_vocab *gv;
+    assert_int_equal(gram_vocab_new(pcs, lens, nv, &gv), 0);
+    uint8_t *allowed = om_xmalloc((size_t)nv);
+    uint64_t trie_ns = 0;
     char *buf = om_xmalloc(1 << 14);
     int walks = getenv("OM_TEST_QUICK") ? 2 : 12;
     uint64_t scan_ns = 0, scans = 0;
@@ -400,6 +426,12 @@ static void test_real_vocab(void **s)
             }
             scan_ns += om_time_ns() - t0;
             scans++;
+            t0 = om_time_ns();
+            int32_t na = gram_state_allowed(st, gv, allowed);
+            trie_ns += om_time_ns() - t0;
+            assert_int_equal(na, nok);
+            for (int i = 0; i < nok; i++)
+                assert_int_equal(allowed[ok[i]], 1);
             if (nok == 0 && gram_state_complete(st))
                 break; /* nothing may follow, e.g. after "} " */
             assert_true(nok > 0);
@@ -431,8 +463,14 @@ static void test_real_vocab(void **s)
         assert_true(valid(sj, sj, val, 0));
         json_decref(val);
     }
-    printf("gpt-2 vocab (%d tokens): full scan %.2f ms on average over %llu steps\n", nv,
-           (double)scan_ns / 1e6 / (double)scans, (unsigned long long)scans);
+    printf("gpt-2 vocab (%d tokens), average over %llu steps: accepts() per token %.2f ms, "
+           "trie mask %.2f ms\n",
+           nv, (unsigned long long)scans, (double)scan_ns / 1e6 / (double)scans,
+           (double)trie_ns / 1e6 / (double)scans);
+    gram_vocab_free(gv);
+    free(allowed);
+    free(pcs);
+    free(lens);
     free(buf);
     free(ok);
     gram_state_free(st);
