@@ -13,8 +13,10 @@
  * tokens per step: it rejects on the first byte from a precomputed 256-bit
  * set, and otherwise simulates on "virtual stacks" — a prefix of a live
  * stack plus a short private extension — in a workspace that lives on the C
- * stack and spills to the heap only for unusual tokens. Nothing in a state
- * is shared, so different states may be used from different threads. */
+ * stack and spills to the heap only for unusual tokens. gram_state_allowed
+ * does the same for a whole vocabulary at once, walking its byte trie so
+ * that shared prefixes are matched once. Nothing in a state is shared, so
+ * different states may be used from different threads. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -478,6 +478,21 @@ static void test_state_api(void **s)
     gram_state_reset(st);
     assert_false(gram_state_complete(st));
     assert_true(gram_state_accepts(st, "{", 1));
+    /* vocabulary masks: duplicates and empty pieces */
+    const char *pcs[] = {"{", "", "{\"a", "{", "x", NULL, "{\"a\":7}"};
+    size_t lens[] = {1, 0, 3, 1, 1, 0, 7};
+    struct gram_vocab *gv;
+    assert_int_equal(gram_vocab_new(pcs, lens, -1, &gv), OM_EINVAL);
+    size_t badlens[] = {1, 0, 3, 1, 1, 2, 7};
+    assert_int_equal(gram_vocab_new(pcs, badlens, 7, &gv), OM_EINVAL);
+    assert_int_equal(gram_vocab_new(pcs, lens, 7, &gv), 0);
+    uint8_t al[7];
+    assert_int_equal(gram_state_allowed(st, gv, al), 4);
+    static const uint8_t want[7] = {1, 0, 1, 1, 0, 0, 1};
+    assert_memory_equal(al, want, 7);
+    assert_int_equal(gram_state_allowed(cl, gv, al), 0);
+    gram_vocab_free(gv);
+    gram_vocab_free(NULL);
     gram_state_free(cl);
     gram_state_free(st);
     gram_state_free(NULL);
