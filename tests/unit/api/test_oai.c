@@ -113,7 +113,6 @@ static void test_chat_request(void **state)
                                 {"medium", "\"medium\""}, {"high", "\"high\""},
                                 {"max", "\"max\""}, {"ultra", "\"max\""}};
     for (size_t i = 0; i < OM_ARRAY_LEN(efforts); i++) {
-        char req[256];
         snprintf(req, sizeof(req), "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
                  "\"content\":\"q\"}],\"reasoning_effort\":\"%s\"}", efforts[i][0]);
         n = chat_ok(req);
