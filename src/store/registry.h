@@ -88,7 +88,8 @@ struct reg_opts {
     int stall_timeout_ms;   /* restart a part without progress; 0: 30000 */
     int no_prune;           /* keep layers the replaced manifest no longer uses
                              * (OLLAMA_NOPRUNE) */
-    const char *user_agent; /* NULL: "ollama/<ver> (amd64 linux) Go/go1.24" */
+    const char *user_agent; /* NULL: "ollama/0.32.15 (amd64 linux) Go/go1.26.0";
+                             * pass "ollama/<our /api/version> (<arch> <os>) Go/…" */
 };
 
 /* Progress callback: status is borrowed, valid during the call only. */

@@ -14,7 +14,9 @@
 #include "store/registry.h"
 
 #define REG_URL_MAX 4096
-#define REG_DEFAULT_UA "ollama/0.12.10 (amd64 linux) Go/go1.24.1"
+/* Registries may refuse models that need a newer client (412), so a recent
+ * version; the server passes its own in reg_opts.user_agent. */
+#define REG_DEFAULT_UA "ollama/0.32.15 (amd64 linux) Go/go1.26.0"
 #define REG_MANIFEST_ACCEPT "application/vnd.docker.distribution.manifest.v2+json"
 
 /* reg_opts with defaults filled in. */
