@@ -2,7 +2,8 @@
  * byte, then a document (no NUL: the "json" format grammar on the whole
  * input as document). Invariants: compiling either fails with a message or
  * succeeds; feeding the document, accepts() agrees with advance() and with
- * the next-byte mask, a rejected advance leaves the state unchanged, and a
+ * the next-byte mask and with the vocabulary mask over a small fixed set of
+ * JSON-ish pieces, a rejected advance leaves the state unchanged, and a
  * document the grammar completes parses as JSON. */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,35 @@
 #include "prompt/gram.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const pieces[] = {
+    "{", "}", "[", "]", "\"", ":", ",", " ", "\n", "\n  ", "{\"", "\":", "\",\"", "},", "],",
+    "0", "1", "12", "-", ".", "e", "E+", "true", "false", "null", "a", "name", "\\", "\\u",
+    "00e9", "\xc3\xa9", "\xe2\x82", "\xac", "\xf0\x9f\x98\x80", "\\n", "\"}", "\"]", "x\"", "",
+};
+
+static void check_mask(const struct gram_state *st)
+{
+    static struct gram_vocab *v;
+    enum { N = sizeof(pieces) / sizeof(pieces[0]) };
+    if (!v) {
+        size_t lens[N];
+        for (size_t i = 0; i < N; i++)
+            lens[i] = strlen(pieces[i]);
+        if (gram_vocab_new(pieces, lens, N, &v))
+            abort();
+    }
+    uint8_t al[N];
+    int32_t n = gram_state_allowed(st, v, al), m = 0;
+    for (size_t i = 0; i < N; i++) {
+        bool a = pieces[i][0] && gram_state_accepts(st, pieces[i], strlen(pieces[i]));
+        if (a != (al[i] == 1))
+            abort();
+        m += a;
+    }
+    if (m != n)
+        abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,6 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct gram_state *st = gram_state_new(g);
     size_t i = 0;
     for (; i < dlen; i++) {
+        if (i < 64)
+            check_mask(st);
         uint64_t m[4];
         gram_state_next_bytes(st, m);
         uint8_t b = (uint8_t)doc[i];
