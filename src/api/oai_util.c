@@ -213,6 +213,8 @@ json_t *oai_error(int status, const char *message)
 
 json_t *oai_error_from_native(int status, const char *body, size_t len)
 {
+    if (!body)
+        len = 0;
     json_t *o = body ? json_loadb(body, len, 0, NULL) : NULL;
     json_t *e = json_is_object(o) ? json_object_get(o, "error") : NULL;
     json_t *out;
@@ -220,7 +222,7 @@ json_t *oai_error_from_native(int status, const char *body, size_t len)
         out = oai_error(status, json_string_value(e));
     } else {
         char *raw = om_xmalloc(len + 1);
-        if (len)
+        if (body && len)
             memcpy(raw, body, len);
         raw[len] = 0;
         out = oai_error(status, raw);
