@@ -160,6 +160,15 @@ int parse_tool_count(const struct parse *p)
     return p->n_calls;
 }
 
+bool parse_prompt_opens_think(const char *prompt, size_t len, const char *think_open)
+{
+    const char *t = think_open ? think_open : "<think>";
+    size_t lt = strlen(t);
+    while (len && blank(prompt[len - 1]))
+        len--;
+    return lt && len >= lt && memcmp(prompt + len - lt, t, lt) == 0;
+}
+
 /* --- stage 2: tool calls over content */
 
 static void content(struct parse_out *o, const char *s, size_t n)

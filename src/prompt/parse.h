@@ -54,5 +54,9 @@ int parse_finish(struct parse *p, struct parse_out *out);
 void parse_out_clear(struct parse_out *out);
 /* Number of tool calls emitted so far (the next call's function.index). */
 int parse_tool_count(const struct parse *p);
+/* True when the rendered prompt, blanks trimmed, ends with think_open (NULL:
+ * "<think>"): the output then starts inside the thinking block (Ollama's
+ * rule for cfg.think_open_at_start). */
+bool parse_prompt_opens_think(const char *prompt, size_t len, const char *think_open);
 
 #endif

@@ -319,6 +319,11 @@ static void test_api(void **s)
     json_decref(notarr);
     parse_free(NULL);
     parse_out_clear(NULL);
+    const char *pr = "<|im_start|>assistant\n<think>\n";
+    assert_true(parse_prompt_opens_think(pr, strlen(pr), NULL));
+    assert_false(parse_prompt_opens_think(pr, strlen(pr) - 3, NULL));
+    assert_true(parse_prompt_opens_think("x<|thought|> ", 13, "<|thought|>"));
+    assert_false(parse_prompt_opens_think("", 0, NULL));
     /* a flood of blanks while undecided is bounded */
     struct parse_cfg c = {.think_enabled = true, .tool_prefix = "{"};
     assert_int_equal(parse_new(&c, &p), 0);
