@@ -12,6 +12,12 @@
 
 #include <stdatomic.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include "http/http_test_util.h"
 
 /* ---- handlers ---- */
@@ -337,6 +343,82 @@ static void test_host_check(void **state)
     curl_slist_free_all(h);
 }
 
+/* raw bytes to the server; returns what came back before it closed or
+ * 300 ms of silence (malloc'd) */
+static char *raw_exchange(const http_server *s, const char *data, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)http_server_port(s))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may refuse early and close */
+        off += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    size_t cap = 1 << 16, got = 0;
+    char *buf = om_xmalloc(cap + 1);
+    struct timeval tv = {0, 300000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        ssize_t n = recv(fd, buf + got, cap - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got == cap)
+            break;
+    }
+    buf[got] = 0;
+    close(fd);
+    return buf;
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    http_server *s = start(NULL, NULL);
+    char *big = om_xmalloc(300 * 1024);
+    int k = snprintf(big, 300 * 1024, "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(big + k, 'a', 250 * 1024);
+    memcpy(big + k + 250 * 1024, "\r\n\r\n", 5);
+    struct {
+        const char *data;
+        size_t len;
+        const char *want; /* substring of the reply, or NULL for "anything" */
+    } cases[] = {
+        {"GARBAGE\r\n\r\n", 0, NULL},
+        {"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n"
+         "GET /api/items/9 HTTP/1.1\r\nHost: localhost\r\n\r\n", 0, "id=9"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 0, NULL},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\nabc", 0, NULL},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nab\r\n", 0,
+         NULL},
+        {"POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n", 0,
+         NULL},
+        {big, (size_t)k + 250 * 1024 + 4, NULL},
+        {"GET /hello HTTP/1.1\r\nHost: x\r\n", 0, NULL}, /* headers never end */
+    };
+    for (size_t i = 0; i < OM_ARRAY_LEN(cases); i++) {
+        size_t len = cases[i].len ? cases[i].len : strlen(cases[i].data);
+        char *reply = raw_exchange(s, cases[i].data, len);
+        if (cases[i].want && !strstr(reply, cases[i].want))
+            fail_msg("case %zu: no '%s' in:\n%s", i, cases[i].want, reply);
+        if (i == 1) /* pipelined: both answered, in order */
+            assert_non_null(strstr(strstr(reply, "hello"), "id=9"));
+        free(reply);
+        /* and the server is still fine */
+        struct cresp r = http_do("GET", url(s, "/hello"), NULL, NULL);
+        assert_int_equal(r.status, 200);
+        cresp_free(&r);
+    }
+    free(big);
+    http_server_stop(s);
+}
+
 static char g_log[4096];
 static pthread_mutex_t g_log_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -415,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_upload_stream),
         cmocka_unit_test(test_cors),
         cmocka_unit_test(test_host_check),
+        cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_request_log),
         cmocka_unit_test(test_ipv6_and_errors),
     };
