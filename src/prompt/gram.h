@@ -33,6 +33,12 @@ int gram_new_json(struct gram **out, char *err, size_t errlen);
 int gram_new_schema(const char *schema_json, size_t len, struct gram **out, char *err,
                     size_t errlen);
 void gram_free(struct gram *g);
+/* Ollama's request "format" field, given as its JSON text: null or "" give
+ * 0 and *out NULL (no constraint), "json" gram_new_json, an object
+ * gram_new_schema; anything else OM_EINVAL with Ollama's message
+ * `invalid format: "..."; expected "json" or a valid JSON Schema object`. */
+int gram_new_format(const char *format_json, size_t len, struct gram **out, char *err,
+                    size_t errlen);
 
 /* States: the grammar must outlive them. gram_state_accepts only reads the
  * state (any number of threads may call it at once); advance/reset need

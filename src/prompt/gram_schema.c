@@ -583,3 +583,40 @@ int gram_new_schema(const char *schema_json, size_t len, struct gram **out, char
     json_decref(root);
     return rc;
 }
+
+int gram_new_format(const char *format_json, size_t len, struct gram **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    size_t a = 0, b = len;
+    while (a < b && strchr(" \t\r\n", format_json[a]))
+        a++;
+    while (b > a && strchr(" \t\r\n", format_json[b - 1]))
+        b--;
+    const char *f = format_json + a;
+    size_t n = b - a;
+    if (n == 0 || (n == 4 && !memcmp(f, "null", 4)) || (n == 2 && !memcmp(f, "\"\"", 2)))
+        return 0;
+    if (n == 6 && !memcmp(f, "\"json\"", 6))
+        return gram_new_json(out, err, errlen);
+    if (f[0] == '{')
+        return gram_new_schema(f, n, out, err, errlen);
+    /* Go's %q of the raw text: quotes and backslashes escaped */
+    char q[160];
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 8 < sizeof(q); i++) {
+        unsigned char ch = (unsigned char)f[i];
+        if (ch == '"' || ch == '\\') {
+            q[o++] = '\\';
+            q[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(q + o, sizeof(q) - o, "\\x%02x", ch);
+        } else {
+            q[o++] = (char)ch;
+        }
+    }
+    q[o] = 0;
+    return om_err(err, errlen, OM_EINVAL,
+                  "invalid format: \"%s%s\"; expected \"json\" or a valid JSON Schema object", q,
+                  o + 8 >= sizeof(q) ? "..." : "");
+}

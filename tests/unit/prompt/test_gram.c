@@ -500,6 +500,31 @@ static void test_state_api(void **s)
     gram_free(NULL);
 }
 
+static void test_format(void **s)
+{
+    (void)s;
+    char err[256];
+    struct gram *g = (struct gram *)1;
+    assert_int_equal(gram_new_format("null", 4, &g, err, sizeof(err)), 0);
+    assert_null(g);
+    assert_int_equal(gram_new_format(" \"\" ", 4, &g, err, sizeof(err)), 0);
+    assert_null(g);
+    assert_int_equal(gram_new_format("\"json\"", 6, &g, err, sizeof(err)), 0);
+    assert_non_null(g);
+    OK(g, "{\"x\":[]}");
+    gram_free(g);
+    const char *sch = "{\"type\":\"array\",\"maxItems\":1}";
+    assert_int_equal(gram_new_format(sch, strlen(sch), &g, err, sizeof(err)), 0);
+    OK(g, "[1]");
+    gram_free(g);
+    assert_int_equal(gram_new_format("\"xml\"", 5, &g, err, sizeof(err)), OM_EINVAL);
+    assert_null(g);
+    assert_string_equal(err, "invalid format: \"\\\"xml\\\"\"; expected \"json\" or a valid JSON "
+                             "Schema object");
+    assert_int_equal(gram_new_format("[1]", 3, &g, err, sizeof(err)), OM_EINVAL);
+    assert_int_equal(gram_new_format("{bad", 4, &g, err, sizeof(err)), OM_EFORMAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_unions_refs), cmocka_unit_test(test_strings),
         cmocka_unit_test(test_hostile),     cmocka_unit_test(test_state_api),
         cmocka_unit_test(test_int_ranges),  cmocka_unit_test(test_num_ranges),
+        cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
