@@ -159,6 +159,8 @@ uint32_t gram_jc_literals(struct jc *c, const json_t *vals, bool is_enum);
 uint32_t gram_jc_int_range(struct jc *c, long long lo, long long hi);
 /* Numbers within [lo, hi] (exclusive flags; +-INFINITY when unbounded). */
 uint32_t gram_jc_num_range(struct jc *c, double lo, bool lo_excl, double hi, bool hi_excl);
+/* Rule for a schema node (memoised; recursion through $ref allowed). */
+uint32_t gram_jc_compile(struct jc *c, const json_t *node);
 void gram_jc_init(struct jc **out, struct gram *g, json_t *root, char *err, size_t errlen);
 void gram_jc_free(struct jc *c);
 
