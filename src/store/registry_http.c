@@ -37,12 +37,38 @@ void reg_cfg_init(struct reg_cfg *c, const struct reg_opts *o)
     c->user_agent = o->user_agent ? o->user_agent : REG_DEFAULT_UA;
 }
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h; (void)access;
+    struct reg_client *c = ud;
+    pthread_mutex_lock(&c->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    struct reg_client *c = ud;
+    pthread_mutex_unlock(&c->share_mu[data]);
+}
+
 int reg_client_init(struct reg_client *c, const char *name, const struct reg_opts *o,
                     volatile int *cancel, char *err, size_t errlen)
 {
     pthread_once(&curl_once, curl_init_once);
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&c->share_mu[i], NULL);
+    /* one pull or push keeps its connections (and TLS sessions) alive across
+     * requests, as Go's transport does; push threads use it concurrently */
+    c->share = curl_share_init();
+    if (c->share) {
+        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    }
     reg_cfg_init(&c->cfg, o);
     c->cancel = cancel;
     const char *scheme = "https", *rest = name, *sep = strstr(name, "://");
@@ -68,6 +94,9 @@ void reg_client_close(struct reg_client *c)
 {
     reg_key_free(c->key);
     c->key = NULL;
+    if (c->share) curl_share_cleanup(c->share);
+    c->share = NULL;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&c->share_mu[i]);
     pthread_mutex_destroy(&c->mu);
 }
 
@@ -289,6 +318,7 @@ int reg_http(struct reg_client *c, const char *method, const char *url,
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_USERAGENT, c->cfg.user_agent);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->share) curl_easy_setopt(h, CURLOPT_SHARE, c->share);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -35,6 +35,8 @@ struct reg_client {
     struct reg_cfg cfg;
     volatile int *cancel;
     pthread_mutex_t mu;      /* guards token and key */
+    CURLSH *share;           /* connections, DNS and TLS sessions reused across requests */
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     char token[8192];        /* bearer token, "" before the first 401 */
     struct reg_key *key;     /* loaded on the first 401 */
 };

@@ -47,6 +47,7 @@ function newStats() {
     bytesServed: 0, dataRequests: 0, blobGets: 0, blobHeads: 0, manifestGets: 0,
     manifestPuts: 0, tokenRequests: 0, tokenDenied: 0, unauthorized: 0,
     uploadBytes: 0, patches: 0, redirectPuts: 0, mounts: 0, commits: 0, drops: 0,
+    requests: 0, connections: 0, // on the registry listener, /_test/ excluded (keep-alive reuse shows as fewer connections)
   };
 }
 
@@ -240,7 +241,12 @@ export async function startRegistry(opts = {}) {
   }
 
   // ---- registry listener ----
+  const counted = new WeakSet(); // sockets that carried a protocol request
   const reg = http.createServer(async (req, res) => {
+    if (!req.url.startsWith('/_test/')) {
+      stats.requests++;
+      if (!counted.has(req.socket)) { counted.add(req.socket); stats.connections++; }
+    }
     try {
       const u = new URL(req.url, 'http://x');
       const p = u.pathname;

@@ -33,6 +33,10 @@ static void test_pull(void **state)
     assert_true(stat_get("tokenRequests") >= 1);
     assert_true(stat_get("dataRequests") >= LAYER_SIZE / (256 * 1024));
     assert_int_equal(count_partials("s_pull"), 0);
+    /* one pull reuses its connections: manifest, 401, token, HEADs, GETs */
+    json_int_t reqs = stat_get("requests"), conns = stat_get("connections");
+    assert_true(reqs >= 7);
+    assert_true(conns <= 2);
     struct store_model *m = NULL;
     assert_int_equal(store_model_get(r, g_name, &m, err, sizeof err), 0);
     store_model_free(m);
