@@ -35,7 +35,13 @@
  * download (process-wide table); the download stops when every puller that
  * waits on it has been cancelled. Call curl_global_init() once at program
  * start (the server does); these functions call it themselves otherwise,
- * which is not thread-safe on the very first call. */
+ * which is not thread-safe on the very first call. Ignore SIGPIPE
+ * process-wide (libcurl over TLS can raise it on a dropped connection).
+ *
+ * Server start-up: reg_key_load(NULL, 1, &k, …) creates ~/.ollama/id_ed25519
+ * when missing, as `ollama serve` does (then reg_key_free). Tests and the
+ * JS end-to-end suite use tests/js/lib/registry.mjs, a registry speaking
+ * this protocol (see its header). */
 #ifndef STORE_REGISTRY_H
 #define STORE_REGISTRY_H
 
