@@ -29,6 +29,11 @@ struct gram_state {
     size_t pool_n, pool_cap;
     uint32_t *off, *len; /* per stack */
     uint32_t n, cap;
+    /* the spare set that advance fills and then swaps in (no allocation
+     * per token once the sizes have been seen) */
+    uint32_t *pool2, *off2, *len2;
+    size_t pool2_cap;
+    uint32_t cap2;
     struct gram_cls next; /* bytes that may come next */
     bool complete;
 };
@@ -279,6 +284,9 @@ void gram_state_free(struct gram_state *st)
     free(st->pool);
     free(st->off);
     free(st->len);
+    free(st->pool2);
+    free(st->off2);
+    free(st->len2);
     free(st);
 }
 
@@ -299,6 +307,9 @@ struct gram_state *gram_state_clone(const struct gram_state *src)
     st->len = om_xmalloc(st->cap * sizeof(uint32_t));
     memcpy(st->off, src->off, src->n * sizeof(uint32_t));
     memcpy(st->len, src->len, src->n * sizeof(uint32_t));
+    st->pool2 = st->off2 = st->len2 = NULL;
+    st->pool2_cap = 0;
+    st->cap2 = 0;
     return st;
 }
 
@@ -330,28 +341,39 @@ int gram_state_advance(struct gram_state *st, const char *bytes, size_t len)
     size_t total = 0;
     for (size_t i = 0; i < res->n; i++)
         total += res->v[i].blen + res->v[i].elen;
-    uint32_t *pool = om_xmalloc(OM_MAX(total, 1) * sizeof(uint32_t));
-    uint32_t *off = om_xmalloc(res->n * sizeof(uint32_t));
-    uint32_t *ln = om_xmalloc(res->n * sizeof(uint32_t));
+    if (total + 1 > st->pool2_cap) { /* + 1: reset needs a frame */
+        st->pool2_cap = OM_MAX(total + 1, st->pool2_cap * 2);
+        st->pool2 = om_xrealloc(st->pool2, st->pool2_cap * sizeof(uint32_t));
+    }
+    if (res->n > st->cap2) {
+        st->cap2 = (uint32_t)OM_MAX(res->n, (size_t)st->cap2 * 2);
+        st->off2 = om_xrealloc(st->off2, st->cap2 * sizeof(uint32_t));
+        st->len2 = om_xrealloc(st->len2, st->cap2 * sizeof(uint32_t));
+    }
     size_t o = 0;
     for (size_t i = 0; i < res->n; i++) {
         const struct vst *v = &res->v[i];
-        off[i] = (uint32_t)o;
-        ln[i] = v->blen + v->elen;
-        memcpy(pool + o, st->pool + st->off[v->base], v->blen * sizeof(uint32_t));
-        memcpy(pool + o + v->blen, w.ext + v->eoff, v->elen * sizeof(uint32_t));
-        o += ln[i];
+        st->off2[i] = (uint32_t)o;
+        st->len2[i] = v->blen + v->elen;
+        memcpy(st->pool2 + o, st->pool + st->off[v->base], v->blen * sizeof(uint32_t));
+        memcpy(st->pool2 + o + v->blen, w.ext + v->eoff, v->elen * sizeof(uint32_t));
+        o += st->len2[i];
     }
-    free(st->pool);
-    free(st->off);
-    free(st->len);
-    st->pool = pool;
+    uint32_t *tp = st->pool, *to = st->off, *tl = st->len;
+    size_t tpc = st->pool_cap;
+    uint32_t tc = st->cap;
+    st->pool = st->pool2;
+    st->pool_cap = st->pool2_cap;
+    st->off = st->off2;
+    st->len = st->len2;
+    st->cap = st->cap2;
+    st->pool2 = tp;
+    st->pool2_cap = tpc;
+    st->off2 = to;
+    st->len2 = tl;
+    st->cap2 = tc;
     st->pool_n = total;
-    st->pool_cap = OM_MAX(total, 1);
-    st->off = off;
-    st->len = ln;
     st->n = (uint32_t)res->n;
-    st->cap = (uint32_t)res->n;
     ws_release(&w, bufs);
     summarize(st);
     return 0;

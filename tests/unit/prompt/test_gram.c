@@ -475,9 +475,16 @@ static void test_state_api(void **s)
     uint64_t m[4];
     gram_state_next_bytes(st, m);
     assert_true((m[0] >> ' ') & 1);
+    assert_int_equal(gram_state_advance(st, " ", 1), 0); /* only an empty stack left */
+    assert_false(gram_state_accepts(st, " ", 1));
     gram_state_reset(st);
     assert_false(gram_state_complete(st));
     assert_true(gram_state_accepts(st, "{", 1));
+    for (int i = 0; i < 3; i++) { /* advance/reset cycles reuse buffers */
+        assert_int_equal(gram_state_advance(st, "{\"a\":12}", 8), 0);
+        assert_true(gram_state_complete(st));
+        gram_state_reset(st);
+    }
     /* vocabulary masks: duplicates and empty pieces */
     const char *pcs[] = {"{", "", "{\"a", "{", "x", NULL, "{\"a\":7}"};
     size_t lens[] = {1, 0, 3, 1, 1, 0, 7};
