@@ -322,6 +322,7 @@ int sched_unload(sched *s, const char *path)
     for (struct sched_runner *r = s->runners; r; r = r->next)
         if (strcmp(r->path, path) == 0) {
             r->stale = true;
+            r->unload_req = true;
             found = 1;
         }
     if (found)

@@ -116,6 +116,7 @@ struct sched_runner {
     int active;          /* jobs taken from q and not finished */
     bool quit;           /* thread must end (cancels its jobs) */
     bool stale;          /* takes no new job; unloaded once idle */
+    bool unload_req;     /* sched_unload asked (stale for good) */
     int64_t keep_alive_ns;
     uint64_t idle_since; /* monotonic ns; meaningful when idle */
     uint64_t last_used;

@@ -234,7 +234,9 @@ static bool place_head(sched *s)
     for (struct sched_runner *r = s->runners; r; r = r->next)
         if (strcmp(r->path, j->model.path) == 0)
             same = r;
-    if (same && !same->stale && sched_runner_matches(same, j)) {
+    if (same && !same->unload_req && sched_runner_matches(same, j)) {
+        /* a reload asked by a job that has gone since is not needed */
+        same->stale = false;
         sched_queue_pop(&s->pending);
         s->n_waiting--;
         sched_dispatch_locked(same, j);

@@ -286,6 +286,75 @@ static void test_num_ctx_reload(void **state)
     sched_free(s);
 }
 
+/* A reload for other options waits for the busy runner, and jobs that
+ * cannot be placed within load_timeout fail. */
+static void test_reload_waits_and_timeout(void **state)
+{
+    (void)state;
+    struct sched_config c;
+    sched_config_default(&c);
+    c.num_parallel = 2;
+    c.max_loaded = 1;
+    c.n_threads = 1;
+    c.load_timeout_ns = 300 * 1000000ll;
+    sched *s = NULL;
+    char err[256];
+    assert_int_equal(sched_new(&c, &s, err, sizeof(err)), 0);
+    struct tjob a, b, d;
+    struct sched_loaded l[8];
+    job_init(&a, 1000000, 20);
+    a.block_at = 2;
+    job_init(&b, 3, 21);
+    job_init(&d, 3, 22);
+    sched_job *ja = submit_m(s, &a, g_llama, 128, 0, false, SCHED_GENERATE);
+    assert_true(tj_wait_pieces(&a, 2, 30000));
+    sched_job *jb = submit_m(s, &b, g_llama, 64, 0, false, SCHED_GENERATE); /* other num_ctx */
+    sched_job *jd = submit(s, &d, g_qwen); /* max_loaded 1: waits too */
+    assert_true(tj_wait(&b, 3000));
+    assert_true(tj_wait(&d, 3000));
+    assert_int_equal(b.res.rc, OM_ETIMEDOUT);
+    assert_int_equal(d.res.rc, OM_ETIMEDOUT);
+    assert_false(a.done);
+    assert_int_equal(n_loaded(s, l), 1);
+    assert_int_equal(l[0].n_ctx, 128);
+    finish(&b, jb, OM_ETIMEDOUT);
+    finish(&d, jd, OM_ETIMEDOUT);
+    /* the reload that b asked for is void now: a job like a goes to a's
+     * runner (it waits there: the runner is inside a's callback) */
+    struct tjob e;
+    job_init(&e, 3, 25);
+    sched_job *je = submit_m(s, &e, g_llama, 128, 0, false, SCHED_GENERATE);
+    tj_sleep_ms(20);
+    assert_int_equal(n_loaded(s, l), 1);
+    assert_int_equal(l[0].active + l[0].queued, 2);
+    /* again, and this time a ends in time: b runs on a reloaded runner */
+    job_init(&b, 3, 23);
+    jb = submit_m(s, &b, g_llama, 64, 0, false, SCHED_GENERATE);
+    tj_sleep_ms(20);
+    assert_int_equal(b.n_pieces, 0);
+    sched_job_cancel(ja);
+    tj_release(&a);
+    finish(&a, ja, OM_ECANCELED);
+    finish(&e, je, 0);
+    finish(&b, jb, 0);
+    assert_int_equal(n_loaded(s, l), 1);
+    assert_int_equal(l[0].n_ctx, 64);
+
+    /* sched_unload of a busy model waits for its job */
+    job_init(&a, 1000000, 24);
+    a.block_at = 2;
+    ja = submit_m(s, &a, g_llama, 64, 0, false, SCHED_GENERATE);
+    assert_true(tj_wait_pieces(&a, 2, 30000));
+    assert_int_equal(sched_unload(s, g_llama), 0);
+    tj_sleep_ms(20);
+    assert_int_equal(n_loaded(s, l), 1);
+    sched_job_cancel(ja);
+    tj_release(&a);
+    finish(&a, ja, OM_ECANCELED);
+    assert_true(wait_loaded(s, 0, 2000) >= 0);
+    sched_free(s);
+}
+
 static void test_load_and_unload(void **state)
 {
     (void)state;
@@ -427,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_num_ctx_reload),
+        cmocka_unit_test(test_reload_waits_and_timeout),
         cmocka_unit_test(test_load_and_unload),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_embed),
