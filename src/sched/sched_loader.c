@@ -3,8 +3,8 @@
  *
  * Each wake-up (submit, cancel, a runner going idle, a deadline) it:
  *   1. ends cancelled pending jobs and those past load_timeout;
- *   2. unloads idle runners whose keep_alive expired or that are stale
- *      (replaced by a reload, or asked to unload);
+ *   2. unloads idle runners whose keep_alive expired or that sched_unload
+ *      named;
  *   3. places the head of s->pending: a runner with the same path and
  *      options takes it; a runner of the same path with other options is
  *      marked stale and the head waits until it is idle and gone; at the
@@ -60,7 +60,7 @@ static bool reap_one(sched *s, uint64_t now, uint64_t *next)
         if (!sched_runner_idle(r))
             continue;
         uint64_t e = expiry_of(r);
-        if (r->stale || e <= now) {
+        if (r->unload_req || e <= now) { /* reloads are place_head's */
             unload_locked(s, r);
             return true;
         }
