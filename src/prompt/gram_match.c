@@ -62,7 +62,15 @@ struct ws {
     bool ext_heap;
     struct vbuf *next; /* stacks produced by the current byte */
     size_t next_begin; /* ... from this index on (dedup range) */
+    /* dedup index for large ranges, built when a range reaches WS_HASH_MIN
+     * stacks; slots are valid when their epoch is the current one, so the
+     * table is never cleared */
+    uint32_t *hidx, *hep;
+    uint32_t epoch;
 };
+
+#define WS_HASH_MIN 16
+#define WS_HASH_SLOTS (2 * GRAM_MAX_STACKS)
 
 static void vbuf_push(struct vbuf *b, struct vst v)
 {
@@ -155,13 +163,53 @@ static bool veq(const struct ws *w, const struct vst *a, const struct vst *b)
     return true;
 }
 
+static uint32_t vhash(const struct ws *w, const struct vst *v)
+{
+    uint32_t d = v->blen + v->elen;
+    uint64_t h = d * 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = d, k = 0; i-- > 0 && k < 3; k++)
+        h = (h ^ vget(w, v, i)) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h >> 32) & (WS_HASH_SLOTS - 1);
+}
+
+/* Finds v in the indexed range, else inserts index idx for it. */
+static bool hash_seen(struct ws *w, const struct vst *v, uint32_t idx)
+{
+    for (uint32_t h = vhash(w, v);; h = (h + 1) & (WS_HASH_SLOTS - 1)) {
+        if (w->hep[h] != w->epoch) {
+            w->hep[h] = w->epoch;
+            w->hidx[h] = idx;
+            return false;
+        }
+        if (idx != w->hidx[h] && veq(w, &w->next->v[w->hidx[h]], v))
+            return true;
+    }
+}
+
 static void emit(struct ws *w, struct vst v)
 {
-    for (size_t i = w->next_begin; i < w->next->n; i++)
-        if (veq(w, &w->next->v[i], &v))
-            return;
-    if (w->next->n - w->next_begin < GRAM_MAX_STACKS)
-        vbuf_push(w->next, v);
+    struct vbuf *nx = w->next;
+    size_t cnt = nx->n - w->next_begin;
+    if (cnt >= GRAM_MAX_STACKS)
+        return;
+    if (cnt < WS_HASH_MIN) {
+        for (size_t i = w->next_begin; i < nx->n; i++)
+            if (veq(w, &nx->v[i], &v))
+                return;
+        vbuf_push(nx, v);
+        if (cnt + 1 == WS_HASH_MIN) { /* from now on through the index */
+            if (!w->hidx) {
+                w->hidx = om_xmalloc(WS_HASH_SLOTS * sizeof(uint32_t));
+                w->hep = om_xcalloc(WS_HASH_SLOTS, sizeof(uint32_t));
+            }
+            w->epoch++;
+            for (size_t i = w->next_begin; i < nx->n; i++)
+                hash_seen(w, &nx->v[i], (uint32_t)i);
+        }
+        return;
+    }
+    if (!hash_seen(w, &v, (uint32_t)nx->n))
+        vbuf_push(nx, v);
 }
 
 /* Matches byte b on stack v, emitting every resulting stack. */
@@ -223,6 +271,8 @@ static bool simulate(struct ws *w, struct vbuf *bufs, const uint8_t *bytes, size
 
 static void ws_release(struct ws *w, struct vbuf *bufs)
 {
+    free(w->hidx);
+    free(w->hep);
     if (w->ext_heap)
         free(w->ext);
     for (int i = 0; i < 2; i++)
