@@ -106,7 +106,8 @@ struct sched_result {
     int64_t eval_ns;
     const int32_t *tokens;  /* prompt + generated ids when return_tokens */
     int32_t n_tokens;
-    const float *embedding; /* embedding jobs: pooled vector (not normalised) */
+    const float *embedding; /* embedding jobs: pooled vector, L2-normalised (the engine
+                               gives no other); prompt_eval_count = input tokens */
     int32_t n_embd;
 };
 
@@ -122,7 +123,10 @@ struct sched_job_cb {
     int (*prepare)(void *ud, const struct sched_model_info *info, struct sched_prompt *out,
                    char *err, size_t errlen);
     /* Text ready to send (UTF-8 complete, stop strings removed). Return
-     * non-zero to stop the job (it ends as cancelled). May be NULL. */
+     * non-zero to stop the job (it ends as cancelled). May be NULL. With
+     * logprobs it is called once per generated token (EOG excepted), with
+     * len 0 while the text is held back (stop-string prefix, partial UTF-8);
+     * text released at the end comes with token -1 and no logprobs. */
     int (*on_piece)(void *ud, const char *text, size_t len, const struct sched_piece *info);
     /* Exactly once, last. *res is valid only during the call. */
     void (*on_done)(void *ud, const struct sched_result *res);

@@ -222,8 +222,7 @@ static void *runner_main(void *arg)
         bool quit = r->quit;
         int n_start = 0;
         if (quit) {
-            /* every queued job ends cancelled (below, through the slots'
-             * path would need a slot: end them directly) */
+            /* unloading: queued jobs end cancelled here, running ones below */
             while (r->q.head) {
                 sched_job *j = sched_queue_pop(&r->q);
                 s->n_waiting--;
