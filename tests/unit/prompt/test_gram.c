@@ -218,6 +218,22 @@ static void test_unions_refs(void **s)
     OK(g, "null");
     BAD_AT(g, "true", 0);
     gram_free(g);
+    /* many alternatives alive at once (hashed dedup), all but one die */
+    char many[4096];
+    size_t o = (size_t)sprintf(many, "{\"anyOf\":[");
+    for (int k = 1; k <= 40; k++)
+        o += (size_t)sprintf(many + o, "%s{\"type\":\"array\",\"items\":{\"type\":\"string\","
+                             "\"maxLength\":%d}}", k > 1 ? "," : "", k);
+    sprintf(many + o, "]}");
+    g = mk(many);
+    struct gram_state *st = gram_state_new(g);
+    assert_int_equal(gram_state_advance(st, "[\"ab", 4), 0);
+    assert_true(gram_state_n_stacks(st) >= 16);
+    gram_state_free(st);
+    OK(g, "[\"0123456789012345678901234567890123456789\"]");
+    BAD_AT(g, "[\"01234567890123456789012345678901234567890\"]", 42);
+    OK(g, "[\"a\",\"bb\"]");
+    gram_free(g);
     /* recursive tree through $defs */
     g = mk("{\"$ref\":\"#/$defs/node\",\"$defs\":{\"node\":{\"type\":\"object\","
            "\"properties\":{\"v\":{\"type\":\"integer\"},\"kids\":{\"type\":\"array\","
