@@ -65,6 +65,12 @@ void reg_dl_rec_remove_all(const struct reg_dl *d)
     closedir(dir);
 }
 
+static int part_cmp(const void *a, const void *b)
+{
+    const struct reg_part *x = a, *y = b;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
 /* Loads the part records of d; 0 with d->nparts == 0 when there are none,
  * OM_EFORMAT when they are unusable (the caller starts afresh). */
 static int rec_load(struct reg_dl *d)
@@ -104,18 +110,13 @@ static int rec_load(struct reg_dl *d)
     }
     closedir(dir);
     /* records must tile [0, total) as parts 0..n-1 */
-    for (int i = 0; !bad && i < d->nparts; i++) {
-        struct reg_part *p = NULL;
-        for (int k = 0; k < d->nparts; k++)
-            if (d->parts[k].n == i) p = &d->parts[k];
-        if (!p) { bad = 1; break; }
-        struct reg_part t = *p; *p = d->parts[i]; d->parts[i] = t;
-    }
+    if (!bad && d->nparts > 1) qsort(d->parts, (size_t)d->nparts, sizeof *d->parts, part_cmp);
     int64_t total = 0;
     for (int i = 0; !bad && i < d->nparts; i++) {
-        if (d->parts[i].off != total) bad = 1;
+        if (d->parts[i].n != i || d->parts[i].off != total) bad = 1;
         total += d->parts[i].size;
     }
+    if (total > REG_MAX_BLOB) bad = 1;
     if (bad) { free(d->parts); d->parts = NULL; d->nparts = 0; return OM_EFORMAT; }
     d->total = total;
     for (int i = 0; i < d->nparts; i++) d->completed += d->parts[i].completed;

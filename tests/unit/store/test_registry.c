@@ -314,6 +314,57 @@ static void test_pull_replaces(void **state)
     store_close(r);
 }
 
+/* Unusable part records (garbage, gaps) are dropped and the blob fetched
+ * whole; records that claim bytes the file does not hold end in a digest
+ * mismatch that deletes them, and the next pull succeeds. */
+static void test_bad_partials(void **state)
+{
+    (void)state;
+    NEED_NODE();
+    struct store_root *r = open_store("s_badpart");
+    char blob[4096], p[4200], err[512] = "";
+    assert_int_equal(store_blob_path(r, g_layer_digest, blob, sizeof blob), 0);
+    static const char *recs[][2] = {
+        { "-partial-0", "garbage" },
+        { "-partial-0", "{\"N\":0,\"Offset\":0,\"Size\":100,\"Completed\":100}\n" }, /* -partial-2 leaves a gap */
+    };
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s%s", blob, recs[i][0]);
+        write_file(p, recs[i][1], strlen(recs[i][1]));
+        snprintf(p, sizeof p, "%s-partial-2", blob);
+        const char *gap = "{\"N\":2,\"Offset\":500,\"Size\":100,\"Completed\":0}";
+        write_file(p, gap, strlen(gap));
+        snprintf(p, sizeof p, "%s-partial", blob);
+        write_file(p, "0123456789", 10);
+        json_decref(ctl("POST", "/_test/reset", "{}"));
+        struct reg_opts o = opts(g_keyA);
+        int rc = reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err);
+        if (rc) fprintf(stderr, "pull over bad records %d: %s\n", i, err);
+        assert_int_equal(rc, 0);
+        assert_true(stat_get("bytesServed") >= LAYER_SIZE);
+        assert_blob_equals_file(r, g_layer_digest, g_layer_path);
+        assert_int_equal(count_partials("s_badpart"), 0);
+        unlink(blob);
+    }
+
+    /* one record claiming the whole blob over a file of zeros */
+    snprintf(p, sizeof p, "%s-partial-0", blob);
+    char rec[200];
+    snprintf(rec, sizeof rec, "{\"N\":0,\"Offset\":0,\"Size\":%d,\"Completed\":%d}\n", LAYER_SIZE, LAYER_SIZE);
+    write_file(p, rec, strlen(rec));
+    snprintf(p, sizeof p, "%s-partial", blob);
+    char *zeros = calloc(1, LAYER_SIZE);
+    write_file(p, zeros, LAYER_SIZE);
+    free(zeros);
+    struct reg_opts o = opts(g_keyA);
+    assert_int_not_equal(reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_non_null(strstr(err, "digest mismatch, file must be downloaded again"));
+    assert_int_equal(count_partials("s_badpart"), 0);
+    assert_int_equal(reg_pull(r, g_name, &o, NULL, NULL, NULL, err, sizeof err), 0);
+    assert_blob_equals_file(r, g_layer_digest, g_layer_path);
+    store_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_pull_replaces),
+        cmocka_unit_test(test_bad_partials),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
