@@ -89,7 +89,8 @@ struct reg_opts {
     int64_t part_size;      /* 0: Ollama's sizing (size/16 clamped to
                              * [100 MB, 1000 MB]); > 0: this size (tests) */
     int max_parallel;       /* parts in flight per blob; 0: 16 */
-    int max_tries;          /* attempts per part / request; 0: 6 */
+    int max_tries;          /* attempts per download part, upload part, data-URL
+                             * lookup and upload commit; 0: 6 (Ollama's) */
     int retry_delay_ms;     /* first retry delay, doubled each try; 0: 1000 */
     int stall_timeout_ms;   /* restart a part without progress; 0: 30000 */
     int no_prune;           /* keep layers the replaced manifest no longer uses
@@ -110,8 +111,13 @@ typedef void (*reg_progress_fn)(void *ud, const json_t *status);
  * and "success" was reported; on failure a negative code and err holds
  * Ollama's message ("pull model manifest: file does not exist", "digest
  * mismatch, file must be downloaded again: want …, got …", "insecure
- * protocol http", "pull model manifest: 401: …"). A failed pull never leaves
- * a blob or manifest under its final name that was not verified. */
+ * protocol http", "pull model manifest: 401: …"). Codes: OM_ENOTFOUND
+ * (no such model or blob on the registry), OM_EINVAL (bad name, http without
+ * insecure, token realm on another host), OM_EFORMAT (bad manifest, digest
+ * mismatch), OM_EUNSUPPORTED (safetensors tensor layers), OM_EIO (registry
+ * status or transport), OM_ECANCELED, -errno (local files). A failed pull
+ * never leaves a blob or manifest under its final name that was not
+ * verified. */
 int reg_pull(struct store_root *root, const char *name,
              const struct reg_opts *o, reg_progress_fn cb, void *ud,
              volatile int *cancel, char *err, size_t errlen);
