@@ -4,7 +4,7 @@
  * A job for a model that is loaded with the same options goes straight to
  * that runner's queue; anything else waits in s->pending for the loader
  * thread (sched_loader.c). OLLAMA_MAX_QUEUE bounds the jobs waiting in either
- * place (jobs holding a slot do not count). */
+ * place (jobs holding a slot, or about to take a free one, do not count). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +201,6 @@ void sched_dispatch_locked(struct sched_runner *r, sched_job *j)
         r->keep_alive_ns = j->model.keep_alive_ns;
     r->last_used = j->t_ready;
     sched_queue_push(&r->q, j);
-    r->s->n_waiting++;
     pthread_cond_signal(&r->cond);
 }
 
@@ -212,6 +211,16 @@ static struct sched_runner *find_runner(sched *s, const sched_job *j)
         if (!r->stale && !r->quit && sched_runner_matches(r, j))
             return r;
     return NULL;
+}
+
+/* Jobs that cannot start now: pending loads, and queued jobs beyond the free
+ * slots of their runner. */
+static int waiting_locked(const sched *s)
+{
+    int n = s->pending.n + (s->loading ? 1 : 0);
+    for (const struct sched_runner *r = s->runners; r; r = r->next)
+        n += OM_MAX(0, r->q.n - (r->n_slots - r->active));
+    return n;
 }
 
 int sched_submit(sched *s, enum sched_kind kind, const struct sched_model *model,
@@ -247,7 +256,7 @@ int sched_submit(sched *s, enum sched_kind kind, const struct sched_model *model
         job_free(j);
         return OM_ECANCELED;
     }
-    if (s->n_waiting >= s->cfg.max_queue) {
+    if (waiting_locked(s) >= s->cfg.max_queue) {
         pthread_mutex_unlock(&s->mu);
         job_free(j);
         return OM_EBUSY;
@@ -258,7 +267,6 @@ int sched_submit(sched *s, enum sched_kind kind, const struct sched_model *model
     } else {
         j->where = JOB_PENDING;
         sched_queue_push(&s->pending, j);
-        s->n_waiting++;
         pthread_cond_signal(&s->cond);
     }
     pthread_mutex_unlock(&s->mu);

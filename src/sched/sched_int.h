@@ -144,7 +144,6 @@ struct sched {
     bool loader_started;
     bool shutdown;                /* mu */
     struct sched_queue pending;   /* mu */
-    int n_waiting;                /* mu: pending + runner queues */
     struct sched_runner *runners; /* mu */
     int n_runners;                /* mu */
     sched_job *loading;           /* mu: the job the loader is loading for */

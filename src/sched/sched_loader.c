@@ -97,7 +97,6 @@ static bool expire_pending(sched *s, uint64_t now, uint64_t *next)
         bool late = to > 0 && now - j->t_submit >= (uint64_t)to;
         if (cancel || late) {
             sched_queue_remove(&s->pending, j);
-            s->n_waiting--;
             pthread_mutex_unlock(&s->mu);
             if (cancel)
                 sched_job_fail(j, OM_ECANCELED, "request cancelled");
@@ -216,7 +215,6 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
         nx = p->next;
         if (sched_runner_matches(r, p)) {
             sched_queue_remove(&s->pending, p);
-            s->n_waiting--;
             sched_dispatch_locked(r, p);
         }
     }
@@ -238,7 +236,6 @@ static bool place_head(sched *s)
         /* a reload asked by a job that has gone since is not needed */
         same->stale = false;
         sched_queue_pop(&s->pending);
-        s->n_waiting--;
         sched_dispatch_locked(same, j);
         return true;
     }
@@ -258,7 +255,6 @@ static bool place_head(sched *s)
         return true;
     }
     sched_queue_pop(&s->pending);
-    s->n_waiting--;
     bool wait = false;
     load_locked(s, j, &wait);
     if (wait) { /* back at the head */
@@ -267,7 +263,6 @@ static bool place_head(sched *s)
         if (!s->pending.tail)
             s->pending.tail = j;
         s->pending.n++;
-        s->n_waiting++;
         return false;
     }
     return true;

@@ -196,7 +196,6 @@ static int take_jobs(struct sched_runner *r, sched_job **out, int cap)
     int n = 0;
     while (n < cap && r->q.head) {
         sched_job *j = sched_queue_pop(&r->q);
-        r->s->n_waiting--;
         r->active++;
         j->where = JOB_RUNNING;
         out[n++] = j;
@@ -225,7 +224,6 @@ static void *runner_main(void *arg)
             /* unloading: queued jobs end cancelled here, running ones below */
             while (r->q.head) {
                 sched_job *j = sched_queue_pop(&r->q);
-                s->n_waiting--;
                 r->active++;
                 j->where = JOB_RUNNING;
                 pthread_mutex_unlock(&s->mu);
@@ -239,7 +237,6 @@ static void *runner_main(void *arg)
                 if (!atomic_load(&j->cancel))
                     continue;
                 sched_queue_remove(&r->q, j);
-                s->n_waiting--;
                 r->active++;
                 j->where = JOB_RUNNING;
                 pthread_mutex_unlock(&s->mu);

@@ -136,6 +136,14 @@ static int wait_loaded(sched *s, int n, int ms)
     return -1;
 }
 
+static void run_on(sched *s, const char *path, int32_t num_ctx)
+{
+    struct tjob t;
+    job_init(&t, 2, 10);
+    sched_job *j = submit_m(s, &t, path, num_ctx, 0, false, SCHED_GENERATE);
+    finish(&t, j, 0);
+}
+
 static void test_cancel_frees_slot(void **state)
 {
     (void)state;
@@ -195,6 +203,20 @@ static void test_max_queue(void **state)
     assert_int_equal(c.n_done, 0); /* never called */
     tj_destroy(&c);
     sched_free(s);
+
+    /* jobs that find a free slot are not "waiting": a burst of 4 on a
+     * loaded 4-slot runner passes max_queue 1 */
+    s = new_sched(4, 3, 1, 0);
+    run_on(s, g_llama, 0);
+    struct tjob t[4];
+    sched_job *jt[4];
+    for (int i = 0; i < 4; i++) {
+        job_init(&t[i], 3, 30 + i);
+        jt[i] = submit(s, &t[i], g_llama);
+    }
+    for (int i = 0; i < 4; i++)
+        finish(&t[i], jt[i], 0);
+    sched_free(s);
 }
 
 static void test_keep_alive(void **state)
@@ -229,14 +251,6 @@ static void test_keep_alive(void **state)
     assert_int_equal(n_loaded(s, l), 1);
     assert_int_equal(l[0].expires_at_ns, INT64_MAX);
     sched_free(s);
-}
-
-static void run_on(sched *s, const char *path, int32_t num_ctx)
-{
-    struct tjob t;
-    job_init(&t, 2, 10);
-    sched_job *j = submit_m(s, &t, path, num_ctx, 0, false, SCHED_GENERATE);
-    finish(&t, j, 0);
 }
 
 static void test_eviction(void **state)
