@@ -42,7 +42,7 @@ void *jarena_alloc(struct jarena *a, size_t n)
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
         n = 16;
-    if (a->cap && (n > a->cap || a->used > a->cap - n)) {
+    if (a->over || (a->cap && (n > a->cap || a->used > a->cap - n))) {
         a->over = true;
         return NULL;
     }
@@ -98,14 +98,14 @@ void jbuf_free(struct jbuf *b)
 }
 
 /* ---- constructors ---- */
-static struct jstr g_empty_str = {0};
+static const struct jstr g_empty_str = {0};
 
 struct jv jv_str(struct jarena *a, const char *s, size_t n)
 {
     struct jv v = {.kind = JV_STR};
     struct jstr *js = jarena_alloc(a, sizeof(*js) + n + 1);
     if (!js) {
-        v.u.s = &g_empty_str;
+        v.u.s = (struct jstr *)&g_empty_str; /* never written */
         return v;
     }
     js->len = n;
@@ -122,7 +122,9 @@ struct jv jv_list_new(struct jarena *a, size_t cap)
 {
     struct jv v = {.kind = JV_LIST};
     struct jlist *l = jarena_alloc(a, sizeof(*l));
-    static struct jlist dummy;
+    /* past the arena bound: an empty stand-in (the arena stays full, so it
+     * never grows); per thread, since the caller may still set flags on it */
+    static _Thread_local struct jlist dummy;
     if (!l) {
         memset(&dummy, 0, sizeof(dummy));
         v.u.l = &dummy;
@@ -141,7 +143,7 @@ struct jv jv_dict_new(struct jarena *a, size_t cap)
 {
     struct jv v = {.kind = JV_DICT};
     struct jdict *d = jarena_alloc(a, sizeof(*d));
-    static struct jdict dummy;
+    static _Thread_local struct jdict dummy;
     if (!d) {
         memset(&dummy, 0, sizeof(dummy));
         v.u.d = &dummy;
@@ -240,8 +242,13 @@ double jv_num(struct jv v)
     return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.kind == JV_BOOL ? v.u.b : 0;
 }
 
-bool jv_eq(struct jv a, struct jv b)
+/* Equality with a budget of visited nodes, so that self-containing or
+ * heavily shared values (a list appended to itself) cannot take forever;
+ * an exhausted budget compares unequal. */
+static bool eq_b(struct jv a, struct jv b, int64_t *budget)
 {
+    if (--*budget < 0)
+        return false;
     if (jv_is_num(a) && jv_is_num(b)) {
         if (a.kind != JV_FLOAT && b.kind != JV_FLOAT)
             return (a.kind == JV_INT ? a.u.i : a.u.b) == (b.kind == JV_INT ? b.u.i : b.u.b);
@@ -254,18 +261,28 @@ bool jv_eq(struct jv a, struct jv b)
     case JV_NONE: return true;
     case JV_STR: return a.u.s->len == b.u.s->len && memcmp(a.u.s->s, b.u.s->s, a.u.s->len) == 0;
     case JV_LIST:
+        if (a.u.l == b.u.l)
+            return true;
         if (a.u.l->n != b.u.l->n)
             return false;
         for (size_t i = 0; i < a.u.l->n; i++)
-            if (!jv_eq(a.u.l->v[i], b.u.l->v[i]))
+            if (!eq_b(a.u.l->v[i], b.u.l->v[i], budget))
                 return false;
         return true;
     case JV_DICT:
+        if (a.u.d == b.u.d)
+            return true;
         if (a.u.d->n != b.u.d->n)
             return false;
         for (size_t i = 0; i < a.u.d->n; i++) {
-            struct jv o;
-            if (!jv_dict_find(b, a.u.d->k[i], &o) || !jv_eq(a.u.d->v[i], o))
+            bool found = false;
+            for (size_t k = 0; k < b.u.d->n && !found; k++)
+                if (eq_b(a.u.d->k[i], b.u.d->k[k], budget)) {
+                    found = true;
+                    if (!eq_b(a.u.d->v[i], b.u.d->v[k], budget))
+                        return false;
+                }
+            if (!found)
                 return false;
         }
         return true;
@@ -274,8 +291,22 @@ bool jv_eq(struct jv a, struct jv b)
     }
 }
 
-int jv_cmp(struct jv a, struct jv b, int *cmp)
+bool jv_eq(struct jv a, struct jv b)
 {
+    int64_t budget = 100000;
+    return eq_b(a, b, &budget);
+}
+
+static int cmp_d(struct jv a, struct jv b, int *cmp, int depth);
+
+int jv_cmp(struct jv a, struct jv b, int *cmp) { return cmp_d(a, b, cmp, 0); }
+
+static int cmp_d(struct jv a, struct jv b, int *cmp, int depth)
+{
+    if (depth > 64) {
+        *cmp = 0;
+        return 0;
+    }
     if (jv_is_num(a) && jv_is_num(b)) {
         if (a.kind == JV_INT && b.kind == JV_INT)
             *cmp = (a.u.i > b.u.i) - (a.u.i < b.u.i);
@@ -296,7 +327,7 @@ int jv_cmp(struct jv a, struct jv b, int *cmp)
         for (size_t i = 0; i < n; i++) {
             if (jv_eq(a.u.l->v[i], b.u.l->v[i]))
                 continue;
-            return jv_cmp(a.u.l->v[i], b.u.l->v[i], cmp);
+            return cmp_d(a.u.l->v[i], b.u.l->v[i], cmp, depth + 1);
         }
         *cmp = (a.u.l->n > b.u.l->n) - (a.u.l->n < b.u.l->n);
         return 0;
@@ -428,27 +459,35 @@ static void write_repr_str(struct jbuf *b, const struct jstr *s)
     jbuf_putc(b, q);
 }
 
-static void write_seq(struct jbuf *b, struct jv v)
+static void write_repr_d(struct jbuf *b, struct jv v, int depth);
+
+static void write_seq(struct jbuf *b, struct jv v, int depth)
 {
     const struct jlist *l = v.u.l;
     jbuf_putc(b, l->tuple ? '(' : '[');
     for (size_t i = 0; i < l->n; i++) {
         if (i)
             jbuf_put(b, ", ", 2);
-        jv_write_repr(b, l->v[i]);
+        write_repr_d(b, l->v[i], depth + 1);
     }
     if (l->tuple && l->n == 1)
         jbuf_putc(b, ',');
     jbuf_putc(b, l->tuple ? ')' : ']');
 }
 
-void jv_write_repr(struct jbuf *b, struct jv v)
+void jv_write_repr(struct jbuf *b, struct jv v) { write_repr_d(b, v, 0); }
+
+static void write_repr_d(struct jbuf *b, struct jv v, int depth)
 {
     if (b->over)
         return;
+    if (depth > 100 && (v.kind == JV_LIST || v.kind == JV_DICT)) {
+        jbuf_put(b, "[...]", 5); /* Python prints a self-containing list so */
+        return;
+    }
     switch (v.kind) {
     case JV_STR: write_repr_str(b, v.u.s); return;
-    case JV_LIST: write_seq(b, v); return;
+    case JV_LIST: write_seq(b, v, depth); return;
     case JV_DICT:
         if (v.u.d->ns) {
             jbuf_put(b, "<Namespace>", 11);
@@ -458,9 +497,9 @@ void jv_write_repr(struct jbuf *b, struct jv v)
         for (size_t i = 0; i < v.u.d->n; i++) {
             if (i)
                 jbuf_put(b, ", ", 2);
-            jv_write_repr(b, v.u.d->k[i]);
+            write_repr_d(b, v.u.d->k[i], depth + 1);
             jbuf_put(b, ": ", 2);
-            jv_write_repr(b, v.u.d->v[i]);
+            write_repr_d(b, v.u.d->v[i], depth + 1);
         }
         jbuf_putc(b, '}');
         return;
@@ -625,7 +664,7 @@ struct jv jv_to_str(struct jarena *a, struct jv v)
 
 struct jv jv_from_json(struct jarena *a, const json_t *j, int depth)
 {
-    if (!j || depth > 256)
+    if (!j || depth > 150) /* below jv_write_json's 200 */
         return jv_none();
     switch (json_typeof(j)) {
     case JSON_OBJECT: {
