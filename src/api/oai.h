@@ -113,4 +113,34 @@ json_t *oai_models_list(const json_t *native_tags_resp);
 /* One /api/tags entry -> {"id","object":"model","created","owned_by"}. */
 json_t *oai_model(const json_t *native_tags_model_entry);
 
+/* ---- /v1/responses (the stateless Responses API) ---- */
+
+/* /v1/responses body -> /api/chat body: instructions as a system message,
+ * input as a string or items (message with input_text/output_text/
+ * input_image parts, function_call, function_call_output, reasoning),
+ * temperature (default 1.0), top_p, max_output_tokens -> num_predict,
+ * reasoning.effort -> think, function and namespace tools, text.format
+ * json_schema -> format, stream (default false). The built-in web_search
+ * tool needs ollama.com and is left out; input_file parts are refused
+ * ("file inputs are not currently supported"), as Ollama does. */
+int oai_responses_to_native(const json_t *req, json_t **native, char *err, size_t errlen);
+
+struct oai_resp;
+/* A converter for one /v1/responses request (ids "resp_<n>", "msg_<n>"). */
+struct oai_resp *oai_resp_new(const json_t *oai_req);
+void oai_resp_free(struct oai_resp *r);
+bool oai_resp_stream(const struct oai_resp *r);
+/* Feeds one native /api/chat chunk (or the stream:false object). Gives
+ * *out_events, a new array of {"event": name, "data": object} in order
+ * (response.created, response.in_progress, output_item.added,
+ * reasoning_summary_text.delta, output_text.delta, function_call_arguments
+ * .delta/.done, ..., response.completed on the done chunk); send each with
+ * oai_sse_format_event. Empty when not streaming. OM_EINVAL for a non-object
+ * or a native {"error": ...} line. */
+int oai_resp_chunk(struct oai_resp *r, const json_t *native_chunk, json_t **out_events);
+/* The whole "response" object (stream:false) from every chunk fed. */
+int oai_resp_response(struct oai_resp *r, json_t **resp);
+/* "event: <name>\ndata: <compact json>\n\n", malloc'd; *len its length. */
+char *oai_sse_format_event(const char *name, const json_t *data, size_t *len);
+
 #endif

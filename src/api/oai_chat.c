@@ -16,7 +16,7 @@ static const char *const IMAGE_PREFIXES[] = {"data:image/jpeg;base64,", "data:im
                                              "data:image/png;base64,", "data:image/webp;base64,",
                                              "data:;base64,"};
 
-static int image_from_url(const char *url, json_t **b64, char *err, size_t errlen)
+int oai_image_from_url(const char *url, json_t **b64, char *err, size_t errlen)
 {
     if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
         return om_err(err, errlen, OM_EINVAL, "image URLs are not currently supported, please "
@@ -123,7 +123,7 @@ static int content_part(const json_t *part, const char *role, json_t *out, char 
                                              : json_string_value(iu);
         if (!url)
             return om_err(err, errlen, OM_EINVAL, "invalid message format");
-        int rc = image_from_url(url, &img, err, errlen);
+        int rc = oai_image_from_url(url, &img, err, errlen);
         if (rc)
             return rc;
     } else if (strcmp(type, "input_audio") == 0) {
@@ -252,7 +252,7 @@ static json_t *tools_for_choice(json_t *tools, const json_t *choice)
     return kept;
 }
 
-static int think_from_effort(const char *e, json_t **think, char *err, size_t errlen)
+int oai_think_from_effort(const char *e, json_t **think, char *err, size_t errlen)
 {
     *think = NULL;
     if (!e || !*e)
@@ -369,7 +369,7 @@ static int chat_build(const json_t *req, json_t *n, char *err, size_t errlen)
         return rc;
     }
     json_t *think;
-    if ((rc = think_from_effort(effort, &think, err, errlen)) != 0)
+    if ((rc = oai_think_from_effort(effort, &think, err, errlen)) != 0)
         return rc;
     if (think)
         json_object_set_new(n, "think", think);

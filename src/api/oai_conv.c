@@ -110,8 +110,7 @@ static const char *model_of(const struct oai_conv *c)
     return c->model ? c->model : c->req_model;
 }
 
-/* OpenAI tool calls from native ones: arguments become a JSON string. */
-static json_t *to_tool_calls(const json_t *native)
+json_t *oai_tool_calls_from_native(const json_t *native)
 {
     json_t *out = json_array();
     size_t i;
@@ -177,7 +176,7 @@ static json_t *chat_chunk(struct oai_conv *c, bool role, const char *content,
     if (reasoning && *reasoning)
         json_object_set_new(delta, "reasoning", json_string(reasoning));
     if (json_array_size(tcs)) {
-        json_object_set_new(delta, "tool_calls", to_tool_calls(tcs));
+        json_object_set_new(delta, "tool_calls", oai_tool_calls_from_native(tcs));
         c->tool_call_sent = true;
     }
     json_t *choice = json_pack("{s:i,s:o,s:n}", "index", 0, "delta", delta, "finish_reason");
@@ -323,7 +322,7 @@ int oai_conv_response(struct oai_conv *c, json_t **resp)
         *resp = r;
         return 0;
     }
-    json_t *tcs = to_tool_calls(c->tool_calls);
+    json_t *tcs = oai_tool_calls_from_native(c->tool_calls);
     const char *reason = c->done_reason;
     if (reason && strcmp(reason, "stop") == 0 && json_array_size(tcs))
         reason = "tool_calls";

@@ -38,4 +38,15 @@ int oai_get_bool(const json_t *o, const char *key, const char *st, bool *out, ch
 int oai_common_options(const json_t *req, const char *st, json_t *opt, char *err,
                        size_t errlen);
 
+/* oai_chat.c: a data: URI image (jpeg/jpg/png/webp or "data:;base64,")
+ * -> its base64 text as a new JSON string; http(s) URLs and anything else
+ * give OM_EINVAL with Ollama's message. */
+int oai_image_from_url(const char *url, json_t **b64, char *err, size_t errlen);
+/* OpenAI reasoning effort -> native think (NULL for none given). */
+int oai_think_from_effort(const char *effort, json_t **think, char *err, size_t errlen);
+
+/* oai_conv.c: native tool calls -> OpenAI ones ({id, index, type,
+ * function{name, arguments as a JSON string}}), a new array. */
+json_t *oai_tool_calls_from_native(const json_t *native);
+
 #endif
