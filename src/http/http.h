@@ -19,8 +19,8 @@
  * streaming: http_req_gone() turns true, the on_gone callback (if set) runs
  * once on a server thread (an MHD thread, or the disconnect watcher that
  * notices a client leaving while its answer is pending), and later writes
- * return OM_EIO. The request must
- * still be ended (http_respond or http_stream_end) to be freed. */
+ * return OM_EIO. The request must still be ended (http_respond or
+ * http_stream_end) to be freed. */
 #ifndef HTTP_H
 #define HTTP_H
 
@@ -46,8 +46,10 @@ struct http_route {
                             ("/api/blobs/:digest", "/v1/models/:model") */
     http_handler_fn handler;
     void *ctx;
-    size_t max_body;     /* 0: the server default (http_config.max_body) */
-    http_body_fn body_fn; /* non-NULL: the body is streamed to it, not buffered */
+    size_t max_body;     /* 0: the server default (http_config.max_body); a larger
+                            announced Content-Length is refused before it is sent */
+    http_body_fn body_fn; /* non-NULL: the body is streamed to it, not buffered
+                             (and not capped: multi-GB blob uploads) */
 };
 
 struct http_config {
@@ -117,10 +119,13 @@ int http_stream_begin(http_req *req, int status, const char *content_type);
 /* Queues bytes; they are sent as soon as MHD can. Never blocks on the client
  * beyond `max_buffered` (http_stream_begin uses 8 MiB): past it the write
  * fails with OM_EAGAIN so that a slow reader cannot grow memory without
- * bound. Returns 0, OM_EIO (client gone) or OM_EAGAIN. */
+ * bound (a single write into an empty queue is always taken). Returns 0,
+ * OM_EIO (client gone) or OM_EAGAIN. On a HEAD request the bytes are
+ * dropped (headers only). */
 int http_stream_write(http_req *req, const void *data, size_t len);
 /* Ends the stream after the queued bytes are sent (or at once if the client
- * left) and frees the request once MHD is done with it. */
+ * left) and frees the request once MHD is done with it. Without a
+ * http_stream_begin it answers an empty 200 (so it always ends a request). */
 void http_stream_end(http_req *req);
 
 #endif
