@@ -120,8 +120,8 @@ int http_stream_begin(http_req *req, int status, const char *content_type);
  * beyond `max_buffered` (http_stream_begin uses 8 MiB): past it the write
  * fails with OM_EAGAIN so that a slow reader cannot grow memory without
  * bound (a single write into an empty queue is always taken). Returns 0,
- * OM_EIO (client gone) or OM_EAGAIN. On a HEAD request the bytes are
- * dropped (headers only). */
+ * OM_EIO (client gone) or OM_EAGAIN. On a HEAD request only the headers
+ * go out; the request then counts as gone (on_gone, OM_EIO). */
 int http_stream_write(http_req *req, const void *data, size_t len);
 /* Ends the stream after the queued bytes are sent (or at once if the client
  * left) and frees the request once MHD is done with it. Without a
