@@ -112,6 +112,9 @@ json_t *oai_error_from_native(int status, const char *body, size_t len);
 json_t *oai_models_list(const json_t *native_tags_resp);
 /* One /api/tags entry -> {"id","object":"model","created","owned_by"}. */
 json_t *oai_model(const json_t *native_tags_model_entry);
+/* GET /v1/models/:model as Ollama answers it: from the /api/show response
+ * (its modified_at) and the name as given in the path. */
+json_t *oai_model_from_show(const json_t *native_show_resp, const char *model);
 
 /* ---- /v1/responses (the stateless Responses API) ---- */
 

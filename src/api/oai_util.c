@@ -266,6 +266,17 @@ json_t *oai_model(const json_t *e)
                      (json_int_t)created, "owned_by", ns);
 }
 
+json_t *oai_model_from_show(const json_t *show, const char *model)
+{
+    int64_t created = 0;
+    if (!oai_parse_time(json_string_value(json_object_get(show, "modified_at")), &created))
+        created = 0;
+    char ns[256];
+    oai_name_namespace(model, ns, sizeof(ns));
+    return json_pack("{s:o,s:s,s:I,s:s}", "id", json_string_clean(model ? model : ""), "object",
+                     "model", "created", (json_int_t)created, "owned_by", ns);
+}
+
 json_t *oai_models_list(const json_t *tags)
 {
     json_t *data = json_array();

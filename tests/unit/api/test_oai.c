@@ -522,6 +522,11 @@ static void test_errors_models_sse(void **state)
                 "{\"id\":\"hf.co/org/repo:q4\",\"object\":\"model\",\"created\":0,"
                 "\"owned_by\":\"org\"}]}");
     json_decref(tags);
+    json_t *show = J("{\"modified_at\":\"2024-05-01T10:00:00Z\",\"details\":{}}");
+    expect_json(oai_model_from_show(show, "me/mine:7b"),
+                "{\"id\":\"me/mine:7b\",\"object\":\"model\",\"created\":1714557600,"
+                "\"owned_by\":\"me\"}");
+    json_decref(show);
     tags = J("{\"models\":[]}");
     expect_json(oai_models_list(tags), "{\"object\":\"list\",\"data\":[]}");
     json_decref(tags);
