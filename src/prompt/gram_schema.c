@@ -196,6 +196,8 @@ static uint32_t typed_array(struct jc *c, const json_t *node)
         return UINT32_MAX;
     if (min > max)
         return gram_jc_fail(c, OM_EFORMAT, "minItems > maxItems", NULL);
+    if (json_is_false(items)) /* no items at all */
+        return gram_json_list(c, 0, 0, 0, false);
     uint32_t x = items ? compile_at(c, items, "items", NULL, 0) : gram_json_value(c);
     return gram_json_list(c, x, min, max, false);
 }
@@ -212,6 +214,17 @@ static uint32_t object_props(struct jc *c, const char **names, const json_t **sc
     gram_jc_alt(c, p[2 * n], &s);
     gram_jc_alt(c, p[2 * n + 1], &s);
     for (size_t i = 0; i < n && c->rc == 0; i++) {
+        if (json_is_false(schemas[i])) { /* must be absent */
+            if (req[i]) {
+                gram_jc_fail(c, OM_EUNSUPPORTED, "required property with a false schema", names[i]);
+                break;
+            }
+            for (size_t f = 0; f < 2; f++) {
+                gram_jc_push_rule(&s, p[2 * (i + 1) + f]);
+                gram_jc_alt(c, p[2 * i + f], &s);
+            }
+            continue;
+        }
         json_t *js = json_string(names[i]);
         char *key = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
         json_decref(js);
@@ -225,7 +238,8 @@ static uint32_t object_props(struct jc *c, const char **names, const json_t **sc
         gram_jc_push_rule(&s, gram_jc_space(c));
         gram_seq_lit(c->g, &s, ":", 1);
         gram_jc_push_rule(&s, gram_jc_space(c));
-        gram_jc_push_rule(&s, schemas[i] ? compile_at(c, schemas[i], "properties", names[i], 0) : gram_json_value(c));
+        gram_jc_push_rule(&s, schemas[i] ? compile_at(c, schemas[i], "properties", names[i], 0)
+                                         : gram_json_value(c));
         gram_jc_alt(c, kv, &s);
         for (int f = 0; f < 2; f++) {
             uint32_t r = p[2 * i + (size_t)f];

@@ -135,6 +135,13 @@ static void test_object_props(void **s)
     OK(g, "{}");
     BAD_AT(g, "{\"x\":1}", 1);
     gram_free(g);
+    /* false schemas: the property must be absent, the array empty */
+    g = mk("{\"properties\":{\"a\":false,\"b\":{\"type\":\"array\",\"items\":false}}}");
+    OK(g, "{}");
+    OK(g, "{\"b\":[]}");
+    BAD_AT(g, "{\"a\"", 2);
+    BAD_AT(g, "{\"b\":[1", 6);
+    gram_free(g);
     /* required but undeclared keys are still produced */
     g = mk("{\"type\":\"object\",\"required\":[\"id\"]}");
     OK(g, "{\"id\":[1]}");
