@@ -446,6 +446,36 @@ static const char *infer_type(const json_t *node)
     return NULL;
 }
 
+static bool type_is(const char *t, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return !strcmp(t, "object");
+    case JSON_ARRAY: return !strcmp(t, "array");
+    case JSON_STRING: return !strcmp(t, "string");
+    case JSON_INTEGER: return !strcmp(t, "integer") || !strcmp(t, "number");
+    case JSON_REAL:
+        return !strcmp(t, "number") ||
+               (!strcmp(t, "integer") && json_real_value(v) == floor(json_real_value(v)));
+    case JSON_TRUE:
+    case JSON_FALSE: return !strcmp(t, "boolean");
+    case JSON_NULL: return !strcmp(t, "null");
+    }
+    return false;
+}
+
+/* Whether a value is of the schema's type (string or list; none: any). */
+static bool type_allows(const json_t *type, const json_t *v)
+{
+    if (json_is_string(type))
+        return type_is(json_string_value(type), v);
+    if (!json_is_array(type))
+        return true;
+    size_t i;
+    const json_t *t;
+    json_array_foreach(type, i, t) if (json_is_string(t) && type_is(json_string_value(t), v)) return true;
+    return false;
+}
+
 static void body(struct jc *c, const json_t *node, uint32_t r)
 {
     struct gram_seq s = {0};
@@ -460,10 +490,20 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         gram_jc_push_rule(&s, t ? compile_at(c, t, json_string_value(ref), NULL, 0) : UINT32_MAX);
         gram_jc_alt(c, r, &s);
     } else if (json_object_get(node, "const")) {
-        gram_jc_push_rule(&s, gram_jc_literals(c, json_object_get(node, "const"), false));
+        const json_t *v = json_object_get(node, "const");
+        if (!type_allows(type, v))
+            gram_jc_fail(c, OM_EFORMAT, "const does not match the type", NULL);
+        gram_jc_push_rule(&s, gram_jc_literals(c, v, false));
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(json_object_get(node, "enum"))) {
-        gram_jc_push_rule(&s, gram_jc_literals(c, json_object_get(node, "enum"), true));
+        /* values of another type than "type" says can never validate */
+        json_t *vals = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(node, "enum"), i, v) if (type_allows(type, v))
+            json_array_append(vals, v);
+        gram_jc_push_rule(&s, gram_jc_literals(c, vals, true));
+        json_decref(vals);
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(any)) {
         if (json_array_size(any) == 0)

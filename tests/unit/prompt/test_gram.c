@@ -193,6 +193,13 @@ static void test_literals(void **s)
     OK(g, "{\"v\":\"fixed \xc3\xa9\"}");
     BAD_AT(g, "{\"v\":\"fixed\"}", 11);
     gram_free(g);
+    /* values of the wrong type are dropped */
+    g = mk("{\"type\":[\"string\",\"null\"],\"enum\":[\"a\",1,null,true]}");
+    OK(g, "\"a\"");
+    OK(g, "null");
+    BAD_AT(g, "1", 0);
+    BAD_AT(g, "true", 0);
+    gram_free(g);
     /* a large enum stays one stack */
     char *big = om_xmalloc(200000);
     size_t o = (size_t)sprintf(big, "{\"enum\":[");
@@ -429,6 +436,8 @@ static void test_hostile(void **s)
         "[1,2]",
         "{\"type\":",
         "{\"minItems\":-1}",
+        "{\"type\":\"integer\",\"enum\":[\"1\"]}",
+        "{\"type\":\"string\",\"const\":2}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = 0;
