@@ -138,12 +138,33 @@ void cli_display_text(struct cli_display *d, const char *s);
 /* Ollama's Metrics.Summary of a final reply (borrowed) on stderr. */
 void cli_run_summary(json_t *final_reply);
 
+/* One streamed /api/generate of prompt (borrowed) shown as Ollama's run
+ * does; returns the exit status (0 also when Ctrl-C stopped it). */
+int cli_run_generate(struct cli_client *c, struct cli_run_opts *o, const char *prompt);
+
 /* Runs the interactive REPL (/api/chat) on o until /bye or EOF; returns the
  * exit status. */
 int cli_repl_run(struct cli_client *c, struct cli_run_opts *o);
 /* One /api/chat exchange with o->messages; gives the assistant message
  * ({"role","content"[,"thinking"]}) in *reply (NULL if interrupted). */
 int cli_run_chat(struct cli_client *c, struct cli_run_opts *o, json_t **reply);
+
+/* REPL slash commands (repl_cmds.c), Ollama's texts. cli_repl_words splits
+ * line in place at blanks (at most max words). cli_repl_set returns 1 when
+ * "/set system \"\"\"..." opened a multi-line message (text so far appended to
+ * *sb). load/save return 0, or a negative code (c->err) that ends the
+ * session; user mistakes are printed and return 0. */
+void cli_repl_usage(void);
+void cli_repl_usage_set(void);
+void cli_repl_usage_show(void);
+void cli_repl_usage_shortcuts(void);
+void cli_repl_usage_params(void);
+int cli_repl_words(char *line, char **w, int max);
+void cli_repl_set_system(struct cli_run_opts *o, const char *text);
+void cli_repl_show(struct cli_client *c, struct cli_run_opts *o, const char *what);
+int cli_repl_save(struct cli_client *c, struct cli_run_opts *o, const char *name);
+int cli_repl_load(struct cli_client *c, struct cli_run_opts *o, const char *name);
+int cli_repl_set(struct cli_client *c, struct cli_run_opts *o, char *line, char **sb, size_t *sbl);
 
 /* `pull` with the progress display; returns 0 or a negative code (c->err). */
 int cli_client_pull(struct cli_client *c, const char *model, int insecure);

@@ -1,7 +1,8 @@
 /* cli: pure text helpers of the server verbs — OLLAMA_HOST parsing, Go-style
  * durations, Ollama's human sizes/numbers/times, the borderless table and
  * the progress-bar line. No globals, no I/O except the table printer's FILE;
- * unit-tested by tests/unit/cli/test_client_fmt.c (which #includes the .c). */
+ * unit-tested by tests/unit/cli/test_client_fmt.c (which #includes
+ * client_fmt.c and client_table.c). */
 #ifndef CLI_CLIENT_FMT_H
 #define CLI_CLIENT_FMT_H
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../../src/cli/client_fmt.c"
+#include "../../../src/cli/client_table.c"
 
 static void host(const char *in, const char *want)
 {
