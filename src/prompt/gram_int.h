@@ -124,6 +124,7 @@ struct jc {
     unsigned nest;
     size_t lit_bytes;
     char path[512]; /* JSON pointer of the node being compiled, for errors */
+    json_t *keep;   /* schema nodes made while compiling (merged anyOf parts) */
     /* primitives, created on first use (0 = not yet; rule 0 is never one) */
     uint32_t sp, ch, chs, str, integer, number, boolean, null, value, obj, arr;
     /* memo: schema node -> rule */

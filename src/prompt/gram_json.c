@@ -367,5 +367,6 @@ void gram_jc_free(struct jc *c)
         return;
     free(c->mkey);
     free(c->mval);
+    json_decref(c->keep);
     free(c);
 }

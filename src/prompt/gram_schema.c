@@ -476,6 +476,59 @@ static bool type_allows(const json_t *type, const json_t *v)
     return false;
 }
 
+/* anyOf/oneOf beside other assertions ({"type":"object","properties":..,
+ * "anyOf":[{"required":["a"]},..]}): both apply, so each alternative is
+ * compiled merged with the rest of the node (properties joined, required
+ * united, the alternative's other keywords winning). Without other
+ * assertions the alternative itself. The merged nodes live until the end
+ * of compilation (c->keep). */
+static const json_t *merge_alt(struct jc *c, const json_t *node, const json_t *alt)
+{
+    static const char *const notes[] = {"anyOf", "oneOf", "title", "description", "default",
+                                        "examples", "$comment", "$schema", "$id", "$defs",
+                                        "definitions"};
+    const char *k;
+    json_t *v;
+    bool other = false;
+    json_object_foreach((json_t *)node, k, v)
+    {
+        bool note = false;
+        for (size_t i = 0; i < OM_ARRAY_LEN(notes); i++)
+            note |= !strcmp(k, notes[i]);
+        other |= !note;
+    }
+    if (!other || !json_is_object(alt))
+        return alt;
+    const json_t *ref = json_object_get(alt, "$ref");
+    if (json_is_string(ref) && json_object_size(alt) == 1) {
+        alt = resolve_ref(c, json_string_value(ref));
+        if (!json_is_object(alt))
+            return alt;
+    }
+    json_t *m = json_object();
+    json_object_foreach((json_t *)node, k, v) if (strcmp(k, "anyOf") && strcmp(k, "oneOf"))
+        json_object_set(m, k, v);
+    json_object_foreach((json_t *)alt, k, v)
+    {
+        json_t *mine = json_object_get(m, k);
+        if (!strcmp(k, "properties") && json_is_object(mine) && json_is_object(v)) {
+            json_t *p = json_copy(mine);
+            json_object_update(p, v);
+            json_object_set_new(m, k, p);
+        } else if (!strcmp(k, "required") && json_is_array(mine) && json_is_array(v)) {
+            json_t *q = json_copy(mine);
+            json_array_extend(q, v);
+            json_object_set_new(m, k, q);
+        } else {
+            json_object_set(m, k, v);
+        }
+    }
+    if (!c->keep)
+        c->keep = json_array();
+    json_array_append_new(c->keep, m);
+    return m;
+}
+
 static void body(struct jc *c, const json_t *node, uint32_t r)
 {
     struct gram_seq s = {0};
@@ -512,7 +565,8 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         const json_t *alt;
         json_array_foreach(any, i, alt)
         {
-            gram_jc_push_rule(&s, compile_at(c, alt, "anyOf", NULL, i));
+            const json_t *m = merge_alt(c, node, alt);
+            gram_jc_push_rule(&s, m ? compile_at(c, m, "anyOf", NULL, i) : UINT32_MAX);
             gram_jc_alt(c, r, &s);
         }
     } else if (json_is_array(all) && json_array_size(all) == 1 && !type) {

@@ -248,6 +248,15 @@ static void test_unions_refs(void **s)
     BAD_AT(g, "[\"01234567890123456789012345678901234567890\"]", 42);
     OK(g, "[\"a\",\"bb\"]");
     gram_free(g);
+    /* anyOf beside other assertions: both apply */
+    g = mk("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+           "\"integer\"}},\"anyOf\":[{\"required\":[\"a\"]},{\"required\":[\"b\"]}]}");
+    OK(g, "{\"a\":\"x\"}");
+    OK(g, "{\"b\":1}");
+    OK(g, "{\"a\":\"x\",\"b\":2}");
+    BAD_AT(g, "{\"a\":1", 5);
+    BAD_AT(g, "{}", 1);
+    gram_free(g);
     /* recursive tree through $defs */
     g = mk("{\"$ref\":\"#/$defs/node\",\"$defs\":{\"node\":{\"type\":\"object\","
            "\"properties\":{\"v\":{\"type\":\"integer\"},\"kids\":{\"type\":\"array\","
