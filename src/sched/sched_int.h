@@ -8,6 +8,7 @@
  *                step loop (one eng_decode per step)
  * sched_slot.c   one job inside a slot: prepare, prompt-prefix reuse,
  *                sampling (grammar, logprobs), streaming text, finishing
+ * sched_embed.c  embedding jobs, several inputs per eng_decode
  *
  * Locking: one mutex, s->mu, guards every field marked "mu" (queues, runner
  * list, job placement, runner counters). Callbacks (prepare, on_piece,
@@ -185,8 +186,17 @@ void sched_runner_destroy(struct sched_runner *r);
 bool sched_runner_idle(const struct sched_runner *r); /* mu */
 
 /* ---- sched_slot.c ---- */
+void sched_prompt_defaults(struct sched_prompt *p);
+void sched_prompt_free(struct sched_prompt *p);
+/* res zeroed, with the job's load_ns. */
+void sched_result_base(const sched_job *j, struct sched_result *res);
+/* Ends j with rc/msg (on_done), frees p. */
+void sched_job_end(sched_job *j, struct sched_prompt *p, int rc, const char *msg);
+/* Calls j's prepare into p (defaults first) and checks the prompt. Returns
+ * 0, or non-zero after ending j with the error. */
+int sched_job_prepare(struct sched_runner *r, sched_job *j, struct sched_prompt *p);
 /* Starts job j (taken from the queue) in a free slot: prepare, prompt
- * prefix reuse, sampler. LOAD and EMBED jobs complete here. */
+ * prefix reuse, sampler. LOAD jobs complete here. */
 void sched_slot_start(struct sched_runner *r, sched_job *j);
 /* After the step's eng_decode: samples and streams the slot's next token. */
 void sched_slot_sample(struct sched_runner *r, struct sched_slot *sl);
@@ -194,5 +204,9 @@ void sched_slot_sample(struct sched_runner *r, struct sched_slot *sl);
  * clear: also drop the cached K/V (cancel, errors). */
 void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, const char *msg,
                        enum sched_done_reason reason);
+
+/* ---- sched_embed.c ---- */
+/* Runs the n EMBED jobs just taken (n <= free slots), batched. */
+void sched_embed_run(struct sched_runner *r, sched_job **jobs, int n);
 
 #endif

@@ -148,7 +148,8 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
         r->num_thread = j->model.num_thread > 0 ? j->model.num_thread : s->cfg.n_threads;
         r->embed = j->embed;
         r->encoder = eng_model_is_encoder(m) != 0;
-        r->n_slots = (r->embed || r->encoder) ? 1 : s->cfg.num_parallel;
+        /* an encoder only embeds: one slot unless it embeds (batched) */
+        r->n_slots = (r->encoder && !r->embed) ? 1 : s->cfg.num_parallel;
         int32_t train = eng_model_n_ctx_train(m);
         r->n_ctx_seq = r->num_ctx;
         if (j->model.num_ctx <= 0 && train > 0 && train < r->n_ctx_seq)

@@ -262,8 +262,15 @@ static void *runner_main(void *arg)
         }
         if (quit)
             break;
-        for (int i = 0; i < n_start; i++)
-            sched_slot_start(r, start[i]);
+        int n_embed = 0;
+        for (int i = 0; i < n_start; i++) {
+            if (start[i]->kind == SCHED_EMBED)
+                start[n_embed++] = start[i]; /* compacted in place, in order */
+            else
+                sched_slot_start(r, start[i]);
+        }
+        if (n_embed > 0)
+            sched_embed_run(r, start, n_embed);
         step(r);
     }
     free(start);

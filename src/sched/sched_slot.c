@@ -21,7 +21,7 @@
 #include "prompt/gram.h"
 #include "sched/sched_int.h"
 
-static void prompt_free(struct sched_prompt *p)
+void sched_prompt_free(struct sched_prompt *p)
 {
     free(p->tokens);
     for (int i = 0; i < p->n_stop; i++)
@@ -32,7 +32,7 @@ static void prompt_free(struct sched_prompt *p)
     memset(p, 0, sizeof(*p));
 }
 
-static void prompt_defaults(struct sched_prompt *p)
+void sched_prompt_defaults(struct sched_prompt *p)
 {
     memset(p, 0, sizeof(*p));
     p->sampling = smp_params_default();
@@ -41,17 +41,17 @@ static void prompt_defaults(struct sched_prompt *p)
     p->shift = true;
 }
 
-static void result_base(const sched_job *j, struct sched_result *res)
+void sched_result_base(const sched_job *j, struct sched_result *res)
 {
     memset(res, 0, sizeof(*res));
     res->load_ns = (int64_t)(j->t_ready - j->t_submit);
 }
 
-static void fail_job(sched_job *j, struct sched_prompt *p, int rc, const char *msg)
+void sched_job_end(sched_job *j, struct sched_prompt *p, int rc, const char *msg)
 {
-    prompt_free(p);
+    sched_prompt_free(p);
     struct sched_result res;
-    result_base(j, &res);
+    sched_result_base(j, &res);
     res.rc = rc;
     res.error = msg && msg[0] ? msg : om_strerror(rc);
     sched_job_detach(j);
@@ -65,52 +65,6 @@ static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int
     while (i < n && a[i] == b[i])
         i++;
     return i;
-}
-
-/* Embedding job: the whole prompt in one decode, pooled by the engine. */
-static void run_embed(struct sched_runner *r, struct sched_slot *sl, sched_job *j,
-                      struct sched_prompt *p)
-{
-    char msg[200];
-    if (p->n_tokens > r->n_ctx_seq || (r->encoder && p->n_tokens > r->n_batch)) {
-        snprintf(msg, sizeof(msg), "input length (%d tokens) exceeds the context length (%d)",
-                 p->n_tokens, OM_MIN(r->n_ctx_seq, r->encoder ? r->n_batch : r->n_ctx_seq));
-        fail_job(j, p, OM_ERANGE, msg);
-        return;
-    }
-    eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
-    sl->n_past = 0;
-    uint64_t t0 = sched_now();
-    int32_t *pos = om_xmalloc((size_t)p->n_tokens * sizeof(int32_t));
-    int32_t *seq = om_xmalloc((size_t)p->n_tokens * sizeof(int32_t));
-    for (int32_t i = 0; i < p->n_tokens; i++) {
-        pos[i] = i;
-        seq[i] = sl->seq;
-    }
-    struct eng_batch b = {p->n_tokens, p->tokens, pos, seq, NULL};
-    int rc = eng_decode(r->ctx, &b);
-    free(pos);
-    free(seq);
-    const float *e = rc == 0 ? eng_get_embeddings(r->ctx, sl->seq) : NULL;
-    if (!e) {
-        eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
-        snprintf(msg, sizeof(msg), "embedding failed: %s",
-                 rc ? om_strerror(rc) : "the model gives no embeddings");
-        fail_job(j, p, rc ? rc : OM_EUNSUPPORTED, msg);
-        return;
-    }
-    struct sched_result res;
-    result_base(j, &res);
-    res.reason = SCHED_DONE_STOP;
-    res.prompt_eval_count = p->n_tokens;
-    res.prompt_eval_ns = (int64_t)(sched_now() - t0);
-    res.embedding = e;
-    res.n_embd = eng_model_n_embd(r->model);
-    sched_job_detach(j);
-    j->cb.on_done(j->cb.ud, &res);
-    sched_job_release(j);
-    eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
-    prompt_free(p);
 }
 
 /* The free slot sharing the longest prefix with tokens (ties: LRU). */
@@ -144,54 +98,58 @@ static void truncate_prompt(struct sched_prompt *p, int32_t n_ctx)
     p->n_tokens = n_ctx;
 }
 
+int sched_job_prepare(struct sched_runner *r, sched_job *j, struct sched_prompt *p)
+{
+    char err[512] = "";
+    sched_prompt_defaults(p);
+    if (atomic_load(&j->cancel)) {
+        sched_job_end(j, p, OM_ECANCELED, "request cancelled");
+        return OM_ECANCELED;
+    }
+    struct sched_model_info info = {r->model, r->vocab, r->n_ctx_seq};
+    int rc = j->cb.prepare(j->cb.ud, &info, p, err, sizeof(err));
+    if (rc != 0) {
+        rc = rc < 0 ? rc : OM_EINVAL;
+        sched_job_end(j, p, rc, err);
+        return rc;
+    }
+    if (p->n_tokens < 1 || !p->tokens || p->n_stop < 0 || (p->n_stop > 0 && !p->stop)) {
+        sched_job_end(j, p, OM_EINVAL, "empty prompt");
+        return OM_EINVAL;
+    }
+    for (int32_t i = 0; i < p->n_tokens; i++)
+        if (p->tokens[i] < 0 || p->tokens[i] >= r->n_vocab) {
+            snprintf(err, sizeof(err), "prompt token %d at %d out of range", p->tokens[i], i);
+            sched_job_end(j, p, OM_EINVAL, err);
+            return OM_EINVAL;
+        }
+    return 0;
+}
+
 void sched_slot_start(struct sched_runner *r, sched_job *j)
 {
     struct sched_prompt p;
-    prompt_defaults(&p);
     char err[512] = "";
     if (j->kind == SCHED_LOAD) {
         struct sched_result res;
-        result_base(j, &res);
+        sched_result_base(j, &res);
         res.reason = SCHED_DONE_LOAD;
         sched_job_detach(j);
         j->cb.on_done(j->cb.ud, &res);
         sched_job_release(j);
         return;
     }
-    if (atomic_load(&j->cancel)) {
-        fail_job(j, &p, OM_ECANCELED, "request cancelled");
+    if (sched_job_prepare(r, j, &p) != 0)
         return;
-    }
-    struct sched_model_info info = {r->model, r->vocab, r->n_ctx_seq};
-    int rc = j->cb.prepare(j->cb.ud, &info, &p, err, sizeof(err));
-    if (rc != 0) {
-        fail_job(j, &p, rc < 0 ? rc : OM_EINVAL, err);
-        return;
-    }
-    if (p.n_tokens < 1 || !p.tokens || p.n_stop < 0 || (p.n_stop > 0 && !p.stop)) {
-        fail_job(j, &p, OM_EINVAL, "empty prompt");
-        return;
-    }
-    for (int32_t i = 0; i < p.n_tokens; i++)
-        if (p.tokens[i] < 0 || p.tokens[i] >= r->n_vocab) {
-            snprintf(err, sizeof(err), "prompt token %d at %d out of range", p.tokens[i], i);
-            fail_job(j, &p, OM_EINVAL, err);
-            return;
-        }
-    if (j->kind == SCHED_EMBED) {
-        int32_t lcp;
-        run_embed(r, pick_slot(r, p.tokens, 0, &lcp), j, &p);
-        return;
-    }
     if (r->encoder) {
-        fail_job(j, &p, OM_EUNSUPPORTED, "this model does not support generate");
+        sched_job_end(j, &p, OM_EUNSUPPORTED, "this model does not support generate");
         return;
     }
     if (p.n_tokens > r->n_ctx_seq) {
         if (!p.shift) {
             snprintf(err, sizeof(err), "input length (%d tokens) exceeds the context length (%d)",
                      p.n_tokens, r->n_ctx_seq);
-            fail_job(j, &p, OM_ERANGE, err);
+            sched_job_end(j, &p, OM_ERANGE, err);
             return;
         }
         truncate_prompt(&p, r->n_ctx_seq);
@@ -203,7 +161,7 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
 
     struct smp *smp = NULL;
     struct smp_stop *stop = NULL;
-    rc = smp_new(&p.sampling, r->n_vocab, &smp, err, sizeof(err));
+    int rc = smp_new(&p.sampling, r->n_vocab, &smp, err, sizeof(err));
     if (rc == 0)
         rc = smp_stop_new((const char *const *)p.stop, p.n_stop, &stop, err, sizeof(err));
     struct gram_state *gs = NULL;
@@ -217,7 +175,7 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
     if (rc != 0) {
         smp_free(smp);
         smp_stop_free(stop);
-        fail_job(j, &p, rc, err);
+        sched_job_end(j, &p, rc, err);
         return;
     }
     int32_t lcp;
@@ -278,7 +236,7 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
             emit(sl, e, el, &pc);
     }
     struct sched_result res;
-    result_base(j, &res);
+    sched_result_base(j, &res);
     res.rc = rc;
     res.error = rc ? (msg ? msg : om_strerror(rc)) : NULL;
     res.reason = reason;
@@ -310,7 +268,7 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
     smp_stop_free(sl->stop);
     if (sl->gs)
         gram_state_free(sl->gs);
-    prompt_free(&sl->p);
+    sched_prompt_free(&sl->p);
     free(sl->ret);
     sl->ret = NULL;
     sl->smp = NULL;

@@ -458,6 +458,38 @@ static void test_embed(void **state)
         assert_true(fabsf(e[i] - t.emb[i]) < 1e-5f);
     eng_ctx_free(c);
     eng_model_free(m);
+
+    /* several inputs at once (batched into one decode when they start
+     * together) give each input's own embedding */
+    struct tjob many[4];
+    sched_job *jm[4];
+    for (int k = 0; k < 4; k++) {
+        job_init(&many[k], 0, k == 0 ? 13 : 40 + k);
+        many[k].n_toks = 5 + k;
+        if (k == 0)
+            many[k].n_toks = 8; /* same input as above */
+        jm[k] = submit_m(s, &many[k], g_bert, 0, 0, false, SCHED_EMBED);
+    }
+    for (int k = 0; k < 4; k++) {
+        assert_true(tj_wait(&many[k], 30000));
+        sched_job_release(jm[k]);
+        assert_int_equal(many[k].res.rc, 0);
+        assert_int_equal(many[k].res.prompt_eval_count, many[k].n_toks);
+        struct tjob one;
+        job_init(&one, 0, 0);
+        one.n_toks = many[k].n_toks;
+        memcpy(one.toks, many[k].toks, sizeof(one.toks));
+        sched_job *j1 = submit_m(s, &one, g_bert, 0, 0, false, SCHED_EMBED);
+        assert_true(tj_wait(&one, 30000));
+        sched_job_release(j1);
+        for (int i = 0; i < 64; i++)
+            assert_true(fabsf(one.emb[i] - many[k].emb[i]) < 1e-5f);
+        if (k == 0)
+            for (int i = 0; i < 64; i++)
+                assert_true(fabsf(t.emb[i] - many[k].emb[i]) < 1e-5f);
+        tj_destroy(&one);
+        tj_destroy(&many[k]);
+    }
     tj_destroy(&t);
 
     /* generation on an encoder is refused */
