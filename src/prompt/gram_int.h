@@ -162,6 +162,15 @@ uint32_t gram_jc_int_range(struct jc *c, long long lo, long long hi);
 uint32_t gram_jc_num_range(struct jc *c, double lo, bool lo_excl, double hi, bool hi_excl);
 /* Rule for a schema node (memoised; recursion through $ref allowed). */
 uint32_t gram_jc_compile(struct jc *c, const json_t *node);
+/* compile with "/key[/name or /index]" appended to the error path */
+uint32_t gram_jc_compile_at(struct jc *c, const json_t *node, const char *key, const char *name,
+                            size_t index);
+/* Local JSON pointer ("#", "#/$defs/x"...); NULL (error recorded) if none. */
+const json_t *gram_jc_resolve_ref(struct jc *c, const char *ref);
+/* "type":"object" (gram_object.c). */
+uint32_t gram_jc_object(struct jc *c, const json_t *node);
+/* alt, or alt merged with node's other assertions (kept in c->keep). */
+const json_t *gram_jc_merge_alt(struct jc *c, const json_t *node, const json_t *alt);
 void gram_jc_init(struct jc **out, struct gram *g, json_t *root, char *err, size_t errlen);
 void gram_jc_free(struct jc *c);
 

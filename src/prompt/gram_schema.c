@@ -19,13 +19,12 @@
 #include "base/om.h"
 #include "prompt/gram_int.h"
 
-#define JC_MAX_PROPS 4096
 
 static uint32_t compile(struct jc *c, const json_t *node);
 
 /* compile() with "/key[/name or /index]" appended to the error path. */
-static uint32_t compile_at(struct jc *c, const json_t *node, const char *key, const char *name,
-                           size_t index)
+uint32_t gram_jc_compile_at(struct jc *c, const json_t *node, const char *key, const char *name,
+                            size_t index)
 {
     size_t len = strlen(c->path);
     if (name)
@@ -85,7 +84,7 @@ static void memo_put(struct jc *c, const json_t *k, uint32_t v)
 }
 
 /* --- $ref: local JSON pointers only ("#", "#/$defs/x", "#/definitions/x"...) */
-static const json_t *resolve_ref(struct jc *c, const char *ref)
+const json_t *gram_jc_resolve_ref(struct jc *c, const char *ref)
 {
     if (ref[0] != '#') {
         gram_jc_fail(c, OM_EUNSUPPORTED, "only local $ref (\"#...\") is supported", ref);
@@ -182,7 +181,7 @@ static uint32_t typed_array(struct jc *c, const json_t *node)
                 gram_seq_lit(c->g, &s, ",", 1);
                 gram_jc_push_rule(&s, gram_jc_space(c));
             }
-            gram_jc_push_rule(&s, compile_at(c, json_array_get(tuple, i), "prefixItems", NULL, i));
+            gram_jc_push_rule(&s, gram_jc_compile_at(c, json_array_get(tuple, i), "prefixItems", NULL, i));
         }
         gram_seq_lit(c->g, &s, "]", 1);
         gram_jc_push_rule(&s, gram_jc_space(c));
@@ -198,165 +197,8 @@ static uint32_t typed_array(struct jc *c, const json_t *node)
         return gram_jc_fail(c, OM_EFORMAT, "minItems > maxItems", NULL);
     if (json_is_false(items)) /* no items at all */
         return gram_json_list(c, 0, 0, 0, false);
-    uint32_t x = items ? compile_at(c, items, "items", NULL, 0) : gram_json_value(c);
+    uint32_t x = items ? gram_jc_compile_at(c, items, "items", NULL, 0) : gram_json_value(c);
     return gram_json_list(c, x, min, max, false);
-}
-
-/* Properties in declared order; required ones mandatory. p[i][f] matches
- * properties i.. where f says none has been written yet (no comma). */
-static uint32_t object_props(struct jc *c, const char **names, const json_t **schemas,
-                             const bool *req, size_t n)
-{
-    uint32_t *p = om_xmalloc((n + 1) * 2 * sizeof(uint32_t));
-    for (size_t i = 0; i < 2 * n + 2; i++)
-        p[i] = gram_jc_rule(c);
-    struct gram_seq s = {0};
-    gram_jc_alt(c, p[2 * n], &s);
-    gram_jc_alt(c, p[2 * n + 1], &s);
-    for (size_t i = 0; i < n && c->rc == 0; i++) {
-        if (json_is_false(schemas[i])) { /* must be absent */
-            if (req[i]) {
-                gram_jc_fail(c, OM_EUNSUPPORTED, "required property with a false schema", names[i]);
-                break;
-            }
-            for (size_t f = 0; f < 2; f++) {
-                gram_jc_push_rule(&s, p[2 * (i + 1) + f]);
-                gram_jc_alt(c, p[2 * i + f], &s);
-            }
-            continue;
-        }
-        json_t *js = json_string(names[i]);
-        char *key = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
-        json_decref(js);
-        if (!key) {
-            gram_jc_fail(c, OM_EFORMAT, "property name is not valid UTF-8", NULL);
-            break;
-        }
-        uint32_t kv = gram_jc_rule(c);
-        gram_seq_lit(c->g, &s, key, strlen(key));
-        free(key);
-        gram_jc_push_rule(&s, gram_jc_space(c));
-        gram_seq_lit(c->g, &s, ":", 1);
-        gram_jc_push_rule(&s, gram_jc_space(c));
-        gram_jc_push_rule(&s, schemas[i] ? compile_at(c, schemas[i], "properties", names[i], 0)
-                                         : gram_json_value(c));
-        gram_jc_alt(c, kv, &s);
-        for (int f = 0; f < 2; f++) {
-            uint32_t r = p[2 * i + (size_t)f];
-            if (!f) {
-                gram_seq_lit(c->g, &s, ",", 1);
-                gram_jc_push_rule(&s, gram_jc_space(c));
-            }
-            gram_jc_push_rule(&s, kv);
-            gram_jc_push_rule(&s, p[2 * (i + 1)]);
-            gram_jc_alt(c, r, &s);
-            if (!req[i]) {
-                gram_jc_push_rule(&s, p[2 * (i + 1) + (size_t)f]);
-                gram_jc_alt(c, r, &s);
-            }
-        }
-    }
-    uint32_t r = gram_jc_rule(c);
-    gram_seq_lit(c->g, &s, "{", 1);
-    gram_jc_push_rule(&s, gram_jc_space(c));
-    gram_jc_push_rule(&s, p[1]);
-    gram_seq_lit(c->g, &s, "}", 1);
-    gram_jc_push_rule(&s, gram_jc_space(c));
-    gram_jc_alt(c, r, &s);
-    gram_seq_free(&s);
-    free(p);
-    return r;
-}
-
-/* Collects properties/required of node (and, for allOf, of its parts). */
-struct plist {
-    const char *name[JC_MAX_PROPS];
-    const json_t *schema[JC_MAX_PROPS];
-    bool req[JC_MAX_PROPS];
-    size_t n;
-};
-
-static size_t plist_find(const struct plist *pl, const char *name)
-{
-    for (size_t i = 0; i < pl->n; i++)
-        if (strcmp(pl->name[i], name) == 0)
-            return i;
-    return SIZE_MAX;
-}
-
-static void plist_add(struct jc *c, struct plist *pl, const json_t *node, bool optional_all)
-{
-    if (json_is_object(node) && json_is_string(json_object_get(node, "$ref")))
-        node = resolve_ref(c, json_string_value(json_object_get(node, "$ref")));
-    if (!json_is_object(node))
-        return;
-    const json_t *props = json_object_get(node, "properties");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)props, k, v)
-    {
-        size_t i = plist_find(pl, k);
-        if (i == SIZE_MAX) {
-            if (pl->n == JC_MAX_PROPS) {
-                gram_jc_fail(c, OM_ENOMEM, "too many properties", NULL);
-                return;
-            }
-            i = pl->n++;
-            pl->name[i] = k;
-            pl->req[i] = false;
-        }
-        pl->schema[i] = v;
-    }
-    const json_t *req = json_object_get(node, "required");
-    size_t j;
-    json_array_foreach(req, j, v)
-    {
-        if (!json_is_string(v) || optional_all)
-            continue;
-        size_t i = plist_find(pl, json_string_value(v));
-        if (i == SIZE_MAX) { /* required but undeclared: any value */
-            if (pl->n == JC_MAX_PROPS) {
-                gram_jc_fail(c, OM_ENOMEM, "too many properties", NULL);
-                return;
-            }
-            i = pl->n++;
-            pl->name[i] = json_string_value(v);
-            pl->schema[i] = NULL;
-        }
-        pl->req[i] = true;
-    }
-}
-
-static uint32_t typed_object(struct jc *c, const json_t *node)
-{
-    const json_t *props = json_object_get(node, "properties");
-    const json_t *all = json_object_get(node, "allOf");
-    const json_t *ap = json_object_get(node, "additionalProperties");
-    if (!props && !all && !json_object_get(node, "required")) {
-        if (json_is_false(ap))
-            return gram_json_list(c, 0, 0, 0, true);
-        if (json_is_object(ap))
-            return gram_json_list(c, gram_json_member(c, compile_at(c, ap, "additionalProperties", NULL, 0)), 0, JC_UNBOUNDED, true);
-        return gram_json_any_object(c);
-    }
-    struct plist *pl = om_xcalloc(1, sizeof(*pl));
-    plist_add(c, pl, node, false);
-    size_t i;
-    const json_t *part;
-    json_array_foreach(all, i, part)
-    {
-        const json_t *any = json_object_get(part, "anyOf");
-        if (json_is_array(any)) {
-            size_t j;
-            const json_t *alt;
-            json_array_foreach(any, j, alt) plist_add(c, pl, alt, true);
-        } else {
-            plist_add(c, pl, part, false);
-        }
-    }
-    uint32_t r = c->rc ? UINT32_MAX : object_props(c, pl->name, pl->schema, pl->req, pl->n);
-    free(pl);
-    return r;
 }
 
 /* Bound from a JSON number, clamped to what the integer rule can write. */
@@ -424,7 +266,7 @@ static uint32_t typed(struct jc *c, const json_t *node, const char *t)
     if (!strcmp(t, "null"))
         return gram_jc_lits(c, &c->null, "null", NULL);
     if (!strcmp(t, "object"))
-        return typed_object(c, node);
+        return gram_jc_object(c, node);
     if (!strcmp(t, "array"))
         return typed_array(c, node);
     return gram_jc_fail(c, OM_EUNSUPPORTED, "unknown type", t);
@@ -476,59 +318,6 @@ static bool type_allows(const json_t *type, const json_t *v)
     return false;
 }
 
-/* anyOf/oneOf beside other assertions ({"type":"object","properties":..,
- * "anyOf":[{"required":["a"]},..]}): both apply, so each alternative is
- * compiled merged with the rest of the node (properties joined, required
- * united, the alternative's other keywords winning). Without other
- * assertions the alternative itself. The merged nodes live until the end
- * of compilation (c->keep). */
-static const json_t *merge_alt(struct jc *c, const json_t *node, const json_t *alt)
-{
-    static const char *const notes[] = {"anyOf", "oneOf", "title", "description", "default",
-                                        "examples", "$comment", "$schema", "$id", "$defs",
-                                        "definitions"};
-    const char *k;
-    json_t *v;
-    bool other = false;
-    json_object_foreach((json_t *)node, k, v)
-    {
-        bool note = false;
-        for (size_t i = 0; i < OM_ARRAY_LEN(notes); i++)
-            note |= !strcmp(k, notes[i]);
-        other |= !note;
-    }
-    if (!other || !json_is_object(alt))
-        return alt;
-    const json_t *ref = json_object_get(alt, "$ref");
-    if (json_is_string(ref) && json_object_size(alt) == 1) {
-        alt = resolve_ref(c, json_string_value(ref));
-        if (!json_is_object(alt))
-            return alt;
-    }
-    json_t *m = json_object();
-    json_object_foreach((json_t *)node, k, v) if (strcmp(k, "anyOf") && strcmp(k, "oneOf"))
-        json_object_set(m, k, v);
-    json_object_foreach((json_t *)alt, k, v)
-    {
-        json_t *mine = json_object_get(m, k);
-        if (!strcmp(k, "properties") && json_is_object(mine) && json_is_object(v)) {
-            json_t *p = json_copy(mine);
-            json_object_update(p, v);
-            json_object_set_new(m, k, p);
-        } else if (!strcmp(k, "required") && json_is_array(mine) && json_is_array(v)) {
-            json_t *q = json_copy(mine);
-            json_array_extend(q, v);
-            json_object_set_new(m, k, q);
-        } else {
-            json_object_set(m, k, v);
-        }
-    }
-    if (!c->keep)
-        c->keep = json_array();
-    json_array_append_new(c->keep, m);
-    return m;
-}
-
 static void body(struct jc *c, const json_t *node, uint32_t r)
 {
     struct gram_seq s = {0};
@@ -539,8 +328,8 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         any = json_object_get(node, "oneOf");
     const json_t *all = json_object_get(node, "allOf");
     if (json_is_string(ref)) {
-        const json_t *t = resolve_ref(c, json_string_value(ref));
-        gram_jc_push_rule(&s, t ? compile_at(c, t, json_string_value(ref), NULL, 0) : UINT32_MAX);
+        const json_t *t = gram_jc_resolve_ref(c, json_string_value(ref));
+        gram_jc_push_rule(&s, t ? gram_jc_compile_at(c, t, json_string_value(ref), NULL, 0) : UINT32_MAX);
         gram_jc_alt(c, r, &s);
     } else if (json_object_get(node, "const")) {
         const json_t *v = json_object_get(node, "const");
@@ -565,12 +354,12 @@ static void body(struct jc *c, const json_t *node, uint32_t r)
         const json_t *alt;
         json_array_foreach(any, i, alt)
         {
-            const json_t *m = merge_alt(c, node, alt);
-            gram_jc_push_rule(&s, m ? compile_at(c, m, "anyOf", NULL, i) : UINT32_MAX);
+            const json_t *m = gram_jc_merge_alt(c, node, alt);
+            gram_jc_push_rule(&s, m ? gram_jc_compile_at(c, m, "anyOf", NULL, i) : UINT32_MAX);
             gram_jc_alt(c, r, &s);
         }
     } else if (json_is_array(all) && json_array_size(all) == 1 && !type) {
-        gram_jc_push_rule(&s, compile_at(c, json_array_get(all, 0), "allOf", NULL, 0));
+        gram_jc_push_rule(&s, gram_jc_compile_at(c, json_array_get(all, 0), "allOf", NULL, 0));
         gram_jc_alt(c, r, &s);
     } else if (json_is_array(type)) {
         if (json_array_size(type) == 0)
