@@ -19,7 +19,6 @@
 #include "base/om.h"
 #include "prompt/gram_int.h"
 
-
 static uint32_t compile(struct jc *c, const json_t *node);
 
 /* compile() with "/key[/name or /index]" appended to the error path. */
