@@ -51,4 +51,19 @@ json_t *prompt_generate_messages(const char *system, const char *model_system,
                                  const json_t *model_messages, bool has_context,
                                  const char *prompt);
 
+/* /api/chat's message list: model MESSAGEs + request messages, with the
+ * model SYSTEM prepended unless the first request message is a system
+ * message (or model_system is NULL/empty). Returns a new array (caller owns
+ * it); elements are shared references. */
+json_t *prompt_chat_messages(const char *model_system, const json_t *model_messages,
+                             const json_t *req_messages);
+
+/* Ollama's filterThinkTags (applied for the qwen3 family and deepseek-r1):
+ * every assistant message before the last user message loses a leading
+ * <think>...</think> span (and the whitespace after it); a content that
+ * opens <think> without closing it becomes empty. Returns a new array with
+ * copies of the changed messages (caller owns it), or NULL when messages
+ * is not an array. */
+json_t *prompt_filter_think(const json_t *messages);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/om.h"
 
@@ -260,4 +261,79 @@ int prompt_tmpl_tools(const json_t *tools, json_t **out, char *err, size_t errle
     }
     *out = arr;
     return 0;
+}
+
+json_t *prompt_chat_messages(const char *model_system, const json_t *model_messages,
+                             const json_t *req_messages)
+{
+    json_t *a = json_array();
+    json_t *first = json_array_get(req_messages, 0);
+    const char *role = json_string_value(json_object_get(first, "role"));
+    if (model_system && model_system[0] && !(role && strcasecmp(role, "system") == 0))
+        json_array_append_new(a, json_pack("{s:s,s:s}", "role", "system", "content", model_system));
+    size_t i;
+    json_t *m;
+    if (json_is_array(model_messages))
+        json_array_foreach(model_messages, i, m) json_array_append(a, m);
+    if (json_is_array(req_messages))
+        json_array_foreach(req_messages, i, m) json_array_append(a, m);
+    return a;
+}
+
+static const char *skip_space(const char *s)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    return s;
+}
+
+/* Content left after one pass of Ollama's thinking parser on the whole
+ * string with <think> / </think>. NULL: unchanged. */
+static char *strip_think(const char *c)
+{
+    static const char open[] = "<think>", close[] = "</think>";
+    const char *t = skip_space(c);
+    if (strncmp(t, open, sizeof(open) - 1) == 0) {
+        const char *after = skip_space(t + sizeof(open) - 1);
+        const char *end = strstr(after, close);
+        if (!end)
+            return om_xstrdup("");
+        return om_xstrdup(skip_space(end + sizeof(close) - 1));
+    }
+    if (strncmp(open, t, strlen(t)) == 0) /* blank or a partial "<think>" */
+        return om_xstrdup("");
+    return NULL;
+}
+
+json_t *prompt_filter_think(const json_t *messages)
+{
+    if (!json_is_array(messages))
+        return NULL;
+    size_t n = json_array_size(messages), last_user = 0;
+    bool have_user = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *r = json_string_value(json_object_get(json_array_get(messages, i), "role"));
+        if (r && strcasecmp(r, "user") == 0) {
+            last_user = i;
+            have_user = true;
+        }
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_array_get(messages, i);
+        const char *r = json_string_value(json_object_get(m, "role"));
+        const char *c = json_string_value(json_object_get(m, "content"));
+        char *s = have_user && i < last_user && r && strcasecmp(r, "assistant") == 0 && c
+                      ? strip_think(c)
+                      : NULL;
+        if (!s) {
+            json_array_append(a, m);
+            continue;
+        }
+        json_t *copy = json_copy(m);
+        json_object_set_new(copy, "content", json_string(s));
+        free(s);
+        json_array_append_new(a, copy);
+    }
+    return a;
 }

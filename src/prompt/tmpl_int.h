@@ -78,11 +78,13 @@ void tlex_init(struct tlex *lx, const char *src, size_t len);
 /* Next token; returns 0, or -1 with a TT_ERROR token (then only TT_EOF). */
 int tlex_next(struct tlex *lx, struct ttok *t);
 
-/* tmpl_parse.c */
+/* tmpl_node.c */
 struct tnode *tnode_new(enum tnode_type type, uint32_t pos);
 void tnode_free(struct tnode *n);
 struct tnode *tnode_copy(const struct tnode *n);
 void tnode_add(struct tnode *parent, struct tnode *kid);
+/* Appends a copy of s[0..len) to the string vector (*v, *n). */
+void tmpl_strv_add(char ***v, int *n, const char *s, size_t len);
 
 /* Values. */
 enum tval_kind { TV_NIL, TV_BOOL, TV_INT, TV_FLOAT, TV_STR, TV_ARR, TV_OBJ };

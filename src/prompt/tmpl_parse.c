@@ -49,23 +49,6 @@ static bool tok_keyword(const struct ttok *t)
     return false;
 }
 
-/* "template: :LINE:COL: msg" with COL the 0-based byte offset in the line,
- * as Go's ErrorContext counts it. */
-void tmpl_pos_line_col(const char *src, size_t len, uint32_t pos, int *line, int *col)
-{
-    int l = 1;
-    size_t last = 0;
-    bool seen = false;
-    for (size_t i = 0; i < pos && i < len; i++)
-        if (src[i] == '\n') {
-            l++;
-            last = i;
-            seen = true;
-        }
-    *line = l;
-    *col = (int)(seen ? pos - last - 1 : pos);
-}
-
 static void *perr(struct parser *p, uint32_t pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void *perr(struct parser *p, uint32_t pos, const char *fmt, ...)
@@ -140,84 +123,6 @@ static void *unexpected(struct parser *p, const struct ttok *t, const char *ctx)
     return perr(p, t->pos, "unexpected %s in %s", tok_desc(t, b, sizeof(b)), ctx);
 }
 
-/* ---- nodes ---- */
-
-struct tnode *tnode_new(enum tnode_type type, uint32_t pos)
-{
-    struct tnode *n = om_xcalloc(1, sizeof(*n));
-    n->type = type;
-    n->pos = pos;
-    n->end = pos;
-    n->epos = pos;
-    return n;
-}
-
-void tnode_add(struct tnode *parent, struct tnode *kid)
-{
-    parent->kids = om_xrealloc(parent->kids, (size_t)(parent->nkids + 1) * sizeof(*parent->kids));
-    parent->kids[parent->nkids++] = kid;
-}
-
-static void strv_add(char ***v, int *n, const char *s, size_t len)
-{
-    *v = om_xrealloc(*v, (size_t)(*n + 1) * sizeof(**v));
-    char *c = om_xmalloc(len + 1);
-    memcpy(c, s, len);
-    c[len] = 0;
-    (*v)[(*n)++] = c;
-}
-
-static void strv_free(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-void tnode_free(struct tnode *n)
-{
-    if (!n)
-        return;
-    for (int i = 0; i < n->nkids; i++)
-        tnode_free(n->kids[i]);
-    free(n->kids);
-    free(n->text);
-    strv_free(n->idents, n->nidents);
-    strv_free(n->decl, n->ndecl);
-    tnode_free(n->pipe);
-    tnode_free(n->list);
-    tnode_free(n->elist);
-    free(n);
-}
-
-struct tnode *tnode_copy(const struct tnode *n)
-{
-    if (!n)
-        return NULL;
-    struct tnode *c = om_xmalloc(sizeof(*c));
-    *c = *n;
-    c->kids = NULL;
-    c->nkids = 0;
-    for (int i = 0; i < n->nkids; i++)
-        tnode_add(c, tnode_copy(n->kids[i]));
-    if (n->text) {
-        c->text = om_xmalloc(n->tlen + 1);
-        memcpy(c->text, n->text, n->tlen + 1);
-    }
-    c->idents = NULL;
-    c->nidents = 0;
-    for (int i = 0; i < n->nidents; i++)
-        strv_add(&c->idents, &c->nidents, n->idents[i], strlen(n->idents[i]));
-    c->decl = NULL;
-    c->ndecl = 0;
-    for (int i = 0; i < n->ndecl; i++)
-        strv_add(&c->decl, &c->ndecl, n->decl[i], strlen(n->decl[i]));
-    c->pipe = tnode_copy(n->pipe);
-    c->list = tnode_copy(n->list);
-    c->elist = tnode_copy(n->elist);
-    return c;
-}
-
 static void set_text(struct tnode *n, const char *s, size_t len)
 {
     n->text = om_xmalloc(len + 1);
@@ -230,7 +135,7 @@ static void set_text(struct tnode *n, const char *s, size_t len)
 
 static void var_push(struct parser *p, const char *s, size_t n)
 {
-    strv_add(&p->vars, &p->nvars, s, n);
+    tmpl_strv_add(&p->vars, &p->nvars, s, n);
 }
 
 static void var_pop_to(struct parser *p, int n)
@@ -296,12 +201,12 @@ static struct tnode *term(struct parser *p)
         if (!var_known(p, t.s, t.n))
             return perr(p, t.pos, "undefined variable \"%.*s\"", (int)t.n, t.s);
         n = tnode_new(TN_VAR, t.pos);
-        strv_add(&n->idents, &n->nidents, t.s, t.n);
+        tmpl_strv_add(&n->idents, &n->nidents, t.s, t.n);
         n->end = t.pos + (uint32_t)t.n;
         return n;
     case TT_FIELD:
         n = tnode_new(TN_FIELD, t.pos);
-        strv_add(&n->idents, &n->nidents, t.s + 1, t.n - 1);
+        tmpl_strv_add(&n->idents, &n->nidents, t.s + 1, t.n - 1);
         n->end = t.pos + (uint32_t)t.n;
         return n;
     case TT_NUMBER:
@@ -368,7 +273,7 @@ static struct tnode *operand(struct parser *p)
         if (t.type != TT_FIELD)
             break;
         next(p, &t);
-        strv_add(&target->idents, &target->nidents, t.s + 1, t.n - 1);
+        tmpl_strv_add(&target->idents, &target->nidents, t.s + 1, t.n - 1);
         target->end = t.pos + (uint32_t)t.n;
     }
     return target;
@@ -427,11 +332,11 @@ decls:
         if (nx.type == TT_ASSIGN || nx.type == TT_DECLARE) {
             pipe->is_assign = nx.type == TT_ASSIGN;
             next_nonspace(p, &nx);
-            strv_add(&pipe->decl, &pipe->ndecl, v.s, v.n);
+            tmpl_strv_add(&pipe->decl, &pipe->ndecl, v.s, v.n);
             var_push(p, v.s, v.n);
         } else if (nx.type == TT_COMMA) {
             next_nonspace(p, &nx);
-            strv_add(&pipe->decl, &pipe->ndecl, v.s, v.n);
+            tmpl_strv_add(&pipe->decl, &pipe->ndecl, v.s, v.n);
             var_push(p, v.s, v.n);
             if (strcmp(ctx, "range") == 0 && pipe->ndecl < 2) {
                 peek_nonspace(p, &nx);
@@ -467,7 +372,7 @@ decls:
                     break;
                 }
             }
-            pipe->end = t.pos + (uint32_t)t.n;
+            pipe->end = pipe->kids[pipe->nkids - 1]->end;
             if (p->rc)
                 break;
             return pipe;
@@ -829,18 +734,4 @@ int tmpl_parse(const char *src, size_t len, struct tmpl **out, char *err, size_t
     }
     *out = p.t;
     return 0;
-}
-
-void tmpl_free(struct tmpl *t)
-{
-    if (!t)
-        return;
-    tnode_free(t->root);
-    for (int i = 0; i < t->ndefs; i++) {
-        free(t->defs[i].name);
-        tnode_free(t->defs[i].root);
-    }
-    free(t->defs);
-    free(t->src);
-    free(t);
 }

@@ -316,6 +316,62 @@ static void test_generate_messages(void **state)
     json_decref(model);
 }
 
+static void expect_json(json_t *got, const char *want)
+{
+    char *s = json_dumps(got, JSON_COMPACT);
+    if (strcmp(s, want) != 0)
+        printf("want %s\ngot  %s\n", want, s);
+    assert_string_equal(s, want);
+    free(s);
+    json_decref(got);
+}
+
+static void test_chat_messages(void **state)
+{
+    (void)state;
+    json_t *model = json_loads("[{\"role\":\"user\",\"content\":\"mu\"}]", 0, NULL);
+    json_t *req = json_loads("[{\"role\":\"user\",\"content\":\"q\"}]", 0, NULL);
+    json_t *req_sys = json_loads("[{\"role\":\"System\",\"content\":\"mine\"}]", 0, NULL);
+    expect_json(prompt_chat_messages("ms", model, req),
+                "[{\"role\":\"system\",\"content\":\"ms\"},{\"role\":\"user\",\"content\":"
+                "\"mu\"},{\"role\":\"user\",\"content\":\"q\"}]");
+    /* a request system message replaces the model's */
+    expect_json(prompt_chat_messages("ms", NULL, req_sys),
+                "[{\"role\":\"System\",\"content\":\"mine\"}]");
+    expect_json(prompt_chat_messages("", model, req),
+                "[{\"role\":\"user\",\"content\":\"mu\"},{\"role\":\"user\",\"content\":"
+                "\"q\"}]");
+    json_decref(model);
+    json_decref(req);
+    json_decref(req_sys);
+}
+
+static void test_filter_think(void **state)
+{
+    (void)state;
+    json_t *m = json_loads(
+        "[{\"role\":\"user\",\"content\":\"1\"},"
+        "{\"role\":\"assistant\",\"content\":\" <think> a </think>\\n\\n answer\"},"
+        "{\"role\":\"assistant\",\"content\":\"<think>never closed\"},"
+        "{\"role\":\"assistant\",\"content\":\"plain <think>x</think>\"},"
+        "{\"role\":\"assistant\",\"content\":\"<thi\"},"
+        "{\"role\":\"user\",\"content\":\"<think>u</think>2\"},"
+        "{\"role\":\"assistant\",\"content\":\"<think>kept</think>last\"}]",
+        0, NULL);
+    assert_non_null(m);
+    expect_json(prompt_filter_think(m),
+                "[{\"role\":\"user\",\"content\":\"1\"},{\"role\":\"assistant\",\"content\":"
+                "\"answer\"},{\"role\":\"assistant\",\"content\":\"\"},{\"role\":\"assistant\","
+                "\"content\":\"plain <think>x</think>\"},{\"role\":\"assistant\",\"content\":\"\"},"
+                "{\"role\":\"user\",\"content\":\"<think>u</think>2\"},{\"role\":\"assistant\","
+                "\"content\":\"<think>kept</think>last\"}]");
+    /* the input is untouched */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "content")),
+                        " <think> a </think>\n\n answer");
+    json_decref(m);
+    assert_null(prompt_filter_think(NULL));
+}
+
 static void expect_prefix(const char *src, int want_rc, const char *want)
 {
     struct tmpl *t = parse(src);
@@ -404,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_truncate_count_error), cmocka_unit_test(test_validation),
         cmocka_unit_test(test_generate_messages), cmocka_unit_test(test_tool_prefix),
         cmocka_unit_test(test_think_tags),      cmocka_unit_test(test_cut_response),
+        cmocka_unit_test(test_chat_messages),   cmocka_unit_test(test_filter_think),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
