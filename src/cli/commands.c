@@ -1,5 +1,6 @@
 /* cli: the table of subcommands (kept in one place so main.c never changes). */
 #include "cli/cli.h"
+#include "cli/cli_server.h"
 #include "cli/cli_engine.h"
 #include "cli/cli_store.h"
 #include "cli/client.h"
@@ -11,6 +12,7 @@ const struct cli_command cli_commands[] = {
     {"bench", cli_cmd_bench},
     {"quantize", cli_cmd_quantize},
     {"synth", cli_cmd_synth},
+    {"serve", cli_cmd_serve},
     {"run", cli_cmd_run},
     {"pull", cli_cmd_pull},
     {"push", cli_cmd_push},
