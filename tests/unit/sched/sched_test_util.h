@@ -76,6 +76,17 @@ static inline void tj_destroy(struct tjob *t)
     pthread_cond_destroy(&t->cv);
 }
 
+static inline void tj_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 static inline int tj_prepare(void *ud, const struct sched_model_info *info, struct sched_prompt *p,
                              char *err, size_t errlen)
 {
@@ -135,8 +146,13 @@ static inline int tj_piece(void *ud, const char *text, size_t len, const struct 
     }
     int stop = t->stop_after_pieces > 0 && t->n_pieces >= t->stop_after_pieces;
     pthread_cond_broadcast(&t->cv);
-    while (t->block_at > 0 && t->n_pieces == t->block_at && !t->released)
-        pthread_cond_wait(&t->cv, &t->mu);
+    if (t->block_at > 0 && t->n_pieces == t->block_at) {
+        /* at most 10 s, so that a failed test cannot hang the program */
+        struct timespec ts;
+        tj_deadline(&ts, 10000);
+        while (!t->released && pthread_cond_timedwait(&t->cv, &t->mu, &ts) == 0)
+            ;
+    }
     pthread_mutex_unlock(&t->mu);
     return stop;
 }
@@ -169,17 +185,6 @@ static inline struct sched_job_cb tj_cb(struct tjob *t)
 {
     struct sched_job_cb cb = {tj_prepare, tj_piece, tj_done, t};
     return cb;
-}
-
-static inline void tj_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* Waits until done (true) or ms pass (false). */
