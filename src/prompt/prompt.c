@@ -129,7 +129,12 @@ static int render(struct render_ctx *c, const int *idx, int nidx, char **out, si
         for (int k = 0; k < ncol; k++)
             json_array_append_new(arr, prompt_tmpl_message(col[k].m, col[k].content));
         json_object_set_new(d, "Messages", arr);
-        json_object_set(d, "Tools", c->tools);
+        if (json_is_null(c->tools)) { /* templateTools(nil): empty, prints "null" */
+            json_object_set_new(d, "Tools", json_array());
+            json_object_set_new(d, TMPL_NIL_SLICE_KEY "Tools", json_true());
+        } else {
+            json_object_set(d, "Tools", c->tools);
+        }
         json_object_set_new(d, "Response", json_string(""));
         set_think(d, c);
         rc = exec_append(c->t, d, &acc, &acclen, c->err, c->errlen);

@@ -35,7 +35,7 @@ json_t *prompt_go_any(const json_t *j, int depth)
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)j, k, v) {
-            if (strcmp(k, TMPL_GO_TYPE_KEY) != 0)
+            if (k[0] != '\x01') /* interpreter metadata cannot come from outside */
                 json_object_set_new(o, k, prompt_go_any(v, depth + 1));
         }
         return o;
@@ -119,6 +119,7 @@ json_t *prompt_tmpl_message(const struct prompt_msg *m, const char *content)
     json_object_set_new(o, "Content", json_string(content));
     json_object_set_new(o, "Thinking", json_string(m->thinking));
     json_object_set_new(o, "Images", json_array());
+    json_object_set_new(o, TMPL_NIL_SLICE_KEY "Images", json_true());
     json_t *calls = json_array();
     if (json_array_size(m->tool_calls) > 0) {
         size_t i;
@@ -141,6 +142,8 @@ json_t *prompt_tmpl_message(const struct prompt_msg *m, const char *content)
         }
     }
     json_object_set_new(o, "ToolCalls", calls);
+    if (json_array_size(calls) == 0)
+        json_object_set_new(o, TMPL_NIL_SLICE_KEY "ToolCalls", json_true());
     json_object_set_new(o, "ToolName", json_string(m->tool_name));
     json_object_set_new(o, "ToolCallID", json_string(m->tool_call_id));
     return o;
@@ -180,7 +183,7 @@ static json_t *property_map(const json_t *props, int depth)
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)props, k, v) {
-        if (strcmp(k, TMPL_GO_TYPE_KEY) != 0)
+        if (k[0] != '\x01')
             json_object_set_new(o, k, tool_property(v, depth + 1));
     }
     return o;

@@ -89,5 +89,9 @@ struct tmpl *tmpl_cut_response(const struct tmpl *t);
  * Properties print as JSON (Ollama's String methods). JSON integers are Go
  * ints and reals float64 (eq 1 1.0 is an error, as in Go). */
 #define TMPL_GO_TYPE_KEY "\x01T"
+/* An object key TMPL_NIL_SLICE_KEY "Name" set to true marks its field Name
+ * (an empty array) as a Go nil slice of a Stringer type: printed and
+ * marshalled as "null" (Ollama's .Tools when a chat request has none). */
+#define TMPL_NIL_SLICE_KEY "\x01nil:"
 
 #endif

@@ -210,7 +210,7 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
                     gt ? "%s has arguments but cannot be invoked as function"
                        : "%s is not a method but has arguments",
                     name);
-    json_t *v = strcmp(name, TMPL_GO_TYPE_KEY) == 0 ? NULL : json_object_get(recv->j, name);
+    json_t *v = tobj_hidden_key(name) ? NULL : json_object_get(recv->j, name);
     if (!v) {
         if (gt)
             return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
@@ -222,6 +222,12 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
     *out = tval_from_json(v);
     if ((out->kind == TV_ARR || out->kind == TV_OBJ) && is_jsonstr_field(name))
         out->flags |= TVF_JSONSTR;
+    if (out->kind == TV_ARR && json_array_size(v) == 0) {
+        char key[80];
+        snprintf(key, sizeof key, "%s%s", TMPL_NIL_SLICE_KEY, name);
+        if (json_is_true(json_object_get(recv->j, key)))
+            out->flags |= TVF_NILSLICE;
+    }
     return 0;
 }
 
@@ -419,7 +425,8 @@ static int eval_pipeline(struct tstate *st, const struct tval *dot, const struct
         if (pipe->is_assign) {
             struct tvar *var = var_find(st, pipe->decl[i]);
             if (!var)
-                return xerr(st, pipe, OM_EFORMAT, "undefined variable: %s", pipe->decl[i]);
+                return xerr(st, pipe->kids[pipe->nkids - 1], OM_EFORMAT, "undefined variable: %s",
+                            pipe->decl[i]);
             var->v = v;
         } else {
             var_push(st, pipe->decl[i], &v);
@@ -520,7 +527,7 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         free(keys);
     } else if (v.kind == TV_INT) {
         if (n->pipe->ndecl > 1)
-            rc = xerr(st, n, OM_EFORMAT, "can't use %lld to iterate over more than one variable",
+            rc = xerr(st, n->pipe, OM_EFORMAT, "can't use %lld to iterate over more than one variable",
                       (long long)v.i);
         for (int64_t i = 0; i < v.i && !stop && rc == 0; i++) {
             struct tval e = {.kind = TV_INT, .i = i};
@@ -530,7 +537,7 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
     } else if (v.kind != TV_NIL) {
         struct tbuf b = {.limit = 200};
         tval_print(&b, &v);
-        rc = xerr(st, n, OM_EFORMAT, "range can't iterate over %s", b.p ? b.p : "");
+        rc = xerr(st, n->pipe, OM_EFORMAT, "range can't iterate over %s", b.p ? b.p : "");
         free(b.p);
     }
     if (rc == 0 && !any && n->elist)
@@ -546,8 +553,7 @@ static int walk_template(struct tstate *st, const struct tval *dot, const struct
         if (strcmp(st->t->defs[i].name, n->text) == 0)
             body = st->t->defs[i].root;
     if (!body)
-        return xerr(st, n, OM_EFORMAT, "template: no template \"%s\" associated with template \"\"",
-                    n->text);
+        return xerr(st, n, OM_EFORMAT, "template \"%s\" not defined", n->text);
     struct tval v;
     if (eval_pipeline(st, dot, n->pipe, &v) < 0)
         return st->rc;

@@ -280,7 +280,7 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
             }
             memcpy(key, k.s, k.slen);
             key[k.slen] = 0;
-            json_t *e = strcmp(key, TMPL_GO_TYPE_KEY) == 0 ? NULL : json_object_get(v.j, key);
+            json_t *e = tobj_hidden_key(key) ? NULL : json_object_get(v.j, key);
             v = tval_from_json(e);
         } else {
             snprintf(msg, n, "can't index item of type %s", tval_type_name(&v));

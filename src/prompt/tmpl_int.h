@@ -90,6 +90,7 @@ void tmpl_strv_add(char ***v, int *n, const char *s, size_t len);
 enum tval_kind { TV_NIL, TV_BOOL, TV_INT, TV_FLOAT, TV_STR, TV_ARR, TV_OBJ };
 #define TVF_IFACE 1u   /* TV_NIL that is a valid nil interface (map lookup) */
 #define TVF_JSONSTR 2u /* prints as JSON (Ollama's Stringer types) */
+#define TVF_NILSLICE 4u /* an empty array that is a Go nil slice: JSON null */
 
 struct tval {
     enum tval_kind kind;
@@ -133,6 +134,8 @@ int tval_json(struct tbuf *b, const struct tval *v);
 void tval_json_string(struct tbuf *b, const char *s, size_t n);
 /* Object helpers aware of the struct marker key. */
 size_t tobj_len(json_t *o);
+/* Keys starting with \x01 are interpreter metadata, invisible to templates. */
+bool tobj_hidden_key(const char *k);
 /* Sorted keys of a map (marker excluded); caller frees the array only. */
 const char **tobj_sorted_keys(json_t *o, size_t *n);
 

@@ -89,11 +89,17 @@ const char *tval_type_name(const struct tval *v)
     return "?";
 }
 
+bool tobj_hidden_key(const char *k) { return k[0] == '\x01'; }
+
 size_t tobj_len(json_t *o)
 {
-    size_t n = json_object_size(o);
-    if (json_object_get(o, TMPL_GO_TYPE_KEY))
-        n--;
+    size_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        (void)val;
+        n += !tobj_hidden_key(key);
+    }
     return n;
 }
 
@@ -111,7 +117,7 @@ const char **tobj_sorted_keys(json_t *o, size_t *n)
     json_t *val;
     json_object_foreach(o, key, val) {
         (void)val;
-        if (strcmp(key, TMPL_GO_TYPE_KEY) != 0)
+        if (!tobj_hidden_key(key))
             keys[k++] = key;
     }
     qsort(keys, k, sizeof(*keys), cmp_str);
@@ -270,7 +276,7 @@ static void print_json_val(struct tbuf *b, json_t *j, bool nested)
             json_t *val;
             bool first = true;
             json_object_foreach(j, key, val) {
-                if (strcmp(key, TMPL_GO_TYPE_KEY) == 0)
+                if (tobj_hidden_key(key))
                     continue;
                 if (!first)
                     tbuf_putc(b, ' ');
@@ -392,7 +398,7 @@ static bool json_empty(json_t *j)
     case JSON_INTEGER: return json_integer_value(j) == 0;
     case JSON_REAL: return json_real_value(j) == 0;
     case JSON_ARRAY: return json_array_size(j) == 0;
-    case JSON_OBJECT: return !json_object_get(j, TMPL_GO_TYPE_KEY) && json_object_size(j) == 0;
+    case JSON_OBJECT: return !json_object_get(j, TMPL_GO_TYPE_KEY) && tobj_len(j) == 0;
     default: return false;
     }
 }
@@ -406,7 +412,7 @@ static int json_struct(struct tbuf *b, json_t *j, const char *gt, int depth)
     const char *key;
     json_t *val;
     json_object_foreach(j, key, val) {
-        if (strcmp(key, TMPL_GO_TYPE_KEY) == 0)
+        if (tobj_hidden_key(key))
             continue;
         const struct jtag *tag = NULL;
         for (size_t i = 0; i < OM_ARRAY_LEN(jtags); i++)
@@ -461,6 +467,8 @@ static int json_val(struct tbuf *b, json_t *j, bool ordered, int depth)
             json_t *val;
             bool first = true;
             json_object_foreach(j, key, val) {
+                if (tobj_hidden_key(key))
+                    continue;
                 if (!first)
                     tbuf_putc(b, ',');
                 first = false;
@@ -516,6 +524,11 @@ int tval_json(struct tbuf *b, const struct tval *v)
     }
     case TV_STR: tval_json_string(b, v->s, v->slen); return 0;
     case TV_ARR:
+        if (v->flags & TVF_NILSLICE) {
+            tbuf_put(b, "null", 4);
+            return 0;
+        }
+        return json_val(b, v->j, false, 0);
     case TV_OBJ: return json_val(b, v->j, false, 0);
     }
     return -1;

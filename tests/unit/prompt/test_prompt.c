@@ -158,6 +158,28 @@ static void test_think_vars(void **state)
     expect_chat("{{ .Prompt }}/{{ .ThinkLevel }}", m, 1, NULL, NULL, "q/medium");
 }
 
+/* Go nil slices: .Tools without tools in a chat is templateTools(nil)
+ * ("null" printed and marshalled, length 0); empty tools are "[]". */
+static void test_nil_slices(void **state)
+{
+    (void)state;
+    const char *t = "{{ .Tools }}|{{ json .Tools }}|{{ len .Tools }}|{{ if .Tools }}y{{ else }}n"
+                    "{{ end }}{{ range .Messages }}/{{ .ToolCalls }}{{ json .Images }}{{ end }}";
+    expect_chat(t, "[{\"role\":\"user\",\"content\":\"a\"}]", -1, NULL, NULL,
+                "null|null|0|n/[]null");
+    struct tmpl *tp = parse(t);
+    json_t *msgs = json_loads("[{\"role\":\"user\",\"content\":\"a\"}]", 0, NULL);
+    json_t *tools = json_array();
+    struct prompt_chat_in in = {.tmpl = tp, .messages = msgs, .tools = tools, .think = -1};
+    char *out, err[128];
+    assert_int_equal(prompt_chat(&in, &out, NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(out, "[]|[]|0|n/[]null");
+    free(out);
+    json_decref(tools);
+    json_decref(msgs);
+    tmpl_free(tp);
+}
+
 static void test_fim(void **state)
 {
     (void)state;
@@ -461,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_generate_messages), cmocka_unit_test(test_tool_prefix),
         cmocka_unit_test(test_think_tags),      cmocka_unit_test(test_cut_response),
         cmocka_unit_test(test_chat_messages),   cmocka_unit_test(test_filter_think),
+        cmocka_unit_test(test_nil_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
