@@ -136,6 +136,8 @@ static void test_greedy_equals_engine(void **state)
         assert_true(t.n_out > 0);
         assert_true(t.res.prompt_eval_count > 0);
         assert_true(t.res.eval_ns > 0 && t.res.prompt_eval_ns > 0);
+        if (p == 0)
+            assert_true(t.res.load_ns > 0); /* this job loaded the model */
         tj_destroy(&t);
     }
     sched_free(s);

@@ -391,6 +391,14 @@ static void test_load_and_unload(void **state)
     assert_string_equal(l[0].name, "qwen:test");
     assert_string_equal(l[0].digest, "abc123");
     assert_true(l[0].size > 0);
+    /* a generation fills the rate and the load time */
+    job_init(&t, 8, 3);
+    j = submit(s, &t, g_qwen);
+    assert_true(tj_wait(&t, 30000));
+    assert_true(t.res.load_ns >= 0);
+    finish(&t, j, 0);
+    assert_int_equal(n_loaded(s, l), 1);
+    assert_true(l[0].tokens_per_s > 0);
     assert_int_equal(sched_unload(s, g_qwen), 0);
     assert_true(wait_loaded(s, 0, 2000) >= 0);
     assert_int_equal(sched_unload(s, g_qwen), OM_ENOTFOUND);
@@ -400,7 +408,33 @@ static void test_load_and_unload(void **state)
 static void test_load_errors(void **state)
 {
     (void)state;
+    /* bad configuration and arguments are refused, no callback runs */
+    struct sched_config bc;
+    sched_config_default(&bc);
+    bc.num_parallel = 65;
+    sched *bad_s = (sched *)1;
+    char berr[256] = "";
+    assert_int_equal(sched_new(&bc, &bad_s, berr, sizeof(berr)), OM_ERANGE);
+    assert_null(bad_s);
+    assert_non_null(strstr(berr, "num_parallel"));
     sched *s = new_sched(2, 3, 16, 0);
+    {
+        struct tjob t;
+        job_init(&t, 4, 1);
+        struct sched_job_cb cb = tj_cb(&t);
+        struct sched_model m = tj_model(NULL);
+        sched_job *j = NULL;
+        assert_int_equal(sched_submit(s, SCHED_GENERATE, &m, &cb, &j), OM_EINVAL);
+        m.path = g_llama;
+        m.num_ctx = -5;
+        assert_int_equal(sched_submit(s, SCHED_GENERATE, &m, &cb, &j), OM_ERANGE);
+        cb.prepare = NULL;
+        m.num_ctx = 0;
+        assert_int_equal(sched_submit(s, SCHED_GENERATE, &m, &cb, &j), OM_EINVAL);
+        assert_null(j);
+        assert_int_equal(t.n_done, 0);
+        tj_destroy(&t);
+    }
     const char *bad[] = {"/nonexistent/model.gguf", g_junk};
     for (int i = 0; i < 2; i++) {
         struct tjob t;
