@@ -52,6 +52,11 @@ int tmpl_exec(const struct tmpl *t, const json_t *data, char **out, size_t *out_
  * including nested templates and else branches. */
 bool tmpl_uses(const struct tmpl *t, const char *field);
 
+/* The check Ollama's template.Parse adds to Go's (its Vars walk): a
+ * `{{ template "name" }}` call without a pipeline is rejected with
+ * "undefined template specified". Returns 0 or OM_EFORMAT. */
+int tmpl_check_ollama(const struct tmpl *t, char *err, size_t errlen);
+
 /* Ollama's tool-call prefix (tools/template.go parseTag): the first text
  * node inside the first `{{ if ... .ToolCalls ... }}` that is not blank
  * (searching nested if/range/with bodies, stopping at the first action or

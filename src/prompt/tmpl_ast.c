@@ -87,6 +87,38 @@ bool tmpl_uses(const struct tmpl *t, const char *field)
     return false;
 }
 
+/* Ollama's Identifiers fails on a {{template}} call without a pipeline. */
+static bool bare_template_call(const struct tnode *n, int depth)
+{
+    if (!n || depth > 4 * TMPL_MAX_DEPTH + 16)
+        return false;
+    switch (n->type) {
+    case TN_TEMPLATE:
+        return n->pipe == NULL;
+    case TN_LIST:
+        for (int i = 0; i < n->nkids; i++)
+            if (bare_template_call(n->kids[i], depth + 1))
+                return true;
+        return false;
+    case TN_IF:
+    case TN_RANGE:
+    case TN_WITH:
+        return bare_template_call(n->list, depth + 1) || bare_template_call(n->elist, depth + 1);
+    default:
+        return false;
+    }
+}
+
+int tmpl_check_ollama(const struct tmpl *t, char *err, size_t errlen)
+{
+    bool bad = t && bare_template_call(t->root, 0);
+    for (int i = 0; t && !bad && i < t->ndefs; i++)
+        bad = bare_template_call(t->defs[i].root, 0);
+    if (bad)
+        return om_err(err, errlen, OM_EFORMAT, "undefined template specified");
+    return 0;
+}
+
 /* ---- tool-call prefix ---- */
 
 static bool is_toolcalls_if(const struct tnode *n)

@@ -201,6 +201,20 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
             return xerr(st, n, OM_EFORMAT, "nil pointer evaluating interface {}.%s", name);
         return 0; /* invalid receiver: zero value, as Go */
     }
+    if ((recv->flags & TVF_JSONSTR) && strcmp(name, "String") == 0 && !has_args) {
+        /* Ollama's Stringer types: .String is their String method */
+        struct tbuf b = {.limit = TMPL_MAX_OUTPUT};
+        if (tval_json(&b, recv) < 0)
+            b.len = 0;
+        char *s = b.over ? NULL : tstate_strdup(st, b.p ? b.p : "", b.len);
+        free(b.p);
+        if (!s)
+            return xerr(st, n, OM_ERANGE, "execution memory limit exceeded");
+        out->kind = TV_STR;
+        out->s = s;
+        out->slen = strlen(s);
+        return 0;
+    }
     if (recv->kind != TV_OBJ)
         return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
                     tval_type_name(recv));

@@ -180,6 +180,35 @@ static void test_nil_slices(void **state)
     tmpl_free(tp);
 }
 
+/* .String on Ollama's Stringer types calls the method (JSON). */
+static void test_string_method(void **state)
+{
+    (void)state;
+    struct tmpl *tp = parse("{{ range .Messages }}{{ range .ToolCalls }}{{ .Function.Arguments.String }}"
+                            "{{ end }}{{ end }}|{{ .Tools.String }}");
+    json_t *msgs = json_loads("[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":"
+                              "\"f\",\"arguments\":{\"b\":1,\"a\":\"x\"}}}]}]", 0, NULL);
+    json_t *tools = json_loads("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", 0, NULL);
+    struct prompt_chat_in in = {.tmpl = tp, .messages = msgs, .tools = tools, .think = -1};
+    char *out, err[128];
+    assert_int_equal(prompt_chat(&in, &out, NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(out, "{\"a\":\"x\",\"b\":1}|[{\"type\":\"function\",\"function\":{\"name\":"
+                             "\"f\",\"description\":\"\",\"parameters\":{\"type\":\"\",\"properties\":"
+                             "null}}}]");
+    free(out);
+    json_decref(tools);
+    json_decref(msgs);
+    tmpl_free(tp);
+    /* Ollama rejects {{template}} calls without a pipeline */
+    tp = parse("{{define \"x\"}}{{template \"x\"}}{{end}}{{template \"x\"}}");
+    assert_int_equal(tmpl_check_ollama(tp, err, sizeof err), OM_EFORMAT);
+    assert_string_equal(err, "undefined template specified");
+    tmpl_free(tp);
+    tp = parse("{{define \"x\"}}x{{end}}{{template \"x\" .}}");
+    assert_int_equal(tmpl_check_ollama(tp, err, sizeof err), 0);
+    tmpl_free(tp);
+}
+
 static void test_fim(void **state)
 {
     (void)state;
@@ -483,7 +512,7 @@ int main(void)
         cmocka_unit_test(test_generate_messages), cmocka_unit_test(test_tool_prefix),
         cmocka_unit_test(test_think_tags),      cmocka_unit_test(test_cut_response),
         cmocka_unit_test(test_chat_messages),   cmocka_unit_test(test_filter_think),
-        cmocka_unit_test(test_nil_slices),
+        cmocka_unit_test(test_nil_slices),      cmocka_unit_test(test_string_method),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
