@@ -36,6 +36,7 @@ struct state {
     struct bucket b[BUCKETS];
     int nb;
     int printed_plain; /* plain mode: already written */
+    char plain_msg[256]; /* plain mode: the message last written */
 };
 
 struct cli_progress {
@@ -173,10 +174,15 @@ static struct state *add_state(struct cli_progress *p)
     return s;
 }
 
+/* Plain mode writes a spinner's message when it appears and, if it changed
+ * since (an upload's percentage), once more when it stops. */
 static void spinner_stop_locked(struct cli_progress *p)
 {
-    if (p->spinner)
-        p->spinner->stopped = 1;
+    struct state *s = p->spinner;
+    if (s && !p->tty && s->msg[0] && strcmp(s->msg, s->plain_msg))
+        fprintf(stderr, "%s\n", s->msg);
+    if (s)
+        s->stopped = 1;
     p->spinner = NULL;
 }
 
@@ -191,6 +197,7 @@ void cli_progress_spinner(struct cli_progress *p, const char *msg)
     p->spinner = s;
     if (!p->tty && s->msg[0]) {
         fprintf(stderr, "%s\n", s->msg);
+        snprintf(s->plain_msg, sizeof s->plain_msg, "%s", s->msg);
         s->printed_plain = 1;
     }
     pthread_mutex_unlock(&p->mu);

@@ -305,6 +305,7 @@ last_req /api/create | grep -q "\"files\":{\"weights.gguf\":\"$DIG\"}" || fail "
 last_req /api/create | grep -q '"parameters":{"temperature":0}' || fail "create: parameters"
 last_req /api/create | grep -q '"from"' && fail "create: from must be replaced by files"
 grep -q '^writing manifest$' "$T/err" || fail "create: status lines"
+grep -q "^copying file $DIG 100%\$" "$T/err" || fail "create: upload line ($(cat "$T/err"))"
 n_before=$(grep -c '"blob"' "$T/log")
 check "create again" 0 "$BIN" create mine -f "$T/m/Modelfile" -q q4_K_M
 [ "$(grep -c '"blob"' "$T/log")" = "$n_before" ] || fail "create: existing blob uploaded again"
