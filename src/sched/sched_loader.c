@@ -157,12 +157,31 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
         r->keep_alive_ns = j->model.keep_alive_set ? j->model.keep_alive_ns : s->cfg.keep_alive_ns;
         sched_cond_init(&r->cond);
 
-        /* automatic parallelism: fewer slots when the KV cache would not fit */
-        while (s->parallel_auto && r->n_slots > 1 &&
+        /* fewer slots when the KV cache would not fit (silently for the
+         * automatic default), and a clear error rather than an allocation
+         * failure when even one sequence does not */
+        int want = r->n_slots;
+        while (r->n_slots > 1 &&
                estimate(m, (uint64_t)r->n_ctx_seq * (uint64_t)r->n_slots) > s->cfg.mem_limit)
             r->n_slots /= 2;
-        pthread_mutex_lock(&s->mu);
+        if (r->n_slots != want && !s->parallel_auto)
+            om_log(OM_LOG_WARN, "sched", "%s: num_parallel %d -> %d to fit the memory limit",
+                   r->path, want, r->n_slots);
         uint64_t est = estimate(m, (uint64_t)r->n_ctx_seq * (uint64_t)r->n_slots);
+        if (est > s->cfg.mem_limit) {
+            snprintf(err, sizeof(err),
+                     "model requires more memory (%.1f MiB for num_ctx %d) than the limit "
+                     "(%.1f MiB)",
+                     (double)est / 1048576.0, r->n_ctx_seq,
+                     (double)s->cfg.mem_limit / 1048576.0);
+            r->model = NULL;
+            sched_runner_destroy(r);
+            eng_model_free(m);
+            r = NULL;
+            rc = OM_ENOMEM;
+            goto fail;
+        }
+        pthread_mutex_lock(&s->mu);
         for (;;) {
             if (loaded_bytes(s) + est <= s->cfg.mem_limit || !s->runners)
                 break;
@@ -193,6 +212,7 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
             r = NULL;
         }
     }
+fail:
     if (rc != 0) {
         om_log(OM_LOG_WARN, "sched", "load %s: %s", j->model.path, err);
         pthread_mutex_lock(&s->mu);

@@ -449,6 +449,20 @@ static void test_load_errors(void **state)
     }
     struct sched_loaded l[8];
     assert_int_equal(n_loaded(s, l), 0);
+    /* a context that cannot fit the memory limit even with one sequence */
+    {
+        sched *s2 = new_sched(4, 3, 16, 100ull << 20);
+        struct tjob t;
+        job_init(&t, 4, 2);
+        sched_job *j = submit_m(s2, &t, g_llama, 4000000, 0, false, SCHED_GENERATE);
+        assert_true(tj_wait(&t, 30000));
+        sched_job_release(j);
+        assert_int_equal(t.res.rc, OM_ENOMEM);
+        assert_non_null(strstr(t.err, "memory"));
+        assert_int_equal(n_loaded(s2, l), 0);
+        tj_destroy(&t);
+        sched_free(s2);
+    }
     /* a prompt token out of range ends the job, the runner stays usable */
     struct tjob t;
     job_init(&t, 4, 12);
