@@ -234,7 +234,7 @@ int sched_submit(sched *s, enum sched_kind kind, const struct sched_model *model
     if (kind != SCHED_LOAD && !cb->prepare)
         return OM_EINVAL;
     if (model->num_ctx < 0 || model->num_batch < 0 || model->num_thread < 0 ||
-        model->num_thread > 1024)
+        model->num_thread > 256)
         return OM_ERANGE;
 
     sched_job *j = om_xcalloc(1, sizeof(*j));

@@ -154,6 +154,8 @@ static struct sched_runner *load_locked(sched *s, sched_job *j, bool *wait)
         r->n_ctx_seq = r->num_ctx;
         if (j->model.num_ctx <= 0 && train > 0 && train < r->n_ctx_seq)
             r->n_ctx_seq = train; /* the default is clipped to the model */
+        if (r->encoder && train > 0 && train < r->n_ctx_seq)
+            r->n_ctx_seq = train; /* encoders: absolute positions, one chunk per input */
         r->keep_alive_ns = j->model.keep_alive_set ? j->model.keep_alive_ns : s->cfg.keep_alive_ns;
         sched_cond_init(&r->cond);
 

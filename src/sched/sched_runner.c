@@ -26,7 +26,8 @@ int sched_runner_init(struct sched_runner *r, char *err, size_t errlen)
     if (r->n_ctx_seq < 8 || cells > (1u << 30))
         return om_err(err, errlen, OM_ERANGE, "num_ctx %d: out of range", r->n_ctx_seq);
     cp.n_ctx = (uint32_t)cells;
-    cp.n_batch = (uint32_t)r->num_batch;
+    /* a request's num_batch sizes the forward scratch: keep it sane */
+    cp.n_batch = (uint32_t)OM_MIN((uint64_t)r->num_batch, OM_MIN(cells, 4096u));
     if (r->encoder && cp.n_batch < (uint32_t)r->n_ctx_seq)
         cp.n_batch = (uint32_t)r->n_ctx_seq; /* a whole input in one chunk */
     cp.n_seq_max = (uint32_t)r->n_slots;
