@@ -33,7 +33,9 @@ int jinja_test(struct jctx *c, const char *name, struct jv in, const struct jarg
     else if (is(name, "integer")) *out = in.kind == JV_INT;
     else if (is(name, "float")) *out = in.kind == JV_FLOAT;
     else if (is(name, "mapping")) *out = in.kind == JV_DICT;
-    else if (is(name, "iterable") || is(name, "sequence"))
+    else if (is(name, "iterable"))
+        *out = in.kind == JV_LIST || in.kind == JV_DICT || in.kind == JV_STR || in.kind == JV_UNDEF;
+    else if (is(name, "sequence"))
         *out = in.kind == JV_LIST || in.kind == JV_DICT || in.kind == JV_STR;
     else if (is(name, "boolean")) *out = in.kind == JV_BOOL;
     else if (is(name, "true")) *out = in.kind == JV_BOOL && in.u.b;
@@ -66,19 +68,23 @@ int jinja_test(struct jctx *c, const char *name, struct jv in, const struct jarg
         else
             *out = false;
     } else if (is(name, "odd") || is(name, "even")) {
-        if (in.kind != JV_INT)
+        if (in.kind != JV_INT && in.kind != JV_BOOL)
             return jctx_fail(c, OM_EFORMAT, "jinja: '%s' test needs an integer", name);
-        *out = (in.u.i % 2 != 0) == (name[0] == 'o');
+        *out = ((in.kind == JV_INT ? in.u.i : in.u.b) % 2 != 0) == (name[0] == 'o');
     } else if (is(name, "divisibleby")) {
         if (in.kind != JV_INT || arg.kind != JV_INT || arg.u.i == 0)
             return jctx_fail(c, OM_EFORMAT, "jinja: divisibleby needs nonzero integers");
         *out = in.u.i % arg.u.i == 0;
-    } else if (is(name, "lower") || is(name, "upper")) {
-        *out = in.kind == JV_STR;
-        for (size_t i = 0; *out && i < in.u.s->len; i++) {
-            unsigned char ch = (unsigned char)in.u.s->s[i];
+    } else if (is(name, "lower") || is(name, "upper")) { /* str(x).islower() / isupper() */
+        struct jv sv = jv_to_str(&c->ar, in);
+        bool cased = false;
+        *out = true;
+        for (size_t i = 0; *out && i < sv.u.s->len; i++) {
+            unsigned char ch = (unsigned char)sv.u.s->s[i];
             *out = name[0] == 'l' ? !isupper(ch) : !islower(ch);
+            cased |= name[0] == 'l' ? islower(ch) != 0 : isupper(ch) != 0;
         }
+        *out = *out && cased;
     } else if (is(name, "filter") || is(name, "test"))
         *out = arg.kind == JV_STR; /* only known names matter to templates; be permissive */
     else

@@ -321,8 +321,10 @@ static int binop(struct jctx *c, int op, struct jv a, struct jv b, struct jv *ou
         *out = l;
         return jctx_mem(c);
     }
-    if (op == OP_MUL && (a.kind == JV_STR || a.kind == JV_LIST) && b.kind == JV_INT) {
-        int64_t k = b.u.i < 0 ? 0 : b.u.i;
+    if (op == OP_MUL && (a.kind == JV_INT || a.kind == JV_BOOL) && (b.kind == JV_STR || b.kind == JV_LIST))
+        return binop(c, op, b, a, out); /* 3 * 'ab' */
+    if (op == OP_MUL && (a.kind == JV_STR || a.kind == JV_LIST) && (b.kind == JV_INT || b.kind == JV_BOOL)) {
+        int64_t k = b.kind == JV_BOOL ? b.u.b : b.u.i < 0 ? 0 : b.u.i;
         size_t unit = a.kind == JV_STR ? a.u.s->len : a.u.l->n * sizeof(struct jv);
         if (unit && (uint64_t)k > JINJA_MAX_OUTPUT / unit)
             return jctx_fail(c, OM_ENOMEM, "jinja: repetition too large");

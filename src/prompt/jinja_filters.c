@@ -299,6 +299,8 @@ static int sorted(struct jctx *c, struct jv in, struct jv attr, bool ci, bool re
     }
     struct sort_ctx sc = {.ci = ci, .rev = rev};
     merge_sort(&sc, l.u.l->v, keys, keys + n, keys + 2 * n, n);
+    if (sc.err)
+        return jctx_fail(c, OM_EFORMAT, "jinja: sort: items of different types cannot be ordered");
     *out = l;
     return jctx_mem(c);
 }
@@ -381,6 +383,8 @@ static int pformat(struct jctx *c, struct jv fmt, const struct jargs *a, struct 
         } else
             rc = jctx_fail(c, OM_EFORMAT, "jinja: unsupported format %%%c for '%s'", conv, jv_kind_name(v));
     }
+    if (!rc && ai < a->n)
+        rc = jctx_fail(c, OM_EFORMAT, "jinja: not all arguments converted during string formatting");
     if (!rc)
         *out = jv_str(&c->ar, b.p ? b.p : "", b.len);
     jbuf_free(&b);
@@ -493,8 +497,17 @@ static int f_round(struct jctx *c, struct jv in, const struct jargs *a, struct j
         r = floor(x * m) / m;
     else if (strcmp(method, "ceil") == 0)
         r = ceil(x * m) / m;
-    else
-        r = nearbyint(x * m) / m; /* "common" is Python round(): half to even */
+    else if (in.kind != JV_FLOAT) { /* Python round(int, n) stays an int */
+        *out = jv_int(in.kind == JV_INT ? in.u.i : in.u.b);
+        return 0;
+    } else if (prec >= 0 && isfinite(x)) {
+        /* Python round(): the exact binary value correctly rounded, ties to
+         * even, which is what printf does (2.675 -> 2.67) */
+        char buf[400];
+        snprintf(buf, sizeof(buf), "%.*f", (int)prec, x);
+        r = strtod(buf, NULL);
+    } else
+        r = nearbyint(x * m) / m;
     *out = jv_float(r);
     return 0;
 }
@@ -612,6 +625,9 @@ static int f_minmax(struct jctx *c, struct jv in, const struct jargs *a, bool ma
             *out = it;
         }
     }
+    if (sc.err)
+        return jctx_fail(c, OM_EFORMAT, "jinja: %s: items of different types cannot be ordered",
+                         max ? "max" : "min");
     return 0;
 }
 

@@ -423,6 +423,8 @@ static int parse_filter_expr(struct parser *P, struct jnode **node)
                 n->kids[0] = arg;
                 n->n_kids = 1;
             }
+            if (is_name(P, "is"))
+                return jp_fail(P, "the end of the test (tests cannot be chained with 'is')");
         } else
             return 0;
         TRY(set_depth(P, n));

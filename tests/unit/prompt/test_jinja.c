@@ -209,6 +209,13 @@ static const struct jcase g_cases[] = {
      "sys:2"},
     {"{{ t and 'yes' }} {{ n or 'fallback' }} {{ 0 or '' or 'last' }} {{ 1 and 0 }}",
      "yes fallback last 0"},
+    /* found by comparing random templates with Jinja2 */
+    {"{{ 3 * 'ab' }} {{ 2 * [1] }} {{ true * 'x' }}", "ababab [1, 1] x"},
+    {"{{ 0 | round }} {{ 7 | round(1) }} {{ 2.675 | round(2) }} {{ 7 | round(0, 'floor') }}",
+     "0 7 2.67 7.0"},
+    {"{{ undefined_x is iterable }} {{ 'ABC' is upper }} {{ 'abc' is lower }} {{ '123' is lower }} "
+     "{{ true is odd }}",
+     "True True True False True"},
 };
 
 /* templates Jinja2 rejects (parse or render); a word our message must have */
@@ -222,6 +229,10 @@ static const struct jcase g_errors[] = {
     {"{{ foo( }}", "unterminated"},
     {"{{ xs.nomethod() }}", "no method"},
     {"{{ undefined_fn() }}", "is undefined"},
+    {"{{ [1, 'a'] | sort }}", "different types"},
+    {"{{ [true, 'a'] | max }}", "different types"},
+    {"{{ '%s' % (1, 2) }}", "not all arguments converted"},
+    {"{{ 1 is defined is true }}", "chained"},
     {"{{ 10 // 3 * 3 + 10 % 3 }} {{ 2 ** 3 ** 2 }} {{ -2 ** 2 }} {{ (1 + 2) * 3 }} {{ 1 + 2 ~ 3 }}", "unsupported operand"},
 };
 
