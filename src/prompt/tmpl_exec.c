@@ -106,6 +106,12 @@ static int xerr(struct tstate *st, const struct tnode *n, int rc, const char *fm
     return rc;
 }
 
+int tstate_charge(struct tstate *st, uint64_t cost)
+{
+    st->steps += cost;
+    return st->steps > TMPL_MAX_STEPS ? OM_ERANGE : 0;
+}
+
 static int step(struct tstate *st, const struct tnode *n)
 {
     if (++st->steps > TMPL_MAX_STEPS)
@@ -530,6 +536,8 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
             rc = range_iter(st, n, base, &idx, &e, &stop);
         }
     } else if (v.kind == TV_OBJ && !tval_gotype(&v)) {
+        if (tstate_charge(st, json_object_size(v.j)) < 0)
+            return xerr(st, n, OM_ERANGE, "execution exceeds %u steps", TMPL_MAX_STEPS);
         size_t nk;
         const char **keys = tobj_sorted_keys(v.j, &nk);
         for (size_t i = 0; i < nk && !stop && rc == 0; i++) {

@@ -109,16 +109,13 @@ static int eq2(const struct tval *a, const struct tval *b, bool *truth, char *ms
     case BK_INT: *truth = a->i == b->i; return 0;
     case BK_FLOAT: *truth = a->f == b->f; return 0;
     case BK_STR: *truth = str_cmp(a, b) == 0; return 0;
-    default:
-        if (a->kind == TV_OBJ && b->kind == TV_OBJ && tval_gotype(a) && tval_gotype(b)) {
-            *truth = json_equal(a->j, b->j);
-            return 0;
-        }
+    default: { /* slices, maps and Ollama's structs (they hold slices) */
         struct tbuf t = {.limit = 120};
         tval_print_arg(&t, b);
         snprintf(msg, n, "non-comparable type %s: %s", t.p ? t.p : "", tval_type_name(b));
         free(t.p);
         return OM_EINVAL;
+    }
     }
 }
 
@@ -212,6 +209,10 @@ static int fn_len(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
     case TV_ARR: out->i = (int64_t)json_array_size(v.j); return 0;
     case TV_OBJ:
         if (!tval_gotype(&v)) {
+            if (tstate_charge(ctx->st, json_object_size(v.j)) < 0) {
+                fail(msg, n, "execution step limit exceeded");
+                return OM_ERANGE;
+            }
             out->i = (int64_t)tobj_len(v.j);
             return 0;
         }

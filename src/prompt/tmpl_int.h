@@ -158,6 +158,8 @@ int tstate_arg(struct tstate_fn *ctx, int i, struct tval *out); /* evaluate arg 
 /* Arena string owned by the execution (freed at its end); NULL over bound. */
 char *tstate_strdup(struct tstate *st, const char *s, size_t n);
 json_t *tstate_keep(struct tstate *st, json_t *j); /* takes a reference */
+/* Adds cost steps (work proportional to data size); OM_ERANGE over bound. */
+int tstate_charge(struct tstate *st, uint64_t cost);
 
 
 #endif
