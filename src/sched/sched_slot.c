@@ -7,6 +7,7 @@
  * longest prefix with its prompt (ties: the least recently used slot), drops
  * the cells past the divergence point (eng_kv_seq_rm) and evaluates only the
  * rest; at least the last prompt token is always evaluated, for its logits.
+ * A longer prefix held by a busy slot is shared instead (share_prefix).
  * prompt_eval_count counts only evaluated tokens.
  *
  * Grammar: the sampled token is checked first (its piece must be accepted;
@@ -85,6 +86,41 @@ static struct sched_slot *pick_slot(struct sched_runner *r, const int32_t *tok, 
     }
     *lcp = best_n;
     return best;
+}
+
+/* A busy slot may hold a longer prefix of the prompt than any free one
+ * (several users, one system prompt): its cells are then shared with sl
+ * (eng_kv_seq_cp, no copy). Only prefixes of at most half the context are
+ * shared: a context shift moves positions from n_ctx / 2 up and refuses
+ * shared cells, so neither sequence can ever be blocked by the sharing. */
+static void share_prefix(struct sched_runner *r, struct sched_slot *sl, const int32_t *tok,
+                         int32_t n, int32_t *lcp)
+{
+    const int32_t min_gain = 16;
+    struct sched_slot *src = NULL;
+    int32_t best = *lcp;
+    for (int i = 0; i < r->n_slots; i++) {
+        struct sched_slot *o = &r->slots[i];
+        if (o == sl || o->state == SLOT_FREE)
+            continue;
+        int32_t c = common_prefix(o->cache, o->n_past, tok, n);
+        c = OM_MIN(c, OM_MIN(n - 1, r->n_ctx_seq / 2));
+        if (c > best) {
+            best = c;
+            src = o;
+        }
+    }
+    if (!src || best < *lcp + min_gain)
+        return;
+    eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
+    if (eng_kv_seq_cp(r->ctx, src->seq, sl->seq, 0, best) != 0) {
+        sl->n_past = 0;
+        *lcp = 0;
+        return;
+    }
+    memcpy(sl->cache, src->cache, (size_t)best * sizeof(int32_t));
+    sl->n_past = best;
+    *lcp = best;
 }
 
 /* Drops tokens after num_keep so that the prompt fits the context (as
@@ -185,6 +221,7 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
     if (lcp < sl->n_past)
         eng_kv_seq_rm(r->ctx, sl->seq, lcp, -1);
     sl->n_past = lcp;
+    share_prefix(r, sl, p.tokens, p.n_tokens, &lcp);
     for (int32_t i = 0; i < p.n_tokens; i++)
         smp_accept(smp, p.tokens[i]);
 

@@ -38,6 +38,7 @@ struct tjob {
     bool json;                 /* constrain the output with gram_new_json */
     int stop_after_pieces;     /* on_piece returns 1 after this many (0: never) */
     int block_at;              /* on_piece number block_at waits for tj_release */
+    int piece_sleep_ms;        /* a slow receiver */
     bool released;
     /* output */
     int n_pieces;
@@ -146,6 +147,12 @@ static inline int tj_piece(void *ud, const char *text, size_t len, const struct 
     }
     int stop = t->stop_after_pieces > 0 && t->n_pieces >= t->stop_after_pieces;
     pthread_cond_broadcast(&t->cv);
+    if (t->piece_sleep_ms > 0) {
+        pthread_mutex_unlock(&t->mu);
+        struct timespec sl = {0, (long)t->piece_sleep_ms * 1000000L};
+        nanosleep(&sl, NULL);
+        pthread_mutex_lock(&t->mu);
+    }
     if (t->block_at > 0 && t->n_pieces == t->block_at) {
         /* at most 10 s, so that a failed test cannot hang the program */
         struct timespec ts;

@@ -345,6 +345,41 @@ static void test_prefix_reuse(void **state)
     tj_destroy(&a);
     tj_destroy(&b);
     sched_free(s);
+
+    /* a job whose prompt a running job already holds shares its cells */
+    static const char long_prompt[] =
+        "Once upon a time, there was a little girl named Lily. She loved to play outside "
+        "in the park with her friends. One day, she saw a big red ball";
+    s = new_sched(4);
+    tj_init(&a);
+    a.text = long_prompt;
+    a.num_predict = 150;
+    a.piece_sleep_ms = 2; /* a stays busy while b runs */
+    sched_job *ja = submit(s, &a, 512);
+    assert_true(tj_wait_pieces(&a, 2, 30000));
+    tj_init(&b);
+    b.text = long_prompt;
+    b.num_predict = 8;
+    j = submit(s, &b, 512);
+    assert_true(tj_wait(&b, 30000));
+    sched_job_release(j);
+    assert_int_equal(b.res.rc, 0);
+    pthread_mutex_lock(&a.mu);
+    bool a_busy = !a.done;
+    pthread_mutex_unlock(&a.mu);
+    assert_true(a_busy);
+    int n_lp = b.n_tokens - b.res.eval_count;
+    assert_true(n_lp > 17);
+    assert_int_equal(b.res.prompt_eval_count, 1);
+    sched_job_cancel(ja);
+    assert_true(tj_wait(&a, 30000));
+    sched_job_release(ja);
+    /* b's greedy tokens are a's first ones: the shared cells are right */
+    gb = gen_of(&b, &nb);
+    assert_memory_equal(gb, a.tokens + n_lp, (size_t)nb * sizeof(int32_t));
+    tj_destroy(&a);
+    tj_destroy(&b);
+    sched_free(s);
 }
 
 static void test_logprobs_and_receiver_stop(void **state)
