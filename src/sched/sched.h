@@ -126,7 +126,8 @@ struct sched_job_cb {
      * non-zero to stop the job (it ends as cancelled). May be NULL. With
      * logprobs it is called once per generated token (EOG excepted), with
      * len 0 while the text is held back (stop-string prefix, partial UTF-8);
-     * text released at the end comes with token -1 and no logprobs. */
+     * text released at the end (held back until then) comes with info
+     * NULL. */
     int (*on_piece)(void *ud, const char *text, size_t len, const struct sched_piece *info);
     /* Exactly once, last. *res is valid only during the call. */
     void (*on_done)(void *ud, const struct sched_result *res);

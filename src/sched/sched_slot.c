@@ -265,12 +265,12 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
     if (rc == 0) { /* release held text (incomplete UTF-8 included) */
         const char *e;
         size_t el = 0, n = 0;
-        struct sched_piece pc = {-1, 0.0f, NULL, 0};
+        /* no token completed this text: info is NULL */
         if (tok_stream_flush(&sl->ts, r->text, r->text_cap, &n) == 0 && n > 0 &&
             smp_stop_feed(sl->stop, r->text, n, &e, &el) >= 0 && el > 0)
-            emit(sl, e, el, &pc);
+            emit(sl, e, el, NULL);
         if (smp_stop_flush(sl->stop, &e, &el) == 0 && el > 0)
-            emit(sl, e, el, &pc);
+            emit(sl, e, el, NULL);
     }
     struct sched_result res;
     sched_result_base(j, &res);

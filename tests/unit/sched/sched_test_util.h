@@ -137,7 +137,7 @@ static inline int tj_piece(void *ud, const char *text, size_t len, const struct 
         t->n_out += len;
     }
     t->n_pieces++;
-    if (t->logprobs) {
+    if (t->logprobs && pc) {
         t->n_logprob_pieces++;
         if (!(pc->logprob <= 0.0f) || pc->n_top != t->top_logprobs)
             t->top_ok = false;
