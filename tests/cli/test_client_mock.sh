@@ -83,6 +83,22 @@ const srv = http.createServer((req, res) => {
       if (body.model.startsWith('thinker')) return ndjson(res, [{ model: body.model, response: '', thinking: 'Let me', done: false },
         { model: body.model, response: '', thinking: ' think.', done: false }, { model: body.model, response: 'Answer.', done: false },
         { model: body.model, response: '', done: true, done_reason: 'stop' }]);
+      if (body.prompt === 'split lines') {
+        // lines cut at odd places across writes, one line far larger than a socket read
+        const big = 'x'.repeat(300000);
+        const text = JSON.stringify({ model: body.model, response: 'A', done: false }) + '\n' +
+          JSON.stringify({ model: body.model, response: big, done: false }) + '\n' +
+          JSON.stringify({ model: body.model, response: 'Z', done: false }) + '\n' +
+          JSON.stringify({ model: body.model, response: '', done: true });
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        const cuts = [5, 17, 40, 41, 1000, 150000, text.length - 3];
+        let at = 0, i = 0;
+        const step = () => {
+          if (i === cuts.length) { res.end(text.slice(at)); return; }
+          res.write(text.slice(at, cuts[i])); at = cuts[i++]; setTimeout(step, 5);
+        };
+        return step();
+      }
       if (body.prompt === 'fail midway') return ndjson(res, [{ model: body.model, response: 'par', done: false }, { error: 'runner crashed' }]);
       return ndjson(res, [{ model: body.model, response: 'Hello', done: false }, { model: body.model, response: ' world.', done: false },
         { model: body.model, response: '', done: true, done_reason: 'stop', total_duration: 1500000000, load_duration: 2500000, prompt_eval_count: 5, prompt_eval_duration: 250000000, eval_count: 10, eval_duration: 1000000000 }]);
@@ -236,6 +252,9 @@ last_req /api/generate | grep -q '"format":"json"' || fail "run --format json"
 last_req /api/generate | grep -q '"keep_alive":"5m0s"' || fail "run --keepalive as a Go duration"
 echo "piped text" | "$BIN" run tiny summarize >/dev/null 2>&1
 last_req /api/generate | grep -q '"prompt":"piped text\\n summarize"' || fail "run: stdin + prompt ($(last_req /api/generate))"
+"$BIN" run tiny split lines </dev/null >"$T/out" 2>"$T/err" || fail "split lines: $(cat "$T/err")"
+[ "$(head -c 1 "$T/out")$(tr -d 'AZ\n' <"$T/out" | wc -c)$(tr -d 'x\n' <"$T/out")" = "A300000AZ" ] ||
+    fail "split lines: stream reassembled wrongly ($(head -c 20 "$T/out") … $(wc -c <"$T/out") bytes)"
 WANT="par"
 check "run error mid-stream" 1 "$BIN" run tiny fail midway
 [ "$(cat "$T/err")" = "Error: runner crashed" ] || fail "mid-stream error: $(cat "$T/err")"
