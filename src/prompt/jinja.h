@@ -26,7 +26,7 @@ struct jinja;
 /* Limits applied to every render. */
 #define JINJA_MAX_OUTPUT (16u << 20)   /* bytes of rendered text */
 #define JINJA_MAX_STEPS 10000000ull    /* evaluation steps (loop bodies, calls…) */
-#define JINJA_MAX_DEPTH 128            /* nested macro calls / expression depth */
+#define JINJA_MAX_DEPTH 128            /* nesting of expressions, blocks and macro calls */
 #define JINJA_MAX_SOURCE (4u << 20)    /* template source bytes */
 
 /* Parses src[0..len) (need not be NUL-terminated). On success *out is a new
@@ -49,12 +49,23 @@ int jinja_render(const struct jinja *t, const json_t *vars, char **out, size_t *
 /* Convenience for chat templates: renders with the variables Hugging Face's
  * apply_chat_template passes — messages (OpenAI/HF style: role, content,
  * tool_calls[{type:"function", function:{name, arguments (object)}}],
- * reasoning_content, tool_call_id, name), tools (array or NULL → undefined),
- * add_generation_prompt, bos_token, eos_token (NULL → ""), plus every key of
- * `extra` (an object such as {"enable_thinking": false}, or NULL). All json
- * arguments are borrowed. Same results and ownership as jinja_render. */
+ * reasoning_content, tool_call_id, name), tools (array, or NULL → none, as
+ * HF passes it), documents (none), add_generation_prompt, bos_token,
+ * eos_token (NULL → ""), plus every key of `extra` (an object such as
+ * {"enable_thinking": false} or {"date_string": "26 Jul 2024"}, or NULL;
+ * its keys override the others). All json arguments are borrowed. Same
+ * results and ownership as jinja_render.
+ * Templates test keys with `'tool_calls' in message` or `is defined`, so
+ * leave absent fields out of the messages rather than setting them null. */
 int jinja_render_chat(const struct jinja *t, const json_t *messages, const json_t *tools,
                       bool add_generation_prompt, const char *bos_token, const char *eos_token,
                       const json_t *extra, char **out, size_t *out_len, char *err, size_t errlen);
+
+/* True when the template reads the top-level variable `name` anywhere
+ * (e.g. "tools", "enable_thinking", "reasoning_content" is not top-level:
+ * use it for message fields too — any `.name` / `['name']` access or name
+ * counts). Lets a caller tell whether a model's template supports tools or
+ * thinking. */
+bool jinja_uses(const struct jinja *t, const char *name);
 
 #endif

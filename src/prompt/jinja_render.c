@@ -457,3 +457,40 @@ int jinja_render_chat(const struct jinja *t, const json_t *messages, const json_
     json_decref(vars);
     return rc;
 }
+
+/* ---- AST queries ---- */
+
+static bool uses(const struct jnode *n, const char *name, int depth)
+{
+    if (!n || depth > 10000)
+        return false;
+    if ((n->kind == E_NAME || n->kind == E_ATTR) && n->name && strcmp(n->name, name) == 0)
+        return true;
+    if (n->kind == E_ITEM && n->b && n->b->kind == E_LIT && n->b->lit.kind == JV_STR &&
+        strcmp(n->b->lit.u.s->s, name) == 0)
+        return true;
+    if (n->kind == E_CMP && (n->op == OP_IN || n->op == OP_NOTIN) && n->a && n->a->kind == E_LIT &&
+        n->a->lit.kind == JV_STR && strcmp(n->a->lit.u.s->s, name) == 0)
+        return true; /* 'tool_calls' in message */
+    if (uses(n->a, name, depth + 1) || uses(n->b, name, depth + 1) || uses(n->c, name, depth + 1) ||
+        uses(n->els, name, depth + 1))
+        return true;
+    for (size_t i = 0; i < n->n_kids; i++)
+        if (uses(n->kids[i], name, depth + 1))
+            return true;
+    if (n->kids2) {
+        size_t nk2 = n->kind == E_DICT ? n->n_kids : n->n_kw;
+        for (size_t i = 0; i < nk2; i++)
+            if (uses(n->kids2[i], name, depth + 1))
+                return true;
+    }
+    for (size_t i = 0; i < n->n_body; i++)
+        if (uses(n->body[i], name, depth + 1))
+            return true;
+    return false;
+}
+
+bool jinja_uses(const struct jinja *t, const char *name)
+{
+    return t && name && uses(t->root, name, 0);
+}

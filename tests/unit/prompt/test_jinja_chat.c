@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,40 @@ static void test_today(void **state)
     json_decref(extra);
 }
 
+static bool file_uses(const char *tname, const char *var)
+{
+    char path[512], err[256];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s.jinja", TDIR, tname);
+    char *src = slurp(path, &len);
+    assert_non_null(src);
+    struct jinja *t;
+    assert_int_equal(jinja_parse(src, len, &t, err, sizeof(err)), 0);
+    bool r = jinja_uses(t, var);
+    jinja_free(t);
+    free(src);
+    return r;
+}
+
+/* What a caller asks to decide a model's capabilities. */
+static void test_uses(void **state)
+{
+    (void)state;
+    assert_true(file_uses("qwen3", "tools"));
+    assert_true(file_uses("qwen3", "enable_thinking"));
+    assert_true(file_uses("qwen3", "reasoning_content"));
+    assert_true(file_uses("qwen3", "tool_calls"));
+    assert_true(file_uses("llama3.1-tools", "tools"));
+    assert_true(file_uses("llama3.1-tools", "tool_calls")); /* 'tool_calls' in message */
+    assert_true(file_uses("mistral-v0.3-tools", "tools"));
+    assert_true(file_uses("gemma3", "messages"));
+    assert_false(file_uses("chatml", "tools"));
+    assert_false(file_uses("gemma3", "tools"));
+    assert_false(file_uses("qwen2.5-tools", "enable_thinking"));
+    assert_false(file_uses("phi4", "content_x"));
+    assert_false(jinja_uses(NULL, "tools"));
+}
+
 /* Templates stored in the shared GGUFs. */
 static void test_gguf_templates(void **state)
 {
@@ -277,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_by_hand),
         cmocka_unit_test(test_today),
+        cmocka_unit_test(test_uses),
         cmocka_unit_test(test_gguf_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
