@@ -223,7 +223,7 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
     }
     if (recv->kind != TV_OBJ)
         return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
-                    tval_type_name(recv));
+                    (recv->flags & TVF_DYN) ? "interface {}" : tval_type_name(recv));
     const char *gt = tval_gotype(recv);
     if (has_args)
         return xerr(st, n, OM_EFORMAT,
@@ -240,6 +240,8 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
         return 0;
     }
     *out = tval_from_json(v);
+    if (!gt)
+        out->flags |= TVF_DYN;
     if ((out->kind == TV_ARR || out->kind == TV_OBJ) && is_jsonstr_field(name))
         out->flags |= TVF_JSONSTR;
     if (out->kind == TV_ARR && json_array_size(v) == 0) {
@@ -532,6 +534,7 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         for (size_t i = 0; i < len && !stop && rc == 0; i++) {
             struct tval idx = {.kind = TV_INT, .i = (int64_t)i};
             struct tval e = tval_from_json(json_array_get(v.j, i));
+            e.flags |= v.flags & TVF_DYN;
             any = true;
             rc = range_iter(st, n, base, &idx, &e, &stop);
         }
@@ -543,6 +546,7 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         for (size_t i = 0; i < nk && !stop && rc == 0; i++) {
             struct tval k = {.kind = TV_STR, .s = keys[i], .slen = strlen(keys[i])};
             struct tval e = tval_from_json(json_object_get(v.j, keys[i]));
+            e.flags |= TVF_DYN;
             any = true;
             rc = range_iter(st, n, base, &k, &e, &stop);
         }

@@ -111,7 +111,7 @@ static int eq2(const struct tval *a, const struct tval *b, bool *truth, char *ms
     case BK_STR: *truth = str_cmp(a, b) == 0; return 0;
     default: { /* slices, maps and Ollama's structs (they hold slices) */
         struct tbuf t = {.limit = 120};
-        tval_print_arg(&t, b);
+        tmpl_fmt_verb(&t, 's', b);
         snprintf(msg, n, "non-comparable type %s: %s", t.p ? t.p : "", tval_type_name(b));
         free(t.p);
         return OM_EINVAL;
@@ -151,11 +151,12 @@ static int fn_eq(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
 static int lt2(const struct tval *a, const struct tval *b, bool *truth, char *msg, size_t n)
 {
     enum bkind ka = bkind(a), kb = bkind(b);
-    if (ka == BK_INVALID || kb == BK_INVALID || ka == BK_BOOL || kb == BK_BOOL ||
-        ka == BK_OTHER || kb == BK_OTHER)
+    if (ka == BK_INVALID || kb == BK_INVALID || ka == BK_OTHER || kb == BK_OTHER)
         return fail(msg, n, "invalid type for comparison");
     if (ka != kb)
         return fail(msg, n, "incompatible types for comparison");
+    if (ka == BK_BOOL)
+        return fail(msg, n, "invalid type for comparison");
     switch (ka) {
     case BK_INT: *truth = a->i < b->i; break;
     case BK_FLOAT: *truth = a->f < b->f; break;
@@ -267,7 +268,9 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
                 struct tval c = {.kind = TV_INT, .i = (unsigned char)v.s[x]};
                 v = c;
             } else {
+                unsigned dyn = v.flags & TVF_DYN;
                 v = tval_from_json(json_array_get(v.j, (size_t)x));
+                v.flags |= dyn;
             }
         } else if (v.kind == TV_OBJ && !tval_gotype(&v)) {
             if (k.kind != TV_STR) {
@@ -283,6 +286,7 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
             key[k.slen] = 0;
             json_t *e = tobj_hidden_key(key) ? NULL : json_object_get(v.j, key);
             v = tval_from_json(e);
+            v.flags |= TVF_DYN;
         } else {
             snprintf(msg, n, "can't index item of type %s", tval_type_name(&v));
             return OM_EINVAL;
@@ -344,7 +348,7 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
     for (int64_t i = idx[0]; i < idx[1]; i++)
         json_array_append(a, json_array_get(v.j, (size_t)i));
     out->j = tstate_keep(ctx->st, a);
-    out->flags = 0;
+    out->flags &= TVF_DYN;
     return 0;
 }
 
@@ -403,6 +407,15 @@ static void js_escape(struct tbuf *o, const char *s, size_t n)
             if (c < ' ') {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 tbuf_put(o, e, 6);
+            } else if (c >= 0x80) { /* non-printable runes as \uXXXX */
+                uint32_t cp;
+                size_t len = tmpl_utf8_get(s + i, n - i, &cp);
+                if ((cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029 || cp == 0xAD ||
+                    (cp >= 0x200B && cp <= 0x200F) || cp == 0xFEFF)
+                    tbuf_printf(o, "\\u%04X", cp);
+                else
+                    tbuf_put(o, s + i, len);
+                i += len - 1;
             } else {
                 tbuf_putc(o, (char)c);
             }

@@ -91,6 +91,7 @@ enum tval_kind { TV_NIL, TV_BOOL, TV_INT, TV_FLOAT, TV_STR, TV_ARR, TV_OBJ };
 #define TVF_IFACE 1u   /* TV_NIL that is a valid nil interface (map lookup) */
 #define TVF_JSONSTR 2u /* prints as JSON (Ollama's Stringer types) */
 #define TVF_NILSLICE 4u /* an empty array that is a Go nil slice: JSON null */
+#define TVF_DYN 8u /* held in an interface{} (map value, []any element) */
 
 struct tval {
     enum tval_kind kind;
@@ -122,6 +123,8 @@ const char *tval_gotype(const struct tval *v); /* struct marker or NULL */
 const char *tval_type_name(const struct tval *v); /* Go type name for messages */
 /* Appends v as Go's fmt %v would print it (template output rules). */
 void tval_print(struct tbuf *b, const struct tval *v);
+/* fmt's verb c applied to v (printf's formatting, no flags). */
+void tmpl_fmt_verb(struct tbuf *b, char c, const struct tval *v);
 /* Same, as a function argument prints (nil -> "<nil>"). */
 void tval_print_arg(struct tbuf *b, const struct tval *v);
 /* strconv.FormatFloat(f, fmt, -1, 64) for fmt 'g', 'e', 'f'. */

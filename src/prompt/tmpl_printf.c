@@ -58,22 +58,6 @@ static void pad(struct tbuf *b, const struct spec *sp, const char *s, size_t n, 
     tbuf_put(b, s, n);
 }
 
-static void bad_verb(struct tbuf *b, const char *verb, size_t vlen, const struct tval *v)
-{
-    tbuf_put(b, "%!", 2);
-    tbuf_put(b, verb, vlen);
-    tbuf_putc(b, '(');
-    if (v->kind == TV_NIL) {
-        tbuf_put(b, "<nil>", 5);
-    } else {
-        const char *t = tval_type_name(v);
-        tbuf_put(b, t, strlen(t));
-        tbuf_putc(b, '=');
-        tval_print_arg(b, v);
-    }
-    tbuf_putc(b, ')');
-}
-
 static void quote(struct tbuf *b, const char *s, size_t n)
 {
     tbuf_putc(b, '"');
@@ -170,35 +154,161 @@ static void fmt_float(struct tbuf *b, const struct spec *sp, char verb, double f
 }
 
 static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
-                    const struct tval *v)
+                    const struct tval *v, int depth);
+
+/* "%!d(string=abc)": the value printed with %v and the same flags. */
+static void bad_verb(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
+                     const struct tval *v, int depth)
+{
+    tbuf_put(b, "%!", 2);
+    tbuf_put(b, verb, vlen);
+    tbuf_putc(b, '(');
+    if (v->kind == TV_NIL) {
+        tbuf_put(b, "<nil>", 5);
+    } else {
+        const char *t = tval_type_name(v);
+        tbuf_put(b, t, strlen(t));
+        tbuf_putc(b, '=');
+        if (v->kind == TV_FLOAT) /* the flags stay: %+d of 7.0 shows +7 */
+            fmt_float(b, sp, 'v', v->f);
+        else if (v->kind == TV_INT)
+            fmt_int(b, sp, 'd', v->i);
+        else
+            fmt_one(b, sp, "v", 1, v, depth + 1);
+    }
+    tbuf_putc(b, ')');
+}
+
+/* Slices, maps and structs: the verb applies to each element (fmt's
+ * printValue); nil elements print "<nil>". */
+static void fmt_composite(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
+                          const struct tval *v, int depth)
+{
+    if (v->kind == TV_ARR) {
+        tbuf_putc(b, '[');
+        for (size_t i = 0; i < json_array_size(v->j) && !b->over; i++) {
+            if (i)
+                tbuf_putc(b, ' ');
+            struct tval e = tval_from_json(json_array_get(v->j, i));
+            fmt_one(b, sp, verb, vlen, &e, depth + 1);
+        }
+        tbuf_putc(b, ']');
+        return;
+    }
+    if (tval_gotype(v)) {
+        tbuf_putc(b, '{');
+        const char *key;
+        json_t *val;
+        bool first = true;
+        json_object_foreach(v->j, key, val) {
+            if (tobj_hidden_key(key))
+                continue;
+            if (!first)
+                tbuf_putc(b, ' ');
+            first = false;
+            struct tval e = tval_from_json(val);
+            if ((e.kind == TV_ARR || e.kind == TV_OBJ) &&
+                (strcmp(key, "Arguments") == 0 || strcmp(key, "Properties") == 0))
+                e.flags |= TVF_JSONSTR;
+            fmt_one(b, sp, verb, vlen, &e, depth + 1);
+        }
+        tbuf_putc(b, '}');
+        return;
+    }
+    size_t n;
+    const char **keys = tobj_sorted_keys(v->j, &n);
+    tbuf_put(b, "map[", 4);
+    for (size_t i = 0; i < n && !b->over; i++) {
+        if (i)
+            tbuf_putc(b, ' ');
+        struct tval k = {.kind = TV_STR, .s = keys[i], .slen = strlen(keys[i])};
+        fmt_one(b, sp, verb, vlen, &k, depth + 1);
+        tbuf_putc(b, ':');
+        struct tval e = tval_from_json(json_object_get(v->j, keys[i]));
+        fmt_one(b, sp, verb, vlen, &e, depth + 1);
+    }
+    free(keys);
+    tbuf_putc(b, ']');
+}
+
+static void str_prec(struct tbuf *t, const struct spec *sp)
+{
+    if (sp->prec < 0)
+        return;
+    size_t i = 0; /* precision counts runes */
+    for (int r = 0; r < sp->prec && i < t->len; r++) {
+        uint32_t cp;
+        i += tmpl_utf8_get(t->p + i, t->len - i, &cp);
+    }
+    t->len = i;
+}
+
+/* C's %a writes one exponent digit where Go writes at least two. */
+static void hex_float(struct tbuf *t, char c, double f)
+{
+    char s[64];
+    int n = snprintf(s, sizeof(s), c == 'X' ? "%A" : "%a", f);
+    char *p = strpbrk(s, "pP");
+    if (n > 0 && p && (p[1] == '+' || p[1] == '-') && p[2] && !p[3]) {
+        p[4] = 0;
+        p[3] = p[2];
+        p[2] = '0';
+    }
+    tbuf_put(t, s, strlen(s));
+}
+
+static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
+                    const struct tval *v, int depth)
 {
     char c = vlen == 1 ? verb[0] : '?';
     struct tbuf t = {.limit = TMPL_MAX_OUTPUT};
+    struct tval sv;
+    if (depth > 64) {
+        tbuf_put(b, "...", 3);
+        return;
+    }
+    if (v->kind == TV_NIL && depth > 0) {
+        pad(b, sp, "<nil>", 5, false);
+        return;
+    }
+    if (c == 'T') {
+        const char *tn = v->kind == TV_NIL ? "<nil>" : tval_type_name(v);
+        pad(b, sp, tn, strlen(tn), false);
+        return;
+    }
+    if ((v->kind == TV_ARR || v->kind == TV_OBJ) && (v->flags & TVF_JSONSTR) &&
+        (c == 'v' || c == 's' || c == 'q' || c == 'x' || c == 'X')) {
+        tval_print_arg(&t, v); /* a Stringer: its String() with the verb */
+        sv = (struct tval){.kind = TV_STR, .s = t.p ? t.p : "", .slen = t.len};
+        fmt_one(b, sp, verb, vlen, &sv, depth);
+        free(t.p);
+        return;
+    }
+    if (v->kind == TV_ARR || v->kind == TV_OBJ) {
+        fmt_composite(b, sp, verb, vlen, v, depth);
+        return;
+    }
     switch (c) {
     case 'v':
-        if (v->kind == TV_FLOAT) {
-            fmt_float(b, sp, 'v', v->f);
-            return;
-        }
-        if (v->kind == TV_INT) {
-            fmt_int(b, sp, 'd', v->i);
+        if (v->kind == TV_FLOAT || v->kind == TV_INT) { /* %+v, %#v: not a sign */
+            struct spec s2 = *sp;
+            s2.plus = s2.sharp = false;
+            if (v->kind == TV_FLOAT)
+                fmt_float(b, &s2, 'v', v->f);
+            else
+                fmt_int(b, &s2, 'd', v->i);
             return;
         }
         tval_print_arg(&t, v);
+        if (v->kind == TV_STR)
+            str_prec(&t, sp);
         break;
     case 's':
-        if (v->kind == TV_STR || v->kind == TV_ARR || v->kind == TV_OBJ) {
+        if (v->kind == TV_STR) {
             tval_print_arg(&t, v);
-            if (sp->prec >= 0 && v->kind == TV_STR) { /* precision counts runes */
-                size_t i = 0;
-                for (int r = 0; r < sp->prec && i < t.len; r++) {
-                    uint32_t cp;
-                    i += tmpl_utf8_get(t.p + i, t.len - i, &cp);
-                }
-                t.len = i;
-            }
+            str_prec(&t, sp);
         } else {
-            bad_verb(&t, verb, vlen, v);
+            bad_verb(&t, sp, verb, vlen, v, depth);
         }
         break;
     case 'q':
@@ -210,7 +320,7 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
             tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
             tbuf_putc(&t, '\'');
         } else {
-            bad_verb(&t, verb, vlen, v);
+            bad_verb(&t, sp, verb, vlen, v, depth);
         }
         break;
     case 'd': case 'b': case 'o': case 'O': case 'x': case 'X':
@@ -221,25 +331,28 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         if ((c == 'x' || c == 'X') && v->kind == TV_STR) {
             for (size_t i = 0; i < v->slen; i++)
                 tbuf_printf(&t, c == 'x' ? "%02x" : "%02X", (unsigned char)v->s[i]);
-        } else if ((c == 'x' || c == 'X' || c == 'b') && v->kind == TV_FLOAT) {
-            char s[64];
-            snprintf(s, sizeof(s), c == 'X' ? "%A" : "%a", v->f);
-            tbuf_put(&t, s, strlen(s));
+        } else if ((c == 'x' || c == 'X') && v->kind == TV_FLOAT) {
+            hex_float(&t, c, v->f);
         } else {
-            bad_verb(&t, verb, vlen, v);
+            bad_verb(&t, sp, verb, vlen, v, depth);
         }
         break;
     case 'c':
     case 'U':
         if (v->kind == TV_INT) {
+            char u[4];
             if (c == 'c') {
-                char u[4];
                 tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
             } else {
                 tbuf_printf(&t, "U+%04llX", (unsigned long long)v->i);
+                if (sp->sharp) {
+                    tbuf_put(&t, " '", 2);
+                    tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
+                    tbuf_putc(&t, '\'');
+                }
             }
         } else {
-            bad_verb(&t, verb, vlen, v);
+            bad_verb(&t, sp, verb, vlen, v, depth);
         }
         break;
     case 'e': case 'E': case 'f': case 'F': case 'g': case 'G':
@@ -247,25 +360,26 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
             fmt_float(b, sp, c, v->f);
             return;
         }
-        bad_verb(&t, verb, vlen, v);
+        bad_verb(&t, sp, verb, vlen, v, depth);
         break;
     case 't':
         if (v->kind == TV_BOOL)
             tbuf_put(&t, v->b ? "true" : "false", v->b ? 4 : 5);
         else
-            bad_verb(&t, verb, vlen, v);
+            bad_verb(&t, sp, verb, vlen, v, depth);
         break;
-    case 'T': {
-        const char *tn = tval_type_name(v);
-        tbuf_put(&t, tn, strlen(tn));
-        break;
-    }
     default:
-        bad_verb(&t, verb, vlen, v);
+        bad_verb(&t, sp, verb, vlen, v, depth);
         break;
     }
     pad(b, sp, t.p ? t.p : "", t.len, false);
     free(t.p);
+}
+
+void tmpl_fmt_verb(struct tbuf *b, char c, const struct tval *v)
+{
+    struct spec sp = {.width = -1, .prec = -1};
+    fmt_one(b, &sp, &c, 1, v, 0);
 }
 
 int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
@@ -363,7 +477,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
             tbuf_put(b, "(MISSING)", 9);
             continue;
         }
-        fmt_one(b, &sp, verb, vlen, &args[argi++]);
+        fmt_one(b, &sp, verb, vlen, &args[argi++], 0);
     }
     if (argi < nv && !b->over) {
         tbuf_put(b, "%!(EXTRA ", 9);
