@@ -16,8 +16,6 @@
 #define TRY(x) do { int rc_ = (x); if (rc_) return rc_; } while (0)
 #define MAX_RANGE 100000
 
-struct jv jinja_strip(struct jctx *c, struct jv s, const struct jstr *chars, char which);
-struct jv jinja_replace(struct jctx *c, struct jv s, struct jv old, struct jv new, int64_t count);
 
 static bool is(const char *name, const char *a) { return strcmp(name, a) == 0; }
 

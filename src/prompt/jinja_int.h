@@ -231,6 +231,14 @@ int jinja_method(struct jctx *c, struct jv self, const char *name, const struct 
 int jinja_global(struct jctx *c, const char *name, const struct jargs *a, struct jv *out);
 /* The global function `name` as a value (so `strftime_now is defined`), or undefined. */
 struct jv jinja_global_value(struct jctx *c, const char *name);
+/* String helpers (jinja_str.c). mode: 'u'pper, 'l'ower, 'c'apitalize, 't'
+ * Jinja's title filter, 'T' Python's str.title(). which: 'b'oth, 'l'eft,
+ * 'r'ight; chars NULL strips whitespace. count < 0: replace all. */
+struct jv jinja_recase(struct jctx *c, struct jv in, char mode);
+struct jv jinja_strip(struct jctx *c, struct jv s, const struct jstr *chars, char which);
+struct jv jinja_replace(struct jctx *c, struct jv s, struct jv old, struct jv new, int64_t count);
+/* printf-style formatting of fmt with a's positional arguments. */
+int jinja_pformat(struct jctx *c, struct jv fmt, const struct jargs *a, struct jv *out);
 /* Argument by position or keyword; `def` when absent. */
 struct jv jargs_get(const struct jargs *a, size_t pos, const char *kw, struct jv def);
 /* Calls a callable value (macro, caller, loop.cycle); caller may be undefined. */
