@@ -20,7 +20,8 @@ struct cli_client {
     char base[512];
     long status;    /* HTTP status of the last reply, 0 when none came */
     char err[1024]; /* message of the last failure */
-    int insecure;   /* reserved: skip TLS verification for https hosts */
+    int insecure;   /* skip TLS verification of OLLAMA_HOST (no verb sets it: --insecure
+                     * is the registry flag passed to the server, as in Ollama) */
 };
 
 /* Fills c from the OLLAMA_HOST environment variable (default

@@ -244,7 +244,6 @@ int cli_cmd_run(int argc, char **argv)
         rc = cli_client_fail(&c);
         goto out;
     }
-    c.insecure = insecure;
     json_t *sreq = json_pack("{s:s}", "model", o.model);
     rc = cli_client_call(&c, "POST", "/api/show", sreq, &show);
     if (rc == OM_ENOTFOUND) {
