@@ -323,6 +323,7 @@ json_t *prompt_generate_messages(const char *system, const char *model_system,
         json_t *m;
         json_array_foreach(model_messages, i, m) json_array_append(a, m);
     }
-    json_array_append_new(a, json_pack("{s:s,s:s}", "role", "user", "content", prompt ? prompt : ""));
+    json_array_append_new(a,
+                          json_pack("{s:s,s:s}", "role", "user", "content", prompt ? prompt : ""));
     return a;
 }

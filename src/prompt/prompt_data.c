@@ -244,7 +244,8 @@ int prompt_tmpl_tools(const json_t *tools, json_t **out, char *err, size_t errle
         json_t *params = json_object_get(fn, "parameters");
         if (params && !json_is_object(params) && !json_is_null(params)) {
             json_decref(arr);
-            return om_err(err, errlen, OM_EINVAL, "tools[%zu].function.parameters: expected an object", i);
+            return om_err(err, errlen, OM_EINVAL,
+                          "tools[%zu].function.parameters: expected an object", i);
         }
         json_t *tool = go_struct("Tool");
         json_object_set_new(tool, "Type", str_or(json_object_get(t, "type")));
@@ -257,7 +258,8 @@ int prompt_tmpl_tools(const json_t *tools, json_t **out, char *err, size_t errle
         json_object_set_new(p, "Defs", any_or_null(json_object_get(params, "$defs")));
         json_object_set_new(p, "Items", any_or_null(json_object_get(params, "items")));
         json_object_set_new(p, "Required", string_list(json_object_get(params, "required")));
-        json_object_set_new(p, "Properties", property_map(json_object_get(params, "properties"), 0));
+        json_object_set_new(p, "Properties",
+                            property_map(json_object_get(params, "properties"), 0));
         json_object_set_new(f, "Parameters", p);
         json_object_set_new(tool, "Function", f);
         json_array_append_new(arr, tool);

@@ -331,7 +331,7 @@ int tmpl_think_tags(const struct tmpl *t, char **open, char **close)
 static struct tmpl *tmpl_clone(const struct tmpl *t)
 {
     struct tmpl *c = om_xcalloc(1, sizeof(*c));
-    c->root = tnode_copy(t->root);
+    c->root = tmpl_node_copy(t->root);
     c->src = om_xmalloc(t->srclen + 1);
     memcpy(c->src, t->src, t->srclen + 1);
     c->srclen = t->srclen;
@@ -339,7 +339,7 @@ static struct tmpl *tmpl_clone(const struct tmpl *t)
         c->defs = om_xcalloc((size_t)t->ndefs, sizeof(*c->defs));
         for (int i = 0; i < t->ndefs; i++) {
             c->defs[i].name = om_xstrdup(t->defs[i].name);
-            c->defs[i].root = tnode_copy(t->defs[i].root);
+            c->defs[i].root = tmpl_node_copy(t->defs[i].root);
         }
         c->ndefs = t->ndefs;
     }
@@ -350,17 +350,17 @@ struct tmpl *tmpl_with_response(const struct tmpl *t)
 {
     struct tmpl *c = tmpl_clone(t);
     uint32_t pos = (uint32_t)t->srclen;
-    struct tnode *f = tnode_new(TN_FIELD, pos);
+    struct tnode *f = tmpl_node_new(TN_FIELD, pos);
     f->idents = om_xmalloc(sizeof(char *));
     f->idents[0] = om_xstrdup("Response");
     f->nidents = 1;
-    struct tnode *cmd = tnode_new(TN_CMD, pos);
-    tnode_add(cmd, f);
-    struct tnode *pipe = tnode_new(TN_PIPE, pos);
-    tnode_add(pipe, cmd);
-    struct tnode *act = tnode_new(TN_ACTION, pos);
+    struct tnode *cmd = tmpl_node_new(TN_CMD, pos);
+    tmpl_node_add(cmd, f);
+    struct tnode *pipe = tmpl_node_new(TN_PIPE, pos);
+    tmpl_node_add(pipe, cmd);
+    struct tnode *act = tmpl_node_new(TN_ACTION, pos);
     act->pipe = pipe;
-    tnode_add(c->root, act);
+    tmpl_node_add(c->root, act);
     return c;
 }
 
@@ -372,7 +372,7 @@ static struct tnode *cut(struct tnode *n, bool *cutting)
         return n;
     }
     if (*cutting) {
-        tnode_free(n);
+        tmpl_node_free(n);
         return NULL;
     }
     switch (n->type) {
@@ -391,14 +391,14 @@ static struct tnode *cut(struct tnode *n, bool *cutting)
     case TN_WITH:
         n->list = cut(n->list, cutting);
         if (!n->list)
-            n->list = tnode_new(TN_LIST, n->pos);
+            n->list = tmpl_node_new(TN_LIST, n->pos);
         if (n->elist)
             n->elist = cut(n->elist, cutting);
         return n;
     case TN_ACTION:
         n->pipe = cut(n->pipe, cutting);
         if (!n->pipe) {
-            tnode_free(n);
+            tmpl_node_free(n);
             return NULL;
         }
         return n;
@@ -413,7 +413,7 @@ static struct tnode *cut(struct tnode *n, bool *cutting)
             }
             cmd->nkids = k;
             if (k == 0) {
-                tnode_free(n);
+                tmpl_node_free(n);
                 return NULL;
             }
         }

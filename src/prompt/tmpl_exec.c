@@ -43,7 +43,7 @@ struct tstate {
 
 /* ---- output buffer ---- */
 
-void tbuf_put(struct tbuf *b, const char *s, size_t n)
+void tmpl_buf_put(struct tbuf *b, const char *s, size_t n)
 {
     if (b->over || n == 0)
         return;
@@ -63,9 +63,9 @@ void tbuf_put(struct tbuf *b, const char *s, size_t n)
     b->p[b->len] = 0;
 }
 
-void tbuf_putc(struct tbuf *b, char c) { tbuf_put(b, &c, 1); }
+void tmpl_buf_putc(struct tbuf *b, char c) { tmpl_buf_put(b, &c, 1); }
 
-void tbuf_printf(struct tbuf *b, const char *fmt, ...)
+void tmpl_buf_printf(struct tbuf *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -73,7 +73,7 @@ void tbuf_printf(struct tbuf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (n > 0)
-        tbuf_put(b, tmp, OM_MIN((size_t)n, sizeof(tmp) - 1));
+        tmpl_buf_put(b, tmp, OM_MIN((size_t)n, sizeof(tmp) - 1));
 }
 
 /* ---- errors ---- */
@@ -106,7 +106,7 @@ static int xerr(struct tstate *st, const struct tnode *n, int rc, const char *fm
     return rc;
 }
 
-int tstate_charge(struct tstate *st, uint64_t cost)
+int tmpl_state_charge(struct tstate *st, uint64_t cost)
 {
     st->steps += cost;
     return st->steps > TMPL_MAX_STEPS ? OM_ERANGE : 0;
@@ -132,7 +132,7 @@ static void arena_add(struct tstate *st, void *p)
     st->arena[st->narena++] = p;
 }
 
-char *tstate_strdup(struct tstate *st, const char *s, size_t n)
+char *tmpl_state_strdup(struct tstate *st, const char *s, size_t n)
 {
     if (st->arena_bytes + n > ARENA_MAX)
         return NULL;
@@ -146,7 +146,7 @@ char *tstate_strdup(struct tstate *st, const char *s, size_t n)
 }
 
 /* Arena entries tagged by the low bit are json references. */
-json_t *tstate_keep(struct tstate *st, json_t *j)
+json_t *tmpl_state_keep(struct tstate *st, json_t *j)
 {
     if (!j)
         return NULL;
@@ -210,9 +210,9 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
     if ((recv->flags & TVF_JSONSTR) && strcmp(name, "String") == 0 && !has_args) {
         /* Ollama's Stringer types: .String is their String method */
         struct tbuf b = {.limit = TMPL_MAX_OUTPUT};
-        if (tval_json(&b, recv) < 0)
+        if (tmpl_val_json(&b, recv) < 0)
             b.len = 0;
-        char *s = b.over ? NULL : tstate_strdup(st, b.p ? b.p : "", b.len);
+        char *s = b.over ? NULL : tmpl_state_strdup(st, b.p ? b.p : "", b.len);
         free(b.p);
         if (!s)
             return xerr(st, n, OM_ERANGE, "execution memory limit exceeded");
@@ -223,23 +223,23 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
     }
     if (recv->kind != TV_OBJ)
         return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
-                    (recv->flags & TVF_DYN) ? "interface {}" : tval_type_name(recv));
-    const char *gt = tval_gotype(recv);
+                    (recv->flags & TVF_DYN) ? "interface {}" : tmpl_val_type_name(recv));
+    const char *gt = tmpl_val_gotype(recv);
     if (has_args)
         return xerr(st, n, OM_EFORMAT,
                     gt ? "%s has arguments but cannot be invoked as function"
                        : "%s is not a method but has arguments",
                     name);
-    json_t *v = tobj_hidden_key(name) ? NULL : json_object_get(recv->j, name);
+    json_t *v = tmpl_obj_hidden_key(name) ? NULL : json_object_get(recv->j, name);
     if (!v) {
         if (gt)
             return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
-                        tval_type_name(recv));
+                        tmpl_val_type_name(recv));
         out->kind = TV_NIL;
         out->flags = TVF_IFACE;
         return 0;
     }
-    *out = tval_from_json(v);
+    *out = tmpl_val_from_json(v);
     if (!gt)
         out->flags |= TVF_DYN;
     if ((out->kind == TV_ARR || out->kind == TV_OBJ) && is_jsonstr_field(name))
@@ -297,7 +297,7 @@ static void num_value(const struct tnode *n, struct tval *out)
     }
 }
 
-int tstate_eval_arg(struct tstate *st, const struct tnode *arg, const struct tval *dot,
+int tmpl_state_eval_arg(struct tstate *st, const struct tnode *arg, const struct tval *dot,
                     struct tval *out)
 {
     memset(out, 0, sizeof(*out));
@@ -334,7 +334,7 @@ int tstate_eval_arg(struct tstate *st, const struct tnode *arg, const struct tva
     case TN_PIPE:
         return eval_pipeline(st, dot, arg, out);
     case TN_CHAIN:
-        if (tstate_eval_arg(st, arg->pipe, dot, out) < 0)
+        if (tmpl_state_eval_arg(st, arg->pipe, dot, out) < 0)
             return st->rc;
         if (out->kind == TV_NIL)
             out->flags &= ~TVF_IFACE;
@@ -347,7 +347,7 @@ int tstate_eval_arg(struct tstate *st, const struct tnode *arg, const struct tva
         cmd.nkids = 1;
         struct tstate_fn ctx = {st, &cmd, dot, NULL};
         char msg[256] = "";
-        int rc = tfunc_call(&ctx, arg->text, out, msg, sizeof(msg));
+        int rc = tmpl_func_call(&ctx, arg->text, out, msg, sizeof(msg));
         if (!st->rc && rc == OM_EFORMAT)
             return xerr(st, arg, OM_EFORMAT, "%s", msg);
         if (!st->rc && rc < 0)
@@ -359,15 +359,15 @@ int tstate_eval_arg(struct tstate *st, const struct tnode *arg, const struct tva
     }
 }
 
-int tstate_nargs(const struct tstate_fn *ctx)
+int tmpl_state_nargs(const struct tstate_fn *ctx)
 {
     return ctx->cmd->nkids - 1 + (ctx->final ? 1 : 0);
 }
 
-int tstate_arg(struct tstate_fn *ctx, int i, struct tval *out)
+int tmpl_state_arg(struct tstate_fn *ctx, int i, struct tval *out)
 {
     if (i < ctx->cmd->nkids - 1)
-        return tstate_eval_arg(ctx->st, ctx->cmd->kids[i + 1], ctx->dot, out);
+        return tmpl_state_eval_arg(ctx->st, ctx->cmd->kids[i + 1], ctx->dot, out);
     *out = *ctx->final;
     return 0;
 }
@@ -386,7 +386,7 @@ static int eval_command(struct tstate *st, const struct tval *dot, const struct 
     case TN_CHAIN:
     case TN_VAR:
     case TN_PIPE:
-        if (tstate_eval_arg(st, first, dot, out) < 0)
+        if (tmpl_state_eval_arg(st, first, dot, out) < 0)
             return st->rc;
         if (first->type == TN_PIPE && out->kind == TV_NIL)
             out->flags &= ~TVF_IFACE;
@@ -398,7 +398,7 @@ static int eval_command(struct tstate *st, const struct tval *dot, const struct 
             return xerr(st, cmd, OM_ERANGE, "exceeded maximum template depth (%d)",
                         TMPL_MAX_DEPTH * 4);
         st->depth++;
-        int rc = tfunc_call(&ctx, first->text, out, msg, sizeof(msg));
+        int rc = tmpl_func_call(&ctx, first->text, out, msg, sizeof(msg));
         st->depth--;
         if (st->rc)
             return st->rc;
@@ -414,7 +414,7 @@ static int eval_command(struct tstate *st, const struct tval *dot, const struct 
     default:
         if (not_a_function(st, cmd, final) < 0)
             return st->rc;
-        return tstate_eval_arg(st, first, dot, out);
+        return tmpl_state_eval_arg(st, first, dot, out);
     }
 }
 
@@ -477,7 +477,7 @@ static int walk_if_with(struct tstate *st, const struct tval *dot, const struct 
     struct tval v;
     int rc = eval_pipeline(st, dot, n->pipe, &v);
     if (rc == 0) {
-        if (tval_truth(&v))
+        if (tmpl_val_truth(&v))
             rc = walk_list(st, n->type == TN_WITH ? &v : dot, n->list);
         else if (n->elist)
             rc = walk_list(st, dot, n->elist);
@@ -533,19 +533,19 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         size_t len = json_array_size(v.j);
         for (size_t i = 0; i < len && !stop && rc == 0; i++) {
             struct tval idx = {.kind = TV_INT, .i = (int64_t)i};
-            struct tval e = tval_from_json(json_array_get(v.j, i));
+            struct tval e = tmpl_val_from_json(json_array_get(v.j, i));
             e.flags |= v.flags & TVF_DYN;
             any = true;
             rc = range_iter(st, n, base, &idx, &e, &stop);
         }
-    } else if (v.kind == TV_OBJ && !tval_gotype(&v)) {
-        if (tstate_charge(st, json_object_size(v.j)) < 0)
+    } else if (v.kind == TV_OBJ && !tmpl_val_gotype(&v)) {
+        if (tmpl_state_charge(st, json_object_size(v.j)) < 0)
             return xerr(st, n, OM_ERANGE, "execution exceeds %u steps", TMPL_MAX_STEPS);
         size_t nk;
-        const char **keys = tobj_sorted_keys(v.j, &nk);
+        const char **keys = tmpl_obj_sorted_keys(v.j, &nk);
         for (size_t i = 0; i < nk && !stop && rc == 0; i++) {
             struct tval k = {.kind = TV_STR, .s = keys[i], .slen = strlen(keys[i])};
-            struct tval e = tval_from_json(json_object_get(v.j, keys[i]));
+            struct tval e = tmpl_val_from_json(json_object_get(v.j, keys[i]));
             e.flags |= TVF_DYN;
             any = true;
             rc = range_iter(st, n, base, &k, &e, &stop);
@@ -553,8 +553,8 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         free(keys);
     } else if (v.kind == TV_INT) {
         if (n->pipe->ndecl > 1)
-            rc = xerr(st, n->pipe, OM_EFORMAT, "can't use %lld to iterate over more than one variable",
-                      (long long)v.i);
+            rc = xerr(st, n->pipe, OM_EFORMAT,
+                      "can't use %lld to iterate over more than one variable", (long long)v.i);
         for (int64_t i = 0; i < v.i && !stop && rc == 0; i++) {
             struct tval e = {.kind = TV_INT, .i = i};
             any = true;
@@ -562,7 +562,7 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         }
     } else if (v.kind != TV_NIL) {
         struct tbuf b = {.limit = 200};
-        tval_print(&b, &v);
+        tmpl_val_print(&b, &v);
         rc = xerr(st, n->pipe, OM_EFORMAT, "range can't iterate over %s", b.p ? b.p : "");
         free(b.p);
     }
@@ -607,14 +607,14 @@ static int walk(struct tstate *st, const struct tval *dot, const struct tnode *n
         return st->rc;
     switch (n->type) {
     case TN_TEXT:
-        tbuf_put(&st->out, n->text, n->tlen);
+        tmpl_buf_put(&st->out, n->text, n->tlen);
         return 0;
     case TN_ACTION: {
         struct tval v;
         if (eval_pipeline(st, dot, n->pipe, &v) < 0)
             return st->rc;
         if (n->pipe->ndecl == 0)
-            tval_print(&st->out, &v);
+            tmpl_val_print(&st->out, &v);
         return 0;
     }
     case TN_IF:
@@ -653,7 +653,7 @@ int tmpl_exec(const struct tmpl *t, const json_t *data, char **out, size_t *out_
     st.out.limit = TMPL_MAX_OUTPUT;
     struct tval root = {0};
     if (data)
-        root = tval_from_json((json_t *)data);
+        root = tmpl_val_from_json((json_t *)data);
     if (root.kind == TV_NIL)
         root.flags = 0;
     var_push(&st, "$", &root);

@@ -24,7 +24,7 @@ static const char *const funcs[] = {
     "yesterdayDate", "toTypeScriptType",
 };
 
-bool tfunc_exists(const char *name)
+bool tmpl_func_exists(const char *name)
 {
     for (size_t i = 0; i < OM_ARRAY_LEN(funcs); i++)
         if (strcmp(funcs[i], name) == 0)
@@ -40,7 +40,7 @@ static int fail(char *msg, size_t msglen, const char *text)
 
 static int nargs_check(struct tstate_fn *ctx, const char *name, int want, char *msg, size_t n)
 {
-    int got = tstate_nargs(ctx);
+    int got = tmpl_state_nargs(ctx);
     if (got != want) {
         snprintf(msg, n, "wrong number of args for %s: want %d got %d", name, want, got);
         return OM_EFORMAT; /* reported without "error calling" */
@@ -57,7 +57,7 @@ static int str_result(struct tstate_fn *ctx, struct tbuf *b, struct tval *out, c
         fail(msg, msglen, "result too large");
         return OM_ERANGE;
     }
-    char *s = tstate_strdup(ctx->st, b->p ? b->p : "", b->len);
+    char *s = tmpl_state_strdup(ctx->st, b->p ? b->p : "", b->len);
     free(b->p);
     if (!s) {
         fail(msg, msglen, "execution memory limit exceeded");
@@ -112,7 +112,7 @@ static int eq2(const struct tval *a, const struct tval *b, bool *truth, char *ms
     default: { /* slices, maps and Ollama's structs (they hold slices) */
         struct tbuf t = {.limit = 120};
         tmpl_fmt_verb(&t, 's', b);
-        snprintf(msg, n, "non-comparable type %s: %s", t.p ? t.p : "", tval_type_name(b));
+        snprintf(msg, n, "non-comparable type %s: %s", t.p ? t.p : "", tmpl_val_type_name(b));
         free(t.p);
         return OM_EINVAL;
     }
@@ -121,7 +121,7 @@ static int eq2(const struct tval *a, const struct tval *b, bool *truth, char *ms
 
 static int fn_eq(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
 {
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     if (na == 1)
         return fail(msg, n, "missing argument for comparison");
     if (na < 1) {
@@ -129,13 +129,13 @@ static int fn_eq(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
         return OM_EFORMAT;
     }
     struct tval a;
-    if (tstate_arg(ctx, 0, &a) < 0)
+    if (tmpl_state_arg(ctx, 0, &a) < 0)
         return -1;
     out->kind = TV_BOOL;
     out->b = false;
     for (int i = 1; i < na; i++) {
         struct tval b;
-        if (tstate_arg(ctx, i, &b) < 0)
+        if (tmpl_state_arg(ctx, i, &b) < 0)
             return -1;
         bool t;
         if (eq2(&a, &b, &t, msg, n) < 0)
@@ -172,7 +172,7 @@ static int fn_cmp(struct tstate_fn *ctx, int op, const char *name, struct tval *
     if (nargs_check(ctx, name, 2, msg, n) < 0)
         return OM_EFORMAT;
     struct tval a, b;
-    if (tstate_arg(ctx, 0, &a) < 0 || tstate_arg(ctx, 1, &b) < 0)
+    if (tmpl_state_arg(ctx, 0, &a) < 0 || tmpl_state_arg(ctx, 1, &b) < 0)
         return -1;
     bool t = false, e = false;
     out->kind = TV_BOOL;
@@ -202,26 +202,26 @@ static int fn_len(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
     if (nargs_check(ctx, "len", 1, msg, n) < 0)
         return OM_EFORMAT;
     struct tval v;
-    if (tstate_arg(ctx, 0, &v) < 0)
+    if (tmpl_state_arg(ctx, 0, &v) < 0)
         return -1;
     out->kind = TV_INT;
     switch (v.kind) {
     case TV_STR: out->i = (int64_t)v.slen; return 0;
     case TV_ARR: out->i = (int64_t)json_array_size(v.j); return 0;
     case TV_OBJ:
-        if (!tval_gotype(&v)) {
-            if (tstate_charge(ctx->st, json_object_size(v.j)) < 0) {
+        if (!tmpl_val_gotype(&v)) {
+            if (tmpl_state_charge(ctx->st, json_object_size(v.j)) < 0) {
                 fail(msg, n, "execution step limit exceeded");
                 return OM_ERANGE;
             }
-            out->i = (int64_t)tobj_len(v.j);
+            out->i = (int64_t)tmpl_obj_len(v.j);
             return 0;
         }
         break;
     case TV_NIL: return fail(msg, n, "len of nil pointer");
     default: break;
     }
-    snprintf(msg, n, "len of type %s", tval_type_name(&v));
+    snprintf(msg, n, "len of type %s", tmpl_val_type_name(&v));
     return OM_EINVAL;
 }
 
@@ -233,25 +233,25 @@ static int int_arg(const struct tval *v, int64_t *out, char *msg, size_t n, cons
     }
     if (v->kind == TV_NIL)
         return fail(msg, n, "cannot index slice/array with nil");
-    snprintf(msg, n, "cannot index slice/array with type %s", tval_type_name(v));
+    snprintf(msg, n, "cannot index slice/array with type %s", tmpl_val_type_name(v));
     (void)what;
     return OM_EINVAL;
 }
 
 static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
 {
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     if (na < 1)
     {
         snprintf(msg, n, "wrong number of args for index: want at least 1 got 0");
         return OM_EFORMAT;
     }
     struct tval v;
-    if (tstate_arg(ctx, 0, &v) < 0)
+    if (tmpl_state_arg(ctx, 0, &v) < 0)
         return -1;
     for (int i = 1; i < na; i++) {
         struct tval k;
-        if (tstate_arg(ctx, i, &k) < 0)
+        if (tmpl_state_arg(ctx, i, &k) < 0)
             return -1;
         if (v.kind == TV_NIL)
             return fail(msg, n, "index of untyped nil");
@@ -269,26 +269,26 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
                 v = c;
             } else {
                 unsigned dyn = v.flags & TVF_DYN;
-                v = tval_from_json(json_array_get(v.j, (size_t)x));
+                v = tmpl_val_from_json(json_array_get(v.j, (size_t)x));
                 v.flags |= dyn;
             }
-        } else if (v.kind == TV_OBJ && !tval_gotype(&v)) {
+        } else if (v.kind == TV_OBJ && !tmpl_val_gotype(&v)) {
             if (k.kind != TV_STR) {
-                snprintf(msg, n, "value has type %s; should be string", tval_type_name(&k));
+                snprintf(msg, n, "value has type %s; should be string", tmpl_val_type_name(&k));
                 return OM_EINVAL;
             }
             char key[512];
             if (k.slen >= sizeof(key) || memchr(k.s, 0, k.slen)) {
-                v = tval_from_json(NULL);
+                v = tmpl_val_from_json(NULL);
                 continue;
             }
             memcpy(key, k.s, k.slen);
             key[k.slen] = 0;
-            json_t *e = tobj_hidden_key(key) ? NULL : json_object_get(v.j, key);
-            v = tval_from_json(e);
+            json_t *e = tmpl_obj_hidden_key(key) ? NULL : json_object_get(v.j, key);
+            v = tmpl_val_from_json(e);
             v.flags |= TVF_DYN;
         } else {
-            snprintf(msg, n, "can't index item of type %s", tval_type_name(&v));
+            snprintf(msg, n, "can't index item of type %s", tmpl_val_type_name(&v));
             return OM_EINVAL;
         }
     }
@@ -298,21 +298,21 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
 
 static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n)
 {
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     if (na < 1)
     {
         snprintf(msg, n, "wrong number of args for slice: want at least 1 got 0");
         return OM_EFORMAT;
     }
     struct tval v;
-    if (tstate_arg(ctx, 0, &v) < 0)
+    if (tmpl_state_arg(ctx, 0, &v) < 0)
         return -1;
     if (v.kind == TV_NIL)
         return fail(msg, n, "slice of untyped nil");
     if (na > 4)
         return fail(msg, n, "too many slice indexes");
     if (v.kind != TV_STR && v.kind != TV_ARR) {
-        snprintf(msg, n, "can't slice item of type %s", tval_type_name(&v));
+        snprintf(msg, n, "can't slice item of type %s", tmpl_val_type_name(&v));
         return OM_EINVAL;
     }
     if (v.kind == TV_STR && na == 4)
@@ -321,7 +321,7 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
     int64_t idx[3] = {0, cap, cap};
     for (int i = 1; i < na; i++) {
         struct tval k;
-        if (tstate_arg(ctx, i, &k) < 0)
+        if (tmpl_state_arg(ctx, i, &k) < 0)
             return -1;
         if (int_arg(&k, &idx[i - 1], msg, n, "slice") < 0)
             return OM_EINVAL;
@@ -347,7 +347,7 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
     json_t *a = json_array();
     for (int64_t i = idx[0]; i < idx[1]; i++)
         json_array_append(a, json_array_get(v.j, (size_t)i));
-    out->j = tstate_keep(ctx->st, a);
+    out->j = tmpl_state_keep(ctx->st, a);
     out->flags &= TVF_DYN;
     return 0;
 }
@@ -357,20 +357,20 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
 /* fmt.Sprint / Sprintln of all arguments into b. */
 static int sprint(struct tstate_fn *ctx, struct tbuf *b, bool ln)
 {
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     bool prev_str = false;
     for (int i = 0; i < na; i++) {
         struct tval v;
-        if (tstate_arg(ctx, i, &v) < 0)
+        if (tmpl_state_arg(ctx, i, &v) < 0)
             return -1;
         bool is_str = v.kind == TV_STR;
         if (i > 0 && (ln || (!is_str && !prev_str)))
-            tbuf_putc(b, ' ');
-        tval_print_arg(b, &v);
+            tmpl_buf_putc(b, ' ');
+        tmpl_val_print_arg(b, &v);
         prev_str = is_str;
     }
     if (ln)
-        tbuf_putc(b, '\n');
+        tmpl_buf_putc(b, '\n');
     return 0;
 }
 
@@ -378,13 +378,13 @@ static void html_escape(struct tbuf *o, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         switch (s[i]) {
-        case '"': tbuf_put(o, "&#34;", 5); break;
-        case '\'': tbuf_put(o, "&#39;", 5); break;
-        case '&': tbuf_put(o, "&amp;", 5); break;
-        case '<': tbuf_put(o, "&lt;", 4); break;
-        case '>': tbuf_put(o, "&gt;", 4); break;
-        case 0: tbuf_put(o, "\xEF\xBF\xBD", 3); break;
-        default: tbuf_putc(o, s[i]);
+        case '"': tmpl_buf_put(o, "&#34;", 5); break;
+        case '\'': tmpl_buf_put(o, "&#39;", 5); break;
+        case '&': tmpl_buf_put(o, "&amp;", 5); break;
+        case '<': tmpl_buf_put(o, "&lt;", 4); break;
+        case '>': tmpl_buf_put(o, "&gt;", 4); break;
+        case 0: tmpl_buf_put(o, "\xEF\xBF\xBD", 3); break;
+        default: tmpl_buf_putc(o, s[i]);
         }
     }
 }
@@ -395,29 +395,29 @@ static void js_escape(struct tbuf *o, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '\\': tbuf_put(o, "\\\\", 2); break;
-        case '\'': tbuf_put(o, "\\'", 2); break;
-        case '"': tbuf_put(o, "\\\"", 2); break;
-        case '<': tbuf_put(o, "\\u003C", 6); break;
-        case '>': tbuf_put(o, "\\u003E", 6); break;
-        case '&': tbuf_put(o, "\\u0026", 6); break;
-        case '=': tbuf_put(o, "\\u003D", 6); break;
-        case '`': tbuf_put(o, "\\u0060", 6); break;
+        case '\\': tmpl_buf_put(o, "\\\\", 2); break;
+        case '\'': tmpl_buf_put(o, "\\'", 2); break;
+        case '"': tmpl_buf_put(o, "\\\"", 2); break;
+        case '<': tmpl_buf_put(o, "\\u003C", 6); break;
+        case '>': tmpl_buf_put(o, "\\u003E", 6); break;
+        case '&': tmpl_buf_put(o, "\\u0026", 6); break;
+        case '=': tmpl_buf_put(o, "\\u003D", 6); break;
+        case '`': tmpl_buf_put(o, "\\u0060", 6); break;
         default:
             if (c < ' ') {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                tbuf_put(o, e, 6);
+                tmpl_buf_put(o, e, 6);
             } else if (c >= 0x80) { /* non-printable runes as \uXXXX */
                 uint32_t cp;
                 size_t len = tmpl_utf8_get(s + i, n - i, &cp);
                 if ((cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029 || cp == 0xAD ||
                     (cp >= 0x200B && cp <= 0x200F) || cp == 0xFEFF)
-                    tbuf_printf(o, "\\u%04X", cp);
+                    tmpl_buf_printf(o, "\\u%04X", cp);
                 else
-                    tbuf_put(o, s + i, len);
+                    tmpl_buf_put(o, s + i, len);
                 i += len - 1;
             } else {
-                tbuf_putc(o, (char)c);
+                tmpl_buf_putc(o, (char)c);
             }
         }
     }
@@ -430,12 +430,12 @@ static void url_escape(struct tbuf *o, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            tbuf_putc(o, (char)c);
+            tmpl_buf_putc(o, (char)c);
         } else if (c == ' ') {
-            tbuf_putc(o, '+');
+            tmpl_buf_putc(o, '+');
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            tbuf_put(o, e, 3);
+            tmpl_buf_put(o, e, 3);
         }
     }
 }
@@ -470,10 +470,10 @@ static void ts_type(struct tbuf *b, const char *t, size_t n)
     };
     for (size_t i = 0; i < OM_ARRAY_LEN(map); i++)
         if (strlen(map[i][0]) == n && memcmp(map[i][0], t, n) == 0) {
-            tbuf_put(b, map[i][1], strlen(map[i][1]));
+            tmpl_buf_put(b, map[i][1], strlen(map[i][1]));
             return;
         }
-    tbuf_put(b, "any", 3);
+    tmpl_buf_put(b, "any", 3);
 }
 
 static void ts_property(struct tbuf *b, json_t *prop, int depth)
@@ -482,7 +482,7 @@ static void ts_property(struct tbuf *b, json_t *prop, int depth)
     if (json_array_size(any) > 0 && depth < 32) {
         for (size_t i = 0; i < json_array_size(any); i++) {
             if (i)
-                tbuf_put(b, " | ", 3);
+                tmpl_buf_put(b, " | ", 3);
             ts_property(b, json_array_get(any, i), depth + 1);
         }
         return;
@@ -496,19 +496,19 @@ static void ts_property(struct tbuf *b, json_t *prop, int depth)
         for (size_t i = 0; i < json_array_size(t); i++) {
             json_t *e = json_array_get(t, i);
             if (i)
-                tbuf_put(b, " | ", 3);
+                tmpl_buf_put(b, " | ", 3);
             ts_type(b, json_string_value(e) ? json_string_value(e) : "", json_string_length(e));
         }
         return;
     }
-    tbuf_put(b, "any", 3);
+    tmpl_buf_put(b, "any", 3);
 }
 
 static int fn_date(struct tstate_fn *ctx, int days_back, struct tval *out, char *msg, size_t n)
 {
-    for (int i = 0; i < tstate_nargs(ctx); i++) {
+    for (int i = 0; i < tmpl_state_nargs(ctx); i++) {
         struct tval v;
-        if (tstate_arg(ctx, i, &v) < 0)
+        if (tmpl_state_arg(ctx, i, &v) < 0)
             return -1;
     }
     time_t now = time(NULL) - (time_t)days_back * 86400;
@@ -517,15 +517,15 @@ static int fn_date(struct tstate_fn *ctx, int days_back, struct tval *out, char 
     char d[32];
     size_t len = strftime(d, sizeof(d), "%Y-%m-%d", &tm);
     struct tbuf b = {.limit = 64};
-    tbuf_put(&b, d, len);
+    tmpl_buf_put(&b, d, len);
     return str_result(ctx, &b, out, msg, n);
 }
 
-int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *msg, size_t n)
+int tmpl_func_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *msg, size_t n)
 {
     memset(out, 0, sizeof(*out));
     struct tval v;
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     if (strcmp(name, "and") == 0 || strcmp(name, "or") == 0) {
         bool is_and = name[0] == 'a';
         if (na < 1) {
@@ -533,9 +533,9 @@ int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *
             return OM_EFORMAT;
         }
         for (int i = 0; i < na; i++) {
-            if (tstate_arg(ctx, i, &v) < 0)
+            if (tmpl_state_arg(ctx, i, &v) < 0)
                 return -1;
-            if (tval_truth(&v) != is_and)
+            if (tmpl_val_truth(&v) != is_and)
                 break;
         }
         *out = v;
@@ -544,10 +544,10 @@ int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *
     if (strcmp(name, "not") == 0) {
         if (nargs_check(ctx, "not", 1, msg, n) < 0)
             return OM_EFORMAT;
-        if (tstate_arg(ctx, 0, &v) < 0)
+        if (tmpl_state_arg(ctx, 0, &v) < 0)
             return -1;
         out->kind = TV_BOOL;
-        out->b = !tval_truth(&v);
+        out->b = !tmpl_val_truth(&v);
         return 0;
     }
     if (strcmp(name, "eq") == 0)
@@ -596,10 +596,10 @@ int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *
     if (strcmp(name, "json") == 0) {
         if (nargs_check(ctx, "json", 1, msg, n) < 0)
             return OM_EFORMAT;
-        if (tstate_arg(ctx, 0, &v) < 0)
+        if (tmpl_state_arg(ctx, 0, &v) < 0)
             return -1;
         struct tbuf b = {.limit = TMPL_MAX_OUTPUT};
-        if (tval_json(&b, &v) < 0) { /* Ollama ignores Marshal errors: "" */
+        if (tmpl_val_json(&b, &v) < 0) { /* Ollama ignores Marshal errors: "" */
             free(b.p);
             b = (struct tbuf){.limit = 1};
         }
@@ -612,14 +612,14 @@ int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *
     if (strcmp(name, "toTypeScriptType") == 0) {
         if (nargs_check(ctx, "toTypeScriptType", 1, msg, n) < 0)
             return OM_EFORMAT;
-        if (tstate_arg(ctx, 0, &v) < 0)
+        if (tmpl_state_arg(ctx, 0, &v) < 0)
             return -1;
         struct tbuf b = {.limit = 1 << 20};
-        const char *gt = tval_gotype(&v);
+        const char *gt = tmpl_val_gotype(&v);
         if (gt && strcmp(gt, "ToolProperty") == 0)
             ts_property(&b, v.j, 0);
         else
-            tbuf_put(&b, "any", 3);
+            tmpl_buf_put(&b, "any", 3);
         return str_result(ctx, &b, out, msg, n);
     }
     snprintf(msg, n, "\"%s\" is not a defined function", name);

@@ -74,15 +74,15 @@ struct tlex {
     int paren;
     bool in_action, at_left, trim_next, done;
 };
-void tlex_init(struct tlex *lx, const char *src, size_t len);
+void tmpl_lex_init(struct tlex *lx, const char *src, size_t len);
 /* Next token; returns 0, or -1 with a TT_ERROR token (then only TT_EOF). */
-int tlex_next(struct tlex *lx, struct ttok *t);
+int tmpl_lex_next(struct tlex *lx, struct ttok *t);
 
 /* tmpl_node.c */
-struct tnode *tnode_new(enum tnode_type type, uint32_t pos);
-void tnode_free(struct tnode *n);
-struct tnode *tnode_copy(const struct tnode *n);
-void tnode_add(struct tnode *parent, struct tnode *kid);
+struct tnode *tmpl_node_new(enum tnode_type type, uint32_t pos);
+void tmpl_node_free(struct tnode *n);
+struct tnode *tmpl_node_copy(const struct tnode *n);
+void tmpl_node_add(struct tnode *parent, struct tnode *kid);
 /* Appends a copy of s[0..len) to the string vector (*v, *n). */
 void tmpl_strv_add(char ***v, int *n, const char *s, size_t len);
 
@@ -112,38 +112,38 @@ struct tbuf {
     size_t len, cap, limit;
     bool over;
 };
-void tbuf_put(struct tbuf *b, const char *s, size_t n);
-void tbuf_putc(struct tbuf *b, char c);
-void tbuf_printf(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tmpl_buf_put(struct tbuf *b, const char *s, size_t n);
+void tmpl_buf_putc(struct tbuf *b, char c);
+void tmpl_buf_printf(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Value helpers (tmpl_val.c). */
-struct tval tval_from_json(json_t *j);
-bool tval_truth(const struct tval *v);
-const char *tval_gotype(const struct tval *v); /* struct marker or NULL */
-const char *tval_type_name(const struct tval *v); /* Go type name for messages */
+struct tval tmpl_val_from_json(json_t *j);
+bool tmpl_val_truth(const struct tval *v);
+const char *tmpl_val_gotype(const struct tval *v); /* struct marker or NULL */
+const char *tmpl_val_type_name(const struct tval *v); /* Go type name for messages */
 /* Appends v as Go's fmt %v would print it (template output rules). */
-void tval_print(struct tbuf *b, const struct tval *v);
+void tmpl_val_print(struct tbuf *b, const struct tval *v);
 /* fmt's verb c applied to v (printf's formatting, no flags). */
 void tmpl_fmt_verb(struct tbuf *b, char c, const struct tval *v);
 /* Same, as a function argument prints (nil -> "<nil>"). */
-void tval_print_arg(struct tbuf *b, const struct tval *v);
+void tmpl_val_print_arg(struct tbuf *b, const struct tval *v);
 /* strconv.FormatFloat(f, fmt, -1, 64) for fmt 'g', 'e', 'f'. */
-void go_float(struct tbuf *b, double f, char fmt);
+void tmpl_go_float(struct tbuf *b, double f, char fmt);
 size_t tmpl_utf8_get(const char *s, size_t n, uint32_t *cp);
 size_t tmpl_utf8_put(char *d, uint32_t cp);
 void tmpl_pos_line_col(const char *src, size_t len, uint32_t pos, int *line, int *col);
 /* Appends encoding/json's Marshal of v; returns 0 or -1 (NaN/Inf). */
-int tval_json(struct tbuf *b, const struct tval *v);
-void tval_json_string(struct tbuf *b, const char *s, size_t n);
+int tmpl_val_json(struct tbuf *b, const struct tval *v);
+void tmpl_val_json_string(struct tbuf *b, const char *s, size_t n);
 /* Object helpers aware of the struct marker key. */
-size_t tobj_len(json_t *o);
+size_t tmpl_obj_len(json_t *o);
 /* Keys starting with \x01 are interpreter metadata, invisible to templates. */
-bool tobj_hidden_key(const char *k);
+bool tmpl_obj_hidden_key(const char *k);
 /* Sorted keys of a map (marker excluded); caller frees the array only. */
-const char **tobj_sorted_keys(json_t *o, size_t *n);
+const char **tmpl_obj_sorted_keys(json_t *o, size_t *n);
 
 /* tmpl_func.c: built-in function dispatch. args are evaluated lazily for
- * and/or (st evaluates through tstate_eval_arg). Returns 0 or negative with
+ * and/or (st evaluates through tmpl_state_eval_arg). Returns 0 or negative with
  * the error message (without the "error calling" prefix) in msg. */
 struct tstate_fn {
     struct tstate *st;
@@ -151,18 +151,19 @@ struct tstate_fn {
     const struct tval *dot;
     const struct tval *final; /* piped value or NULL */
 };
-bool tfunc_exists(const char *name);
-int tfunc_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *msg, size_t msglen);
-/* Provided by tmpl_exec.c for tfunc_call. */
-int tstate_eval_arg(struct tstate *st, const struct tnode *arg, const struct tval *dot,
+bool tmpl_func_exists(const char *name);
+int tmpl_func_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *msg,
+                   size_t msglen);
+/* Provided by tmpl_exec.c for tmpl_func_call. */
+int tmpl_state_eval_arg(struct tstate *st, const struct tnode *arg, const struct tval *dot,
                     struct tval *out);
-int tstate_nargs(const struct tstate_fn *ctx); /* args incl. final */
-int tstate_arg(struct tstate_fn *ctx, int i, struct tval *out); /* evaluate arg i */
+int tmpl_state_nargs(const struct tstate_fn *ctx); /* args incl. final */
+int tmpl_state_arg(struct tstate_fn *ctx, int i, struct tval *out); /* evaluate arg i */
 /* Arena string owned by the execution (freed at its end); NULL over bound. */
-char *tstate_strdup(struct tstate *st, const char *s, size_t n);
-json_t *tstate_keep(struct tstate *st, json_t *j); /* takes a reference */
+char *tmpl_state_strdup(struct tstate *st, const char *s, size_t n);
+json_t *tmpl_state_keep(struct tstate *st, json_t *j); /* takes a reference */
 /* Adds cost steps (work proportional to data size); OM_ERANGE over bound. */
-int tstate_charge(struct tstate *st, uint64_t cost);
+int tmpl_state_charge(struct tstate *st, uint64_t cost);
 
 
 #endif

@@ -13,9 +13,12 @@
 #include <string.h>
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-static bool is_alnum_(char c) { return c == '_' || isalnum((unsigned char)c) || (unsigned char)c >= 0x80; }
+static bool is_alnum_(char c)
+{
+    return c == '_' || isalnum((unsigned char)c) || (unsigned char)c >= 0x80;
+}
 
-void tlex_init(struct tlex *lx, const char *src, size_t len)
+void tmpl_lex_init(struct tlex *lx, const char *src, size_t len)
 {
     memset(lx, 0, sizeof(*lx));
     lx->src = src;
@@ -41,7 +44,10 @@ static int tok_err(struct tlex *lx, struct ttok *t, size_t at, const char *msg)
     return -1;
 }
 
-static bool has_left_trim(const char *s, size_t n) { return n >= 2 && s[0] == '-' && is_space(s[1]); }
+static bool has_left_trim(const char *s, size_t n)
+{
+    return n >= 2 && s[0] == '-' && is_space(s[1]);
+}
 static bool has_right_trim(const char *s, size_t n)
 {
     return n >= 4 && is_space(s[0]) && s[1] == '-' && s[2] == '}' && s[3] == '}';
@@ -227,7 +233,8 @@ static int lex_inside(struct tlex *lx, struct ttok *t)
             return tok(lx, t, TT_DOT, p, i);
         return tok(lx, t, c == '$' ? TT_VARIABLE : TT_FIELD, p, i);
     }
-    if (isdigit((unsigned char)c) || ((c == '+' || c == '-') && n > 1 && isdigit((unsigned char)s[1])))
+    if (isdigit((unsigned char)c) ||
+        ((c == '+' || c == '-') && n > 1 && isdigit((unsigned char)s[1])))
         return lex_number(lx, t);
     if (is_alnum_(c)) {
         size_t i = p;
@@ -239,7 +246,7 @@ static int lex_inside(struct tlex *lx, struct ttok *t)
     return tok_err(lx, t, p, "unrecognized character in action");
 }
 
-int tlex_next(struct tlex *lx, struct ttok *t)
+int tmpl_lex_next(struct tlex *lx, struct ttok *t)
 {
     for (;;) {
         if (lx->done)

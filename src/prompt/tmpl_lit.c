@@ -52,7 +52,10 @@ size_t tmpl_utf8_get(const char *s, size_t n, uint32_t *cp)
         *cp = u[0];
         return 1;
     }
-    int len = u[0] >= 0xF0 && u[0] <= 0xF4 ? 4 : u[0] >= 0xE0 ? 3 : u[0] >= 0xC2 && u[0] < 0xE0 ? 2 : 0;
+    int len = u[0] >= 0xF0 && u[0] <= 0xF4  ? 4
+              : u[0] >= 0xE0                ? 3
+              : u[0] >= 0xC2 && u[0] < 0xE0 ? 2
+                                            : 0;
     if (len == 0 || (size_t)len > n)
         goto bad;
     uint32_t c = u[0] & (0x7F >> len);
@@ -61,7 +64,8 @@ size_t tmpl_utf8_get(const char *s, size_t n, uint32_t *cp)
             goto bad;
         c = (c << 6) | (u[i] & 0x3F);
     }
-    if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
+    if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
+        (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
         goto bad;
     *cp = c;
     return (size_t)len;

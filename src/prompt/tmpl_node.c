@@ -26,7 +26,7 @@ void tmpl_pos_line_col(const char *src, size_t len, uint32_t pos, int *line, int
 
 /* ---- nodes ---- */
 
-struct tnode *tnode_new(enum tnode_type type, uint32_t pos)
+struct tnode *tmpl_node_new(enum tnode_type type, uint32_t pos)
 {
     struct tnode *n = om_xcalloc(1, sizeof(*n));
     n->type = type;
@@ -36,7 +36,7 @@ struct tnode *tnode_new(enum tnode_type type, uint32_t pos)
     return n;
 }
 
-void tnode_add(struct tnode *parent, struct tnode *kid)
+void tmpl_node_add(struct tnode *parent, struct tnode *kid)
 {
     parent->kids = om_xrealloc(parent->kids, (size_t)(parent->nkids + 1) * sizeof(*parent->kids));
     parent->kids[parent->nkids++] = kid;
@@ -58,23 +58,23 @@ static void strv_free(char **v, int n)
     free(v);
 }
 
-void tnode_free(struct tnode *n)
+void tmpl_node_free(struct tnode *n)
 {
     if (!n)
         return;
     for (int i = 0; i < n->nkids; i++)
-        tnode_free(n->kids[i]);
+        tmpl_node_free(n->kids[i]);
     free(n->kids);
     free(n->text);
     strv_free(n->idents, n->nidents);
     strv_free(n->decl, n->ndecl);
-    tnode_free(n->pipe);
-    tnode_free(n->list);
-    tnode_free(n->elist);
+    tmpl_node_free(n->pipe);
+    tmpl_node_free(n->list);
+    tmpl_node_free(n->elist);
     free(n);
 }
 
-struct tnode *tnode_copy(const struct tnode *n)
+struct tnode *tmpl_node_copy(const struct tnode *n)
 {
     if (!n)
         return NULL;
@@ -83,7 +83,7 @@ struct tnode *tnode_copy(const struct tnode *n)
     c->kids = NULL;
     c->nkids = 0;
     for (int i = 0; i < n->nkids; i++)
-        tnode_add(c, tnode_copy(n->kids[i]));
+        tmpl_node_add(c, tmpl_node_copy(n->kids[i]));
     if (n->text) {
         c->text = om_xmalloc(n->tlen + 1);
         memcpy(c->text, n->text, n->tlen + 1);
@@ -96,9 +96,9 @@ struct tnode *tnode_copy(const struct tnode *n)
     c->ndecl = 0;
     for (int i = 0; i < n->ndecl; i++)
         tmpl_strv_add(&c->decl, &c->ndecl, n->decl[i], strlen(n->decl[i]));
-    c->pipe = tnode_copy(n->pipe);
-    c->list = tnode_copy(n->list);
-    c->elist = tnode_copy(n->elist);
+    c->pipe = tmpl_node_copy(n->pipe);
+    c->list = tmpl_node_copy(n->list);
+    c->elist = tmpl_node_copy(n->elist);
     return c;
 }
 
@@ -106,10 +106,10 @@ void tmpl_free(struct tmpl *t)
 {
     if (!t)
         return;
-    tnode_free(t->root);
+    tmpl_node_free(t->root);
     for (int i = 0; i < t->ndefs; i++) {
         free(t->defs[i].name);
-        tnode_free(t->defs[i].root);
+        tmpl_node_free(t->defs[i].root);
     }
     free(t->defs);
     free(t->src);

@@ -73,7 +73,7 @@ static void next(struct parser *p, struct ttok *t)
         *t = p->la[--p->nla];
         return;
     }
-    if (tlex_next(&p->lx, t) < 0)
+    if (tmpl_lex_next(&p->lx, t) < 0)
         perr(p, t->pos, "%.*s", (int)t->n, t->s);
 }
 
@@ -172,51 +172,51 @@ static struct tnode *term(struct parser *p)
     switch (t.type) {
     case TT_IDENT:
         if (tok_is(&t, "nil")) {
-            n = tnode_new(TN_NIL, t.pos);
+            n = tmpl_node_new(TN_NIL, t.pos);
             n->end = t.pos + 3;
             return n;
         }
         if (tok_is(&t, "true") || tok_is(&t, "false")) {
-            n = tnode_new(TN_BOOL, t.pos);
+            n = tmpl_node_new(TN_BOOL, t.pos);
             n->bval = t.s[0] == 't';
             n->end = t.pos + (uint32_t)t.n;
             return n;
         }
         if (tok_keyword(&t))
             break;
-        n = tnode_new(TN_IDENT, t.pos);
+        n = tmpl_node_new(TN_IDENT, t.pos);
         set_text(n, t.s, t.n);
         n->end = t.pos + (uint32_t)t.n;
-        if (!tfunc_exists(n->text)) {
+        if (!tmpl_func_exists(n->text)) {
             perr(p, t.pos, "function \"%s\" not defined", n->text);
-            tnode_free(n);
+            tmpl_node_free(n);
             return NULL;
         }
         return n;
     case TT_DOT:
-        n = tnode_new(TN_DOT, t.pos);
+        n = tmpl_node_new(TN_DOT, t.pos);
         n->end = t.pos + 1;
         return n;
     case TT_VARIABLE:
         if (!var_known(p, t.s, t.n))
             return perr(p, t.pos, "undefined variable \"%.*s\"", (int)t.n, t.s);
-        n = tnode_new(TN_VAR, t.pos);
+        n = tmpl_node_new(TN_VAR, t.pos);
         tmpl_strv_add(&n->idents, &n->nidents, t.s, t.n);
         n->end = t.pos + (uint32_t)t.n;
         return n;
     case TT_FIELD:
-        n = tnode_new(TN_FIELD, t.pos);
+        n = tmpl_node_new(TN_FIELD, t.pos);
         tmpl_strv_add(&n->idents, &n->nidents, t.s + 1, t.n - 1);
         n->end = t.pos + (uint32_t)t.n;
         return n;
     case TT_NUMBER:
     case TT_CHAR:
-        n = tnode_new(TN_NUM, t.pos);
+        n = tmpl_node_new(TN_NUM, t.pos);
         set_text(n, t.s, t.n);
         n->end = t.pos + (uint32_t)t.n;
         if (tmpl_number(t.s, t.n, n) < 0) {
             perr(p, t.pos, "illegal number syntax: \"%.*s\"", (int)OM_MIN(t.n, 40), t.s);
-            tnode_free(n);
+            tmpl_node_free(n);
             return NULL;
         }
         return n;
@@ -231,11 +231,11 @@ static struct tnode *term(struct parser *p)
     }
     case TT_STRING:
     case TT_RAWSTRING: {
-        n = tnode_new(TN_STR, t.pos);
+        n = tmpl_node_new(TN_STR, t.pos);
         n->end = t.pos + (uint32_t)t.n;
         if (tmpl_unquote(t.s, t.n, &n->text, &n->tlen) < 0) {
             perr(p, t.pos, "bad string: %.*s", (int)OM_MIN(t.n, 40), t.s);
-            tnode_free(n);
+            tmpl_node_free(n);
             return NULL;
         }
         return n;
@@ -258,13 +258,13 @@ static struct tnode *operand(struct parser *p)
         return n;
     if (n->type == TN_BOOL || n->type == TN_STR || n->type == TN_NUM || n->type == TN_NIL ||
         n->type == TN_DOT) {
-        tnode_free(n);
+        tmpl_node_free(n);
         return perr(p, t.pos, "unexpected . after term");
     }
     struct tnode *target = n;
     n->epos = t.pos;
     if (n->type != TN_FIELD && n->type != TN_VAR) {
-        target = tnode_new(TN_CHAIN, n->pos);
+        target = tmpl_node_new(TN_CHAIN, n->pos);
         target->epos = t.pos;
         target->pipe = n;
     }
@@ -283,16 +283,16 @@ static struct tnode *command(struct parser *p)
 {
     struct ttok t;
     peek_nonspace(p, &t);
-    struct tnode *cmd = tnode_new(TN_CMD, t.pos);
+    struct tnode *cmd = tmpl_node_new(TN_CMD, t.pos);
     for (;;) {
         peek_nonspace(p, &t);
         struct tnode *op = operand(p);
         if (p->rc) {
-            tnode_free(op);
+            tmpl_node_free(op);
             break;
         }
         if (op) {
-            tnode_add(cmd, op);
+            tmpl_node_add(cmd, op);
             cmd->end = op->end;
         }
         next(p, &t);
@@ -312,7 +312,7 @@ static struct tnode *command(struct parser *p)
     if (!p->rc && cmd->nkids == 0)
         perr(p, cmd->pos, "empty command");
     if (p->rc) {
-        tnode_free(cmd);
+        tmpl_node_free(cmd);
         return NULL;
     }
     return cmd;
@@ -322,7 +322,7 @@ static struct tnode *pipeline(struct parser *p, const char *ctx, enum ttok_type 
 {
     struct ttok t, v, after, nx;
     peek_nonspace(p, &t);
-    struct tnode *pipe = tnode_new(TN_PIPE, t.pos);
+    struct tnode *pipe = tmpl_node_new(TN_PIPE, t.pos);
 decls:
     peek_nonspace(p, &v);
     if (!p->rc && v.type == TT_VARIABLE) {
@@ -395,7 +395,7 @@ decls:
             backup(p, &t);
             struct tnode *c = command(p);
             if (c)
-                tnode_add(pipe, c);
+                tmpl_node_add(pipe, c);
             break;
         }
         default:
@@ -403,7 +403,7 @@ decls:
             break;
         }
     }
-    tnode_free(pipe);
+    tmpl_node_free(pipe);
     return NULL;
 }
 
@@ -420,7 +420,7 @@ static struct tnode *parse_control(struct parser *p, enum tnode_type type, const
     if (++p->depth > TMPL_MAX_DEPTH)
         return perr(p, pos, "nesting too deep (max %d)", TMPL_MAX_DEPTH);
     int saved = p->nvars;
-    struct tnode *n = tnode_new(type, pos);
+    struct tnode *n = tmpl_node_new(type, pos);
     n->pipe = pipeline(p, ctx, TT_RDELIM);
     struct tnode *nx = NULL;
     if (!p->rc) {
@@ -435,16 +435,16 @@ static struct tnode *parse_control(struct parser *p, enum tnode_type type, const
         peek(p, &t);
         if (type == TN_IF && tok_is(&t, "if")) {
             next(p, &t);
-            n->elist = tnode_new(TN_LIST, t.pos);
+            n->elist = tmpl_node_new(TN_LIST, t.pos);
             struct tnode *c = if_control(p, t.pos);
             if (c)
-                tnode_add(n->elist, c);
+                tmpl_node_add(n->elist, c);
         } else if (type == TN_WITH && tok_is(&t, "with")) {
             next(p, &t);
-            n->elist = tnode_new(TN_LIST, t.pos);
+            n->elist = tmpl_node_new(TN_LIST, t.pos);
             struct tnode *c = with_control(p, t.pos);
             if (c)
-                tnode_add(n->elist, c);
+                tmpl_node_add(n->elist, c);
         } else {
             n->elist = item_list(p, &nx);
             if (!p->rc && nx != &end_node)
@@ -454,7 +454,7 @@ static struct tnode *parse_control(struct parser *p, enum tnode_type type, const
     var_pop_to(p, saved);
     p->depth--;
     if (p->rc) {
-        tnode_free(n);
+        tmpl_node_free(n);
         return NULL;
     }
     return n;
@@ -504,7 +504,7 @@ static void add_def(struct parser *p, char *name, struct tnode *list)
         if (strcmp(p->t->defs[i].name, name) == 0) {
             /* redefinition replaces the earlier body, as Go's AddParseTree */
             free(name);
-            tnode_free(p->t->defs[i].root);
+            tmpl_node_free(p->t->defs[i].root);
             p->t->defs[i].root = list;
             return;
         }
@@ -521,7 +521,7 @@ static struct tnode *template_control(struct parser *p, uint32_t pos, bool block
     uint32_t npos;
     if (template_name(p, block ? "block clause" : "template clause", &name, &npos) < 0)
         return NULL;
-    struct tnode *n = tnode_new(TN_TEMPLATE, pos);
+    struct tnode *n = tmpl_node_new(TN_TEMPLATE, pos);
     n->text = name;
     n->tlen = strlen(name);
     struct ttok t;
@@ -555,10 +555,10 @@ static struct tnode *template_control(struct parser *p, uint32_t pos, bool block
         if (!p->rc)
             add_def(p, om_xstrdup(name), list);
         else
-            tnode_free(list);
+            tmpl_node_free(list);
     }
     if (p->rc) {
-        tnode_free(n);
+        tmpl_node_free(n);
         return NULL;
     }
     return n;
@@ -592,7 +592,7 @@ static struct tnode *action(struct parser *p, uint32_t lpos)
             return NULL;
         if (p->range_depth == 0)
             return perr(p, t.pos, "{{%s}} outside {{range}}", brk ? "break" : "continue");
-        return tnode_new(brk ? TN_BREAK : TN_CONTINUE, t.pos);
+        return tmpl_node_new(brk ? TN_BREAK : TN_CONTINUE, t.pos);
     }
     if (tok_is(&t, "template"))
         return template_control(p, lpos, false);
@@ -601,10 +601,10 @@ static struct tnode *action(struct parser *p, uint32_t lpos)
     if (tok_is(&t, "define"))
         return perr(p, t.pos, "unexpected <define> in command");
     backup(p, &t);
-    struct tnode *a = tnode_new(TN_ACTION, t.pos);
+    struct tnode *a = tmpl_node_new(TN_ACTION, t.pos);
     a->pipe = pipeline(p, "command", TT_RDELIM);
     if (!a->pipe) {
-        tnode_free(a);
+        tmpl_node_free(a);
         return NULL;
     }
     a->end = a->pipe->end;
@@ -618,7 +618,7 @@ static struct tnode *text_or_action(struct parser *p)
     if (p->rc)
         return NULL;
     if (t.type == TT_TEXT) {
-        struct tnode *n = tnode_new(TN_TEXT, t.pos);
+        struct tnode *n = tmpl_node_new(TN_TEXT, t.pos);
         set_text(n, t.s, t.n);
         return n;
     }
@@ -631,7 +631,7 @@ static struct tnode *item_list(struct parser *p, struct tnode **next_out)
 {
     struct ttok t;
     peek_nonspace(p, &t);
-    struct tnode *list = tnode_new(TN_LIST, t.pos);
+    struct tnode *list = tmpl_node_new(TN_LIST, t.pos);
     *next_out = NULL;
     while (!p->rc) {
         peek_nonspace(p, &t);
@@ -648,9 +648,9 @@ static struct tnode *item_list(struct parser *p, struct tnode **next_out)
             *next_out = n;
             return list;
         }
-        tnode_add(list, n);
+        tmpl_node_add(list, n);
     }
-    tnode_free(list);
+    tmpl_node_free(list);
     return NULL;
 }
 
@@ -673,7 +673,7 @@ static void parse_define(struct parser *p, uint32_t pos)
     (void)saved;
     if (p->rc) {
         free(name);
-        tnode_free(list);
+        tmpl_node_free(list);
         return;
     }
     add_def(p, name, list);
@@ -693,13 +693,13 @@ int tmpl_parse(const char *src, size_t len, struct tmpl **out, char *err, size_t
     p.srclen = len;
     p.err = err;
     p.errlen = errlen;
-    tlex_init(&p.lx, p.src, len);
+    tmpl_lex_init(&p.lx, p.src, len);
     p.t = om_xcalloc(1, sizeof(*p.t));
     p.t->src = om_xmalloc(len + 1);
     memcpy(p.t->src, p.src, len);
     p.t->src[len] = 0;
     p.t->srclen = len;
-    p.t->root = tnode_new(TN_LIST, 0);
+    p.t->root = tmpl_node_new(TN_LIST, 0);
     var_push(&p, "$", 1);
     struct ttok t;
     while (!p.rc) {
@@ -724,7 +724,7 @@ int tmpl_parse(const char *src, size_t len, struct tmpl **out, char *err, size_t
             perr(&p, t.pos, "unexpected {{%s}}", n == &end_node ? "end" : "else");
             break;
         }
-        tnode_add(p.t->root, n);
+        tmpl_node_add(p.t->root, n);
     }
     var_pop_to(&p, 0);
     free(p.vars);

@@ -34,66 +34,69 @@ static void pad(struct tbuf *b, const struct spec *sp, const char *s, size_t n, 
     size_t runes = rune_count(s, n);
     size_t w = sp->width > 0 ? (size_t)sp->width : 0;
     if (runes >= w) {
-        tbuf_put(b, s, n);
+        tmpl_buf_put(b, s, n);
         return;
     }
     size_t fill = w - runes;
     if (sp->minus) {
-        tbuf_put(b, s, n);
+        tmpl_buf_put(b, s, n);
         for (size_t i = 0; i < fill; i++)
-            tbuf_putc(b, ' ');
+            tmpl_buf_putc(b, ' ');
         return;
     }
     if (sp->zero && numeric) {
         size_t k = 0;
         if (n && (s[0] == '-' || s[0] == '+' || s[0] == ' '))
-            tbuf_putc(b, s[k++]);
+            tmpl_buf_putc(b, s[k++]);
         for (size_t i = 0; i < fill; i++)
-            tbuf_putc(b, '0');
-        tbuf_put(b, s + k, n - k);
+            tmpl_buf_putc(b, '0');
+        tmpl_buf_put(b, s + k, n - k);
         return;
     }
     for (size_t i = 0; i < fill; i++)
-        tbuf_putc(b, ' ');
-    tbuf_put(b, s, n);
+        tmpl_buf_putc(b, ' ');
+    tmpl_buf_put(b, s, n);
 }
 
 static void quote(struct tbuf *b, const char *s, size_t n)
 {
-    tbuf_putc(b, '"');
+    tmpl_buf_putc(b, '"');
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t len = tmpl_utf8_get(s + i, n - i, &cp);
         if (cp == 0xFFFD && len == 1 && (unsigned char)s[i] >= 0x80) {
-            tbuf_printf(b, "\\x%02x", (unsigned char)s[i]);
+            tmpl_buf_printf(b, "\\x%02x", (unsigned char)s[i]);
         } else if (cp == '"' || cp == '\\') {
-            tbuf_putc(b, '\\');
-            tbuf_putc(b, (char)cp);
+            tmpl_buf_putc(b, '\\');
+            tmpl_buf_putc(b, (char)cp);
         } else if (cp == '\n') {
-            tbuf_put(b, "\\n", 2);
+            tmpl_buf_put(b, "\\n", 2);
         } else if (cp == '\t') {
-            tbuf_put(b, "\\t", 2);
+            tmpl_buf_put(b, "\\t", 2);
         } else if (cp == '\r') {
-            tbuf_put(b, "\\r", 2);
+            tmpl_buf_put(b, "\\r", 2);
         } else if (cp == '\a' || cp == '\b' || cp == '\f' || cp == '\v') {
             static const char m[] = "abtnvfr";
-            tbuf_putc(b, '\\');
-            tbuf_putc(b, m[cp - 7]);
+            tmpl_buf_putc(b, '\\');
+            tmpl_buf_putc(b, m[cp - 7]);
         } else if (cp < 0x20 || cp == 0x7F) {
-            tbuf_printf(b, "\\x%02x", cp);
+            tmpl_buf_printf(b, "\\x%02x", cp);
         } else {
-            tbuf_put(b, s + i, len);
+            tmpl_buf_put(b, s + i, len);
         }
         i += len;
     }
-    tbuf_putc(b, '"');
+    tmpl_buf_putc(b, '"');
 }
 
 static void fmt_int(struct tbuf *b, const struct spec *sp, char verb, int64_t v)
 {
     char digits[80];
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    int base = verb == 'b' ? 2 : verb == 'o' || verb == 'O' ? 8 : verb == 'x' || verb == 'X' ? 16 : 10;
+    int base = verb == 'b'                  ? 2
+               : verb == 'o' || verb == 'O' ? 8
+               : verb == 'x' || verb == 'X' ? 16
+                                            : 10;
     const char *dig = verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
     int k = 0;
     do {
@@ -132,10 +135,10 @@ static void fmt_float(struct tbuf *b, const struct spec *sp, char verb, double f
     struct tbuf t = {.limit = 4096};
     if (sp->prec < 0 && (verb == 'g' || verb == 'G' || verb == 'v')) {
         if (f >= 0 && sp->plus)
-            tbuf_putc(&t, '+');
+            tmpl_buf_putc(&t, '+');
         else if (f >= 0 && sp->space)
-            tbuf_putc(&t, ' ');
-        go_float(&t, f, 'g');
+            tmpl_buf_putc(&t, ' ');
+        tmpl_go_float(&t, f, 'g');
         if (verb == 'G')
             for (size_t i = 0; i < t.len; i++)
                 if (t.p[i] == 'e')
@@ -147,7 +150,7 @@ static void fmt_float(struct tbuf *b, const struct spec *sp, char verb, double f
         char s[400];
         int n = snprintf(s, sizeof(s), fmt, sp->prec < 0 ? 6 : OM_MIN(sp->prec, 300), f);
         if (n > 0)
-            tbuf_put(&t, s, OM_MIN((size_t)n, sizeof(s) - 1));
+            tmpl_buf_put(&t, s, OM_MIN((size_t)n, sizeof(s) - 1));
     }
     pad(b, sp, t.p ? t.p : "", t.len, true);
     free(t.p);
@@ -160,15 +163,15 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
 static void bad_verb(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
                      const struct tval *v, int depth)
 {
-    tbuf_put(b, "%!", 2);
-    tbuf_put(b, verb, vlen);
-    tbuf_putc(b, '(');
+    tmpl_buf_put(b, "%!", 2);
+    tmpl_buf_put(b, verb, vlen);
+    tmpl_buf_putc(b, '(');
     if (v->kind == TV_NIL) {
-        tbuf_put(b, "<nil>", 5);
+        tmpl_buf_put(b, "<nil>", 5);
     } else {
-        const char *t = tval_type_name(v);
-        tbuf_put(b, t, strlen(t));
-        tbuf_putc(b, '=');
+        const char *t = tmpl_val_type_name(v);
+        tmpl_buf_put(b, t, strlen(t));
+        tmpl_buf_putc(b, '=');
         if (v->kind == TV_FLOAT) /* the flags stay: %+d of 7.0 shows +7 */
             fmt_float(b, sp, 'v', v->f);
         else if (v->kind == TV_INT)
@@ -176,7 +179,7 @@ static void bad_verb(struct tbuf *b, const struct spec *sp, const char *verb, si
         else
             fmt_one(b, sp, "v", 1, v, depth + 1);
     }
-    tbuf_putc(b, ')');
+    tmpl_buf_putc(b, ')');
 }
 
 /* Slices, maps and structs: the verb applies to each element (fmt's
@@ -185,50 +188,50 @@ static void fmt_composite(struct tbuf *b, const struct spec *sp, const char *ver
                           const struct tval *v, int depth)
 {
     if (v->kind == TV_ARR) {
-        tbuf_putc(b, '[');
+        tmpl_buf_putc(b, '[');
         for (size_t i = 0; i < json_array_size(v->j) && !b->over; i++) {
             if (i)
-                tbuf_putc(b, ' ');
-            struct tval e = tval_from_json(json_array_get(v->j, i));
+                tmpl_buf_putc(b, ' ');
+            struct tval e = tmpl_val_from_json(json_array_get(v->j, i));
             fmt_one(b, sp, verb, vlen, &e, depth + 1);
         }
-        tbuf_putc(b, ']');
+        tmpl_buf_putc(b, ']');
         return;
     }
-    if (tval_gotype(v)) {
-        tbuf_putc(b, '{');
+    if (tmpl_val_gotype(v)) {
+        tmpl_buf_putc(b, '{');
         const char *key;
         json_t *val;
         bool first = true;
         json_object_foreach(v->j, key, val) {
-            if (tobj_hidden_key(key))
+            if (tmpl_obj_hidden_key(key))
                 continue;
             if (!first)
-                tbuf_putc(b, ' ');
+                tmpl_buf_putc(b, ' ');
             first = false;
-            struct tval e = tval_from_json(val);
+            struct tval e = tmpl_val_from_json(val);
             if ((e.kind == TV_ARR || e.kind == TV_OBJ) &&
                 (strcmp(key, "Arguments") == 0 || strcmp(key, "Properties") == 0))
                 e.flags |= TVF_JSONSTR;
             fmt_one(b, sp, verb, vlen, &e, depth + 1);
         }
-        tbuf_putc(b, '}');
+        tmpl_buf_putc(b, '}');
         return;
     }
     size_t n;
-    const char **keys = tobj_sorted_keys(v->j, &n);
-    tbuf_put(b, "map[", 4);
+    const char **keys = tmpl_obj_sorted_keys(v->j, &n);
+    tmpl_buf_put(b, "map[", 4);
     for (size_t i = 0; i < n && !b->over; i++) {
         if (i)
-            tbuf_putc(b, ' ');
+            tmpl_buf_putc(b, ' ');
         struct tval k = {.kind = TV_STR, .s = keys[i], .slen = strlen(keys[i])};
         fmt_one(b, sp, verb, vlen, &k, depth + 1);
-        tbuf_putc(b, ':');
-        struct tval e = tval_from_json(json_object_get(v->j, keys[i]));
+        tmpl_buf_putc(b, ':');
+        struct tval e = tmpl_val_from_json(json_object_get(v->j, keys[i]));
         fmt_one(b, sp, verb, vlen, &e, depth + 1);
     }
     free(keys);
-    tbuf_putc(b, ']');
+    tmpl_buf_putc(b, ']');
 }
 
 static void str_prec(struct tbuf *t, const struct spec *sp)
@@ -254,7 +257,7 @@ static void hex_float(struct tbuf *t, char c, double f)
         p[3] = p[2];
         p[2] = '0';
     }
-    tbuf_put(t, s, strlen(s));
+    tmpl_buf_put(t, s, strlen(s));
 }
 
 static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, size_t vlen,
@@ -264,7 +267,7 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
     struct tbuf t = {.limit = TMPL_MAX_OUTPUT};
     struct tval sv;
     if (depth > 64) {
-        tbuf_put(b, "...", 3);
+        tmpl_buf_put(b, "...", 3);
         return;
     }
     if (v->kind == TV_NIL && depth > 0) {
@@ -272,13 +275,13 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         return;
     }
     if (c == 'T') {
-        const char *tn = v->kind == TV_NIL ? "<nil>" : tval_type_name(v);
+        const char *tn = v->kind == TV_NIL ? "<nil>" : tmpl_val_type_name(v);
         pad(b, sp, tn, strlen(tn), false);
         return;
     }
     if ((v->kind == TV_ARR || v->kind == TV_OBJ) && (v->flags & TVF_JSONSTR) &&
         (c == 'v' || c == 's' || c == 'q' || c == 'x' || c == 'X')) {
-        tval_print_arg(&t, v); /* a Stringer: its String() with the verb */
+        tmpl_val_print_arg(&t, v); /* a Stringer: its String() with the verb */
         sv = (struct tval){.kind = TV_STR, .s = t.p ? t.p : "", .slen = t.len};
         fmt_one(b, sp, verb, vlen, &sv, depth);
         free(t.p);
@@ -299,13 +302,13 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
                 fmt_int(b, &s2, 'd', v->i);
             return;
         }
-        tval_print_arg(&t, v);
+        tmpl_val_print_arg(&t, v);
         if (v->kind == TV_STR)
             str_prec(&t, sp);
         break;
     case 's':
         if (v->kind == TV_STR) {
-            tval_print_arg(&t, v);
+            tmpl_val_print_arg(&t, v);
             str_prec(&t, sp);
         } else {
             bad_verb(&t, sp, verb, vlen, v, depth);
@@ -316,9 +319,9 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
             quote(&t, v->s, v->slen);
         } else if (v->kind == TV_INT) {
             char u[4];
-            tbuf_putc(&t, '\'');
-            tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
-            tbuf_putc(&t, '\'');
+            tmpl_buf_putc(&t, '\'');
+            tmpl_buf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
+            tmpl_buf_putc(&t, '\'');
         } else {
             bad_verb(&t, sp, verb, vlen, v, depth);
         }
@@ -330,7 +333,7 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         }
         if ((c == 'x' || c == 'X') && v->kind == TV_STR) {
             for (size_t i = 0; i < v->slen; i++)
-                tbuf_printf(&t, c == 'x' ? "%02x" : "%02X", (unsigned char)v->s[i]);
+                tmpl_buf_printf(&t, c == 'x' ? "%02x" : "%02X", (unsigned char)v->s[i]);
         } else if ((c == 'x' || c == 'X') && v->kind == TV_FLOAT) {
             hex_float(&t, c, v->f);
         } else {
@@ -342,13 +345,13 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         if (v->kind == TV_INT) {
             char u[4];
             if (c == 'c') {
-                tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
+                tmpl_buf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
             } else {
-                tbuf_printf(&t, "U+%04llX", (unsigned long long)v->i);
+                tmpl_buf_printf(&t, "U+%04llX", (unsigned long long)v->i);
                 if (sp->sharp) {
-                    tbuf_put(&t, " '", 2);
-                    tbuf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
-                    tbuf_putc(&t, '\'');
+                    tmpl_buf_put(&t, " '", 2);
+                    tmpl_buf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
+                    tmpl_buf_putc(&t, '\'');
                 }
             }
         } else {
@@ -364,7 +367,7 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         break;
     case 't':
         if (v->kind == TV_BOOL)
-            tbuf_put(&t, v->b ? "true" : "false", v->b ? 4 : 5);
+            tmpl_buf_put(&t, v->b ? "true" : "false", v->b ? 4 : 5);
         else
             bad_verb(&t, sp, verb, vlen, v, depth);
         break;
@@ -384,23 +387,24 @@ void tmpl_fmt_verb(struct tbuf *b, char c, const struct tval *v)
 
 int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
 {
-    int na = tstate_nargs(ctx);
+    int na = tmpl_state_nargs(ctx);
     if (na < 1) {
         snprintf(msg, msglen, "wrong number of args for printf: want at least 1 got 0");
         return OM_EFORMAT;
     }
     struct tval f;
-    if (tstate_arg(ctx, 0, &f) < 0)
+    if (tmpl_state_arg(ctx, 0, &f) < 0)
         return -1;
     if (f.kind != TV_STR) {
-        snprintf(msg, msglen, "wrong type for value; expected string; got %s", tval_type_name(&f));
+        snprintf(msg, msglen, "wrong type for value; expected string; got %s",
+                 tmpl_val_type_name(&f));
         return OM_EINVAL;
     }
     /* evaluate the arguments once, in order, as Go does before the call */
     int nv = na - 1;
     struct tval *args = om_xcalloc((size_t)(nv > 0 ? nv : 1), sizeof(*args));
     for (int i = 0; i < nv; i++)
-        if (tstate_arg(ctx, i + 1, &args[i]) < 0) {
+        if (tmpl_state_arg(ctx, i + 1, &args[i]) < 0) {
             free(args);
             return -1;
         }
@@ -412,7 +416,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
             size_t j = i;
             while (j < n && s[j] != '%')
                 j++;
-            tbuf_put(b, s + i, j - i);
+            tmpl_buf_put(b, s + i, j - i);
             i = j;
             continue;
         }
@@ -435,7 +439,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
                     sp.width = -sp.width;
                 }
             } else {
-                tbuf_put(b, "%!(BADWIDTH)", 12);
+                tmpl_buf_put(b, "%!(BADWIDTH)", 12);
             }
             argi++;
         } else {
@@ -450,7 +454,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
                 if (argi < nv && args[argi].kind == TV_INT && args[argi].i >= 0)
                     sp.prec = (int)OM_MIN(args[argi].i, 1000000);
                 else
-                    tbuf_put(b, "%!(BADPREC)", 11);
+                    tmpl_buf_put(b, "%!(BADPREC)", 11);
                 argi++;
             } else {
                 while (i < n && s[i] >= '0' && s[i] <= '9')
@@ -460,7 +464,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
         if (sp.width > 1000000)
             sp.width = 1000000;
         if (i >= n) {
-            tbuf_put(b, "%!(NOVERB)", 10);
+            tmpl_buf_put(b, "%!(NOVERB)", 10);
             break;
         }
         uint32_t cp;
@@ -468,32 +472,32 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
         const char *verb = s + i;
         i += vlen;
         if (cp == '%') {
-            tbuf_putc(b, '%');
+            tmpl_buf_putc(b, '%');
             continue;
         }
         if (argi >= nv) {
-            tbuf_put(b, "%!", 2);
-            tbuf_put(b, verb, vlen);
-            tbuf_put(b, "(MISSING)", 9);
+            tmpl_buf_put(b, "%!", 2);
+            tmpl_buf_put(b, verb, vlen);
+            tmpl_buf_put(b, "(MISSING)", 9);
             continue;
         }
         fmt_one(b, &sp, verb, vlen, &args[argi++], 0);
     }
     if (argi < nv && !b->over) {
-        tbuf_put(b, "%!(EXTRA ", 9);
+        tmpl_buf_put(b, "%!(EXTRA ", 9);
         for (int k = argi; k < nv; k++) {
             if (k > argi)
-                tbuf_put(b, ", ", 2);
+                tmpl_buf_put(b, ", ", 2);
             if (args[k].kind == TV_NIL) {
-                tbuf_put(b, "<nil>", 5);
+                tmpl_buf_put(b, "<nil>", 5);
                 continue;
             }
-            const char *tn = tval_type_name(&args[k]);
-            tbuf_put(b, tn, strlen(tn));
-            tbuf_putc(b, '=');
-            tval_print_arg(b, &args[k]);
+            const char *tn = tmpl_val_type_name(&args[k]);
+            tmpl_buf_put(b, tn, strlen(tn));
+            tmpl_buf_putc(b, '=');
+            tmpl_val_print_arg(b, &args[k]);
         }
-        tbuf_putc(b, ')');
+        tmpl_buf_putc(b, ')');
     }
     free(args);
     return 0;

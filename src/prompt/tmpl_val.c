@@ -21,7 +21,7 @@
 
 size_t tmpl_utf8_get(const char *s, size_t n, uint32_t *cp);
 
-struct tval tval_from_json(json_t *j)
+struct tval tmpl_val_from_json(json_t *j)
 {
     struct tval v;
     memset(&v, 0, sizeof(v));
@@ -65,14 +65,14 @@ struct tval tval_from_json(json_t *j)
     return v;
 }
 
-const char *tval_gotype(const struct tval *v)
+const char *tmpl_val_gotype(const struct tval *v)
 {
     if (v->kind != TV_OBJ)
         return NULL;
     return json_string_value(json_object_get(v->j, TMPL_GO_TYPE_KEY));
 }
 
-const char *tval_type_name(const struct tval *v)
+const char *tmpl_val_type_name(const struct tval *v)
 {
     switch (v->kind) {
     case TV_NIL: return "<nil>";
@@ -82,23 +82,23 @@ const char *tval_type_name(const struct tval *v)
     case TV_STR: return "string";
     case TV_ARR: return "[]interface {}";
     case TV_OBJ: {
-        const char *g = tval_gotype(v);
+        const char *g = tmpl_val_gotype(v);
         return g ? g : "map[string]interface {}";
     }
     }
     return "?";
 }
 
-bool tobj_hidden_key(const char *k) { return k[0] == '\x01'; }
+bool tmpl_obj_hidden_key(const char *k) { return k[0] == '\x01'; }
 
-size_t tobj_len(json_t *o)
+size_t tmpl_obj_len(json_t *o)
 {
     size_t n = 0;
     const char *key;
     json_t *val;
     json_object_foreach(o, key, val) {
         (void)val;
-        n += !tobj_hidden_key(key);
+        n += !tmpl_obj_hidden_key(key);
     }
     return n;
 }
@@ -108,7 +108,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-const char **tobj_sorted_keys(json_t *o, size_t *n)
+const char **tmpl_obj_sorted_keys(json_t *o, size_t *n)
 {
     size_t cap = json_object_size(o);
     const char **keys = om_xmalloc((cap ? cap : 1) * sizeof(*keys));
@@ -117,7 +117,7 @@ const char **tobj_sorted_keys(json_t *o, size_t *n)
     json_t *val;
     json_object_foreach(o, key, val) {
         (void)val;
-        if (!tobj_hidden_key(key))
+        if (!tmpl_obj_hidden_key(key))
             keys[k++] = key;
     }
     qsort(keys, k, sizeof(*keys), cmp_str);
@@ -125,7 +125,7 @@ const char **tobj_sorted_keys(json_t *o, size_t *n)
     return keys;
 }
 
-bool tval_truth(const struct tval *v)
+bool tmpl_val_truth(const struct tval *v)
 {
     switch (v->kind) {
     case TV_NIL: return false;
@@ -134,7 +134,7 @@ bool tval_truth(const struct tval *v)
     case TV_FLOAT: return v->f != 0;
     case TV_STR: return v->slen > 0;
     case TV_ARR: return json_array_size(v->j) > 0;
-    case TV_OBJ: return tval_gotype(v) != NULL || tobj_len(v->j) > 0;
+    case TV_OBJ: return tmpl_val_gotype(v) != NULL || tmpl_obj_len(v->j) > 0;
     }
     return false;
 }
@@ -166,18 +166,18 @@ static int shortest(double f, char *d)
 }
 
 /* Go's strconv.FormatFloat(f, fmt, -1, 64) for fmt 'g', 'e' or 'f'. */
-void go_float(struct tbuf *b, double f, char fmt)
+void tmpl_go_float(struct tbuf *b, double f, char fmt)
 {
     if (isnan(f)) {
-        tbuf_put(b, "NaN", 3);
+        tmpl_buf_put(b, "NaN", 3);
         return;
     }
     if (isinf(f)) {
-        tbuf_put(b, f > 0 ? "+Inf" : "-Inf", 4);
+        tmpl_buf_put(b, f > 0 ? "+Inf" : "-Inf", 4);
         return;
     }
     if (signbit(f))
-        tbuf_putc(b, '-');
+        tmpl_buf_putc(b, '-');
     f = fabs(f);
     char d[40];
     int dp;
@@ -194,28 +194,28 @@ void go_float(struct tbuf *b, double f, char fmt)
         fmt = f != 0 && (exp < -4 || exp >= 6) ? 'e' : 'f';
     }
     if (fmt == 'e') {
-        tbuf_putc(b, d[0]);
+        tmpl_buf_putc(b, d[0]);
         if (nd > 1) {
-            tbuf_putc(b, '.');
-            tbuf_put(b, d + 1, (size_t)nd - 1);
+            tmpl_buf_putc(b, '.');
+            tmpl_buf_put(b, d + 1, (size_t)nd - 1);
         }
         int exp = f == 0 ? 0 : dp - 1;
-        tbuf_printf(b, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        tmpl_buf_printf(b, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
         return;
     }
     if (dp <= 0) {
-        tbuf_put(b, "0.", 2);
+        tmpl_buf_put(b, "0.", 2);
         for (int i = 0; i < -dp; i++)
-            tbuf_putc(b, '0');
-        tbuf_put(b, d, (size_t)nd);
+            tmpl_buf_putc(b, '0');
+        tmpl_buf_put(b, d, (size_t)nd);
     } else if (dp >= nd) {
-        tbuf_put(b, d, (size_t)nd);
+        tmpl_buf_put(b, d, (size_t)nd);
         for (int i = nd; i < dp; i++)
-            tbuf_putc(b, '0');
+            tmpl_buf_putc(b, '0');
     } else {
-        tbuf_put(b, d, (size_t)dp);
-        tbuf_putc(b, '.');
-        tbuf_put(b, d + dp, (size_t)(nd - dp));
+        tmpl_buf_put(b, d, (size_t)dp);
+        tmpl_buf_putc(b, '.');
+        tmpl_buf_put(b, d + dp, (size_t)(nd - dp));
     }
 }
 
@@ -227,25 +227,25 @@ static void print_inner(struct tbuf *b, const struct tval *v, bool nested)
 {
     switch (v->kind) {
     case TV_NIL:
-        tbuf_put(b, nested ? "<nil>" : "<no value>", nested ? 5 : 10);
+        tmpl_buf_put(b, nested ? "<nil>" : "<no value>", nested ? 5 : 10);
         return;
     case TV_BOOL:
-        tbuf_put(b, v->b ? "true" : "false", v->b ? 4 : 5);
+        tmpl_buf_put(b, v->b ? "true" : "false", v->b ? 4 : 5);
         return;
     case TV_INT:
-        tbuf_printf(b, "%lld", (long long)v->i);
+        tmpl_buf_printf(b, "%lld", (long long)v->i);
         return;
     case TV_FLOAT:
-        go_float(b, v->f, 'g');
+        tmpl_go_float(b, v->f, 'g');
         return;
     case TV_STR:
-        tbuf_put(b, v->s, v->slen);
+        tmpl_buf_put(b, v->s, v->slen);
         return;
     case TV_ARR:
     case TV_OBJ:
         if (v->flags & TVF_JSONSTR) {
-            if (tval_json(b, v) < 0)
-                tbuf_put(b, "", 0);
+            if (tmpl_val_json(b, v) < 0)
+                tmpl_buf_put(b, "", 0);
             return;
         }
         print_json_val(b, v->j, true);
@@ -255,67 +255,67 @@ static void print_inner(struct tbuf *b, const struct tval *v, bool nested)
 
 static void print_json_val(struct tbuf *b, json_t *j, bool nested)
 {
-    struct tval v = tval_from_json(j);
+    struct tval v = tmpl_val_from_json(j);
     if (v.kind == TV_ARR) {
-        tbuf_putc(b, '[');
+        tmpl_buf_putc(b, '[');
         for (size_t i = 0; i < json_array_size(j); i++) {
             if (i)
-                tbuf_putc(b, ' ');
+                tmpl_buf_putc(b, ' ');
             print_json_val(b, json_array_get(j, i), true);
             if (b->over)
                 return;
         }
-        tbuf_putc(b, ']');
+        tmpl_buf_putc(b, ']');
         return;
     }
     if (v.kind == TV_OBJ && !(v.flags & TVF_JSONSTR)) {
-        const char *gt = tval_gotype(&v);
+        const char *gt = tmpl_val_gotype(&v);
         if (gt) { /* struct: {v1 v2 ...} in field order */
-            tbuf_putc(b, '{');
+            tmpl_buf_putc(b, '{');
             const char *key;
             json_t *val;
             bool first = true;
             json_object_foreach(j, key, val) {
-                if (tobj_hidden_key(key))
+                if (tmpl_obj_hidden_key(key))
                     continue;
                 if (!first)
-                    tbuf_putc(b, ' ');
+                    tmpl_buf_putc(b, ' ');
                 first = false;
-                struct tval fv = tval_from_json(val);
+                struct tval fv = tmpl_val_from_json(val);
                 if ((fv.kind == TV_ARR || fv.kind == TV_OBJ) &&
                     (strcmp(key, "Arguments") == 0 || strcmp(key, "Properties") == 0))
                     fv.flags |= TVF_JSONSTR;
                 print_inner(b, &fv, true);
             }
-            tbuf_putc(b, '}');
+            tmpl_buf_putc(b, '}');
             return;
         }
         size_t n;
-        const char **keys = tobj_sorted_keys(j, &n);
-        tbuf_put(b, "map[", 4);
+        const char **keys = tmpl_obj_sorted_keys(j, &n);
+        tmpl_buf_put(b, "map[", 4);
         for (size_t i = 0; i < n && !b->over; i++) {
             if (i)
-                tbuf_putc(b, ' ');
-            tbuf_put(b, keys[i], strlen(keys[i]));
-            tbuf_putc(b, ':');
+                tmpl_buf_putc(b, ' ');
+            tmpl_buf_put(b, keys[i], strlen(keys[i]));
+            tmpl_buf_putc(b, ':');
             print_json_val(b, json_object_get(j, keys[i]), true);
         }
         free(keys);
-        tbuf_putc(b, ']');
+        tmpl_buf_putc(b, ']');
         return;
     }
     print_inner(b, &v, nested);
 }
 
-void tval_print(struct tbuf *b, const struct tval *v) { print_inner(b, v, false); }
-void tval_print_arg(struct tbuf *b, const struct tval *v) { print_inner(b, v, true); }
+void tmpl_val_print(struct tbuf *b, const struct tval *v) { print_inner(b, v, false); }
+void tmpl_val_print_arg(struct tbuf *b, const struct tval *v) { print_inner(b, v, true); }
 
 /* ---- JSON ---- */
 
-void tval_json_string(struct tbuf *b, const char *s, size_t n)
+void tmpl_val_json_string(struct tbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    tbuf_putc(b, '"');
+    tmpl_buf_putc(b, '"');
     size_t start = 0, i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
@@ -324,18 +324,18 @@ void tval_json_string(struct tbuf *b, const char *s, size_t n)
                 i++;
                 continue;
             }
-            tbuf_put(b, s + start, i - start);
+            tmpl_buf_put(b, s + start, i - start);
             switch (c) {
-            case '"': tbuf_put(b, "\\\"", 2); break;
-            case '\\': tbuf_put(b, "\\\\", 2); break;
-            case '\n': tbuf_put(b, "\\n", 2); break;
-            case '\r': tbuf_put(b, "\\r", 2); break;
-            case '\t': tbuf_put(b, "\\t", 2); break;
-            case '\b': tbuf_put(b, "\\b", 2); break;
-            case '\f': tbuf_put(b, "\\f", 2); break;
+            case '"': tmpl_buf_put(b, "\\\"", 2); break;
+            case '\\': tmpl_buf_put(b, "\\\\", 2); break;
+            case '\n': tmpl_buf_put(b, "\\n", 2); break;
+            case '\r': tmpl_buf_put(b, "\\r", 2); break;
+            case '\t': tmpl_buf_put(b, "\\t", 2); break;
+            case '\b': tmpl_buf_put(b, "\\b", 2); break;
+            case '\f': tmpl_buf_put(b, "\\f", 2); break;
             default: {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                tbuf_put(b, e, 6);
+                tmpl_buf_put(b, e, 6);
             }
             }
             i++;
@@ -345,23 +345,23 @@ void tval_json_string(struct tbuf *b, const char *s, size_t n)
         uint32_t cp;
         size_t len = tmpl_utf8_get(s + i, n - i, &cp);
         if (cp == 0xFFFD && len == 1) {
-            tbuf_put(b, s + start, i - start);
-            tbuf_put(b, "\\ufffd", 6);
+            tmpl_buf_put(b, s + start, i - start);
+            tmpl_buf_put(b, "\\ufffd", 6);
             i += len;
             start = i;
             continue;
         }
         if (cp == 0x2028 || cp == 0x2029) {
-            tbuf_put(b, s + start, i - start);
-            tbuf_put(b, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            tmpl_buf_put(b, s + start, i - start);
+            tmpl_buf_put(b, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
             i += len;
             start = i;
             continue;
         }
         i += len;
     }
-    tbuf_put(b, s + start, n - start);
-    tbuf_putc(b, '"');
+    tmpl_buf_put(b, s + start, n - start);
+    tmpl_buf_putc(b, '"');
 }
 
 struct jtag {
@@ -398,7 +398,7 @@ static bool json_empty(json_t *j)
     case JSON_INTEGER: return json_integer_value(j) == 0;
     case JSON_REAL: return json_real_value(j) == 0;
     case JSON_ARRAY: return json_array_size(j) == 0;
-    case JSON_OBJECT: return !json_object_get(j, TMPL_GO_TYPE_KEY) && tobj_len(j) == 0;
+    case JSON_OBJECT: return !json_object_get(j, TMPL_GO_TYPE_KEY) && tmpl_obj_len(j) == 0;
     default: return false;
     }
 }
@@ -407,12 +407,12 @@ static int json_val(struct tbuf *b, json_t *j, bool ordered, int depth);
 
 static int json_struct(struct tbuf *b, json_t *j, const char *gt, int depth)
 {
-    tbuf_putc(b, '{');
+    tmpl_buf_putc(b, '{');
     bool first = true;
     const char *key;
     json_t *val;
     json_object_foreach(j, key, val) {
-        if (tobj_hidden_key(key))
+        if (tmpl_obj_hidden_key(key))
             continue;
         const struct jtag *tag = NULL;
         for (size_t i = 0; i < OM_ARRAY_LEN(jtags); i++)
@@ -421,15 +421,15 @@ static int json_struct(struct tbuf *b, json_t *j, const char *gt, int depth)
         if (tag && tag->omitempty && json_empty(val))
             continue;
         if (!first)
-            tbuf_putc(b, ',');
+            tmpl_buf_putc(b, ',');
         first = false;
         const char *name = tag ? tag->name : key;
-        tval_json_string(b, name, strlen(name));
-        tbuf_putc(b, ':');
+        tmpl_val_json_string(b, name, strlen(name));
+        tmpl_buf_putc(b, ':');
         if (json_val(b, val, tag && tag->ordered, depth + 1) < 0)
             return -1;
     }
-    tbuf_putc(b, '}');
+    tmpl_buf_putc(b, '}');
     return 0;
 }
 
@@ -438,53 +438,55 @@ static int json_val(struct tbuf *b, json_t *j, bool ordered, int depth)
     if (depth > 1000 || b->over)
         return -1;
     switch (json_typeof(j)) {
-    case JSON_NULL: tbuf_put(b, "null", 4); return 0;
-    case JSON_TRUE: tbuf_put(b, "true", 4); return 0;
-    case JSON_FALSE: tbuf_put(b, "false", 5); return 0;
-    case JSON_INTEGER: tbuf_printf(b, "%lld", (long long)json_integer_value(j)); return 0;
+    case JSON_NULL: tmpl_buf_put(b, "null", 4); return 0;
+    case JSON_TRUE: tmpl_buf_put(b, "true", 4); return 0;
+    case JSON_FALSE: tmpl_buf_put(b, "false", 5); return 0;
+    case JSON_INTEGER: tmpl_buf_printf(b, "%lld", (long long)json_integer_value(j)); return 0;
     case JSON_REAL: {
         struct tval v = {.kind = TV_FLOAT, .f = json_real_value(j)};
-        return tval_json(b, &v);
+        return tmpl_val_json(b, &v);
     }
-    case JSON_STRING: tval_json_string(b, json_string_value(j), json_string_length(j)); return 0;
+    case JSON_STRING:
+        tmpl_val_json_string(b, json_string_value(j), json_string_length(j));
+        return 0;
     case JSON_ARRAY:
-        tbuf_putc(b, '[');
+        tmpl_buf_putc(b, '[');
         for (size_t i = 0; i < json_array_size(j); i++) {
             if (i)
-                tbuf_putc(b, ',');
+                tmpl_buf_putc(b, ',');
             if (json_val(b, json_array_get(j, i), false, depth + 1) < 0)
                 return -1;
         }
-        tbuf_putc(b, ']');
+        tmpl_buf_putc(b, ']');
         return 0;
     case JSON_OBJECT: {
         const char *gt = json_string_value(json_object_get(j, TMPL_GO_TYPE_KEY));
         if (gt)
             return json_struct(b, j, gt, depth);
-        tbuf_putc(b, '{');
+        tmpl_buf_putc(b, '{');
         if (ordered) {
             const char *key;
             json_t *val;
             bool first = true;
             json_object_foreach(j, key, val) {
-                if (tobj_hidden_key(key))
+                if (tmpl_obj_hidden_key(key))
                     continue;
                 if (!first)
-                    tbuf_putc(b, ',');
+                    tmpl_buf_putc(b, ',');
                 first = false;
-                tval_json_string(b, key, strlen(key));
-                tbuf_putc(b, ':');
+                tmpl_val_json_string(b, key, strlen(key));
+                tmpl_buf_putc(b, ':');
                 if (json_val(b, val, false, depth + 1) < 0)
                     return -1;
             }
         } else {
             size_t n;
-            const char **keys = tobj_sorted_keys(j, &n);
+            const char **keys = tmpl_obj_sorted_keys(j, &n);
             for (size_t i = 0; i < n; i++) {
                 if (i)
-                    tbuf_putc(b, ',');
-                tval_json_string(b, keys[i], strlen(keys[i]));
-                tbuf_putc(b, ':');
+                    tmpl_buf_putc(b, ',');
+                tmpl_val_json_string(b, keys[i], strlen(keys[i]));
+                tmpl_buf_putc(b, ':');
                 if (json_val(b, json_object_get(j, keys[i]), false, depth + 1) < 0) {
                     free(keys);
                     return -1;
@@ -492,26 +494,26 @@ static int json_val(struct tbuf *b, json_t *j, bool ordered, int depth)
             }
             free(keys);
         }
-        tbuf_putc(b, '}');
+        tmpl_buf_putc(b, '}');
         return 0;
     }
     }
     return -1;
 }
 
-int tval_json(struct tbuf *b, const struct tval *v)
+int tmpl_val_json(struct tbuf *b, const struct tval *v)
 {
     switch (v->kind) {
-    case TV_NIL: tbuf_put(b, "null", 4); return 0;
-    case TV_BOOL: tbuf_put(b, v->b ? "true" : "false", v->b ? 4 : 5); return 0;
-    case TV_INT: tbuf_printf(b, "%lld", (long long)v->i); return 0;
+    case TV_NIL: tmpl_buf_put(b, "null", 4); return 0;
+    case TV_BOOL: tmpl_buf_put(b, v->b ? "true" : "false", v->b ? 4 : 5); return 0;
+    case TV_INT: tmpl_buf_printf(b, "%lld", (long long)v->i); return 0;
     case TV_FLOAT: {
         if (isnan(v->f) || isinf(v->f))
             return -1;
         double a = fabs(v->f);
         bool e = a != 0 && (a < 1e-6 || a >= 1e21);
         size_t at = b->len;
-        go_float(b, v->f, e ? 'e' : 'f');
+        tmpl_go_float(b, v->f, e ? 'e' : 'f');
         if (e && !b->over && b->len - at >= 4) { /* e-07 -> e-7 */
             char *p = b->p + b->len;
             if (p[-4] == 'e' && p[-3] == '-' && p[-2] == '0') {
@@ -522,10 +524,10 @@ int tval_json(struct tbuf *b, const struct tval *v)
         }
         return 0;
     }
-    case TV_STR: tval_json_string(b, v->s, v->slen); return 0;
+    case TV_STR: tmpl_val_json_string(b, v->s, v->slen); return 0;
     case TV_ARR:
         if (v->flags & TVF_NILSLICE) {
-            tbuf_put(b, "null", 4);
+            tmpl_buf_put(b, "null", 4);
             return 0;
         }
         return json_val(b, v->j, false, 0);

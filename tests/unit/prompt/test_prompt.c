@@ -102,14 +102,15 @@ static void test_legacy(void **state)
     (void)state;
     const char *t = "{{ if .System }}S:{{ .System }} {{ end }}U:{{ .Prompt }} A:{{ .Response }}|";
     /* turn by turn; the last turn is cut after .Response */
-    expect_chat(t,
-                "[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\",\"content\":\"u1\"},"
-                "{\"role\":\"assistant\",\"content\":\"a1\"},{\"role\":\"user\",\"content\":\"u2\"}]",
-                -1, NULL, NULL, "S:s U:u1 A:a1|U:u2 A:");
+    expect_chat(
+        t,
+        "[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\",\"content\":\"u1\"},"
+        "{\"role\":\"assistant\",\"content\":\"a1\"},{\"role\":\"user\",\"content\":\"u2\"}]",
+        -1, NULL, NULL, "S:s U:u1 A:a1|U:u2 A:");
     /* a final assistant message is a prefill: the reply continues it */
-    expect_chat(t,
-                "[{\"role\":\"user\",\"content\":\"u1\"},{\"role\":\"assistant\",\"content\":\"a1\"}]",
-                -1, NULL, NULL, "U:u1 A:a1");
+    expect_chat(
+        t, "[{\"role\":\"user\",\"content\":\"u1\"},{\"role\":\"assistant\",\"content\":\"a1\"}]",
+        -1, NULL, NULL, "U:u1 A:a1");
     /* a system message after a user starts a new turn; tool messages are ignored */
     expect_chat(t,
                 "[{\"role\":\"user\",\"content\":\"u1\"},{\"role\":\"system\",\"content\":\"s2\"},"
@@ -141,7 +142,8 @@ static void test_implicit_response(void **state)
 static void test_think_vars(void **state)
 {
     (void)state;
-    const char *t = "{{ .Think }}|{{ .ThinkLevel }}|{{ .IsThinkSet }}{{ range .Messages }}{{ end }}";
+    const char *t =
+        "{{ .Think }}|{{ .ThinkLevel }}|{{ .IsThinkSet }}{{ range .Messages }}{{ end }}";
     const char *m = "[{\"role\":\"user\",\"content\":\"q\"}]";
     expect_chat(t, m, -1, NULL, NULL, "false||false");
     expect_chat(t, m, 1, NULL, NULL, "true|medium|true");
@@ -184,17 +186,19 @@ static void test_nil_slices(void **state)
 static void test_string_method(void **state)
 {
     (void)state;
-    struct tmpl *tp = parse("{{ range .Messages }}{{ range .ToolCalls }}{{ .Function.Arguments.String }}"
-                            "{{ end }}{{ end }}|{{ .Tools.String }}");
+    struct tmpl *tp =
+        parse("{{ range .Messages }}{{ range .ToolCalls }}{{ .Function.Arguments.String }}"
+              "{{ end }}{{ end }}|{{ .Tools.String }}");
     json_t *msgs = json_loads("[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":"
                               "\"f\",\"arguments\":{\"b\":1,\"a\":\"x\"}}}]}]", 0, NULL);
     json_t *tools = json_loads("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", 0, NULL);
     struct prompt_chat_in in = {.tmpl = tp, .messages = msgs, .tools = tools, .think = -1};
     char *out, err[128];
     assert_int_equal(prompt_chat(&in, &out, NULL, NULL, err, sizeof err), 0);
-    assert_string_equal(out, "{\"a\":\"x\",\"b\":1}|[{\"type\":\"function\",\"function\":{\"name\":"
-                             "\"f\",\"description\":\"\",\"parameters\":{\"type\":\"\",\"properties\":"
-                             "null}}}]");
+    assert_string_equal(out,
+                        "{\"a\":\"x\",\"b\":1}|[{\"type\":\"function\",\"function\":{\"name\":"
+                        "\"f\",\"description\":\"\",\"parameters\":{\"type\":\"\",\"properties\":"
+                        "null}}}]");
     free(out);
     json_decref(tools);
     json_decref(msgs);
@@ -214,7 +218,8 @@ static void test_fim(void **state)
     (void)state;
     const char *t = "{{ if .Suffix }}<PRE>{{ .Prompt }}<SUF>{{ .Suffix }}<MID>{{ else }}"
                     "{{ .System }}{{ .Prompt }}{{ end }}";
-    expect_chat(t, "[{\"role\":\"system\",\"content\":\"sys\"},{\"role\":\"user\",\"content\":\"p\"}]",
+    expect_chat(t,
+                "[{\"role\":\"system\",\"content\":\"sys\"},{\"role\":\"user\",\"content\":\"p\"}]",
                 -1, NULL, "s", "<PRE>p<SUF>s<MID>");
     /* an empty prompt is not fill-in-middle */
     expect_chat(t, "[{\"role\":\"user\",\"content\":\"\"}]", -1, NULL, "s", "");
@@ -280,11 +285,12 @@ static void test_truncate(void **state)
     assert_int_equal(calls, 0);
     free(out);
     /* a system message in the middle moves before the kept messages */
-    out = truncated("[{\"role\":\"user\",\"content\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},"
-                    "{\"role\":\"system\",\"content\":\"S\"},"
-                    "{\"role\":\"assistant\",\"content\":\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"},"
-                    "{\"role\":\"user\",\"content\":\"z\"}]",
-                    true, 5, &dropped, NULL);
+    out =
+        truncated("[{\"role\":\"user\",\"content\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},"
+                  "{\"role\":\"system\",\"content\":\"S\"},"
+                  "{\"role\":\"assistant\",\"content\":\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"},"
+                  "{\"role\":\"user\",\"content\":\"z\"}]",
+                  true, 5, &dropped, NULL);
     assert_string_equal(out, "[system:S][user:z]");
     assert_int_equal(dropped, 2);
     free(out);
@@ -327,12 +333,13 @@ static void test_validation(void **state)
 {
     (void)state;
     expect_invalid("{\"role\":\"user\"}", NULL, "messages: expected an array");
-    expect_invalid("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":5}]", NULL,
-                   "messages[1].content");
+    expect_invalid("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":5}]",
+                   NULL, "messages[1].content");
     expect_invalid("[3]", NULL, "messages[0]");
     expect_invalid("[{\"role\":\"assistant\",\"tool_calls\":{}}]", NULL, "messages[0].tool_calls");
-    expect_invalid("[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"arguments\":\"{}\"}}]}]",
-                   NULL, "messages[0].tool_calls");
+    expect_invalid(
+        "[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"arguments\":\"{}\"}}]}]", NULL,
+        "messages[0].tool_calls");
     expect_invalid("[{\"role\":\"user\",\"content\":\"a\"}]", "{}", "tools: expected an array");
     expect_invalid("[{\"role\":\"user\",\"content\":\"a\"}]", "[{\"function\":{\"parameters\":3}}]",
                    "tools[0].function.parameters");
