@@ -1,4 +1,4 @@
-/* prompt: Jinja filters and tests with Jinja2's argument names and defaults
+/* prompt: Jinja filters with Jinja2's argument names and defaults
  * (e.g. sort/unique/dictsort compare strings case-insensitively unless
  * case_sensitive=true; default() replaces only undefined unless
  * boolean=true; tojson is Hugging Face's json.dumps(ensure_ascii=False)). */
