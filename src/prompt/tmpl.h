@@ -22,7 +22,7 @@ struct tmpl;
 
 /* Bounds applied by tmpl_exec (exceeding one is an OM_ERANGE error). */
 #define TMPL_MAX_OUTPUT (16u << 20)   /* bytes of rendered text */
-#define TMPL_MAX_STEPS 10000000u      /* nodes executed + loop iterations */
+#define TMPL_MAX_STEPS 10000000u      /* nodes, iterations, keys of maps ranged */
 #define TMPL_MAX_DEPTH 200            /* nesting of actions / pipelines */
 #define TMPL_MAX_SRC (4u << 20)       /* template source bytes */
 
@@ -46,10 +46,12 @@ void tmpl_free(struct tmpl *t);
 int tmpl_exec(const struct tmpl *t, const json_t *data, char **out, size_t *out_len, char *err,
               size_t errlen);
 
-/* True when the template references the top-level field `field` (given
- * with or without the leading '.', e.g. "Messages" or ".Tools") anywhere:
- * as .Field, $.Field, or as the first field of a chain. Walks the AST,
- * including nested templates and else branches. */
+/* Ollama's Template.Vars test: true when `field` (given with or without
+ * the leading '.', compared case-insensitively, e.g. "Messages" or
+ * ".tools") is one of the identifiers of any field or variable node
+ * (.Messages, $.Messages, .Foo.Messages) reachable through lists,
+ * branches, actions, pipelines and command arguments, in the main
+ * template or a {{define}}d one. */
 bool tmpl_uses(const struct tmpl *t, const char *field);
 
 /* The check Ollama's template.Parse adds to Go's (its Vars walk): a
