@@ -86,7 +86,7 @@ int create_from_gguf_blob(struct create_ctx *c, const char *file_path, const cha
     store_blob_size(c->root, canon, &size);
     utimensat(AT_FDCWD, path, NULL, 0); /* keep it out of the prune window */
     snprintf(status, sizeof(status), "using existing layer %s", canon);
-    create_add_layer(c, mt, canon, size, file_path, NULL, status);
+    create_add_layer(c, mt, canon, size, NULL, NULL, status); /* no "from": Ollama reports parent_model "" for models made from files */
     int rc = 0;
     if (tmpl && *tmpl && c->hooks && c->hooks->detect) {
         char *name = NULL, *go = NULL;
