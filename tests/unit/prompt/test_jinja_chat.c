@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,58 @@ static void test_uses(void **state)
     assert_false(jinja_uses(NULL, "tools"));
 }
 
+struct thread_arg {
+    const struct jinja *t;
+    const json_t *conv;
+    const char *want;
+    int bad;
+};
+
+static void *render_loop(void *p)
+{
+    struct thread_arg *a = p;
+    for (int i = 0; i < 50; i++) {
+        char *out = NULL, err[256];
+        int rc = jinja_render_chat(a->t, json_object_get(a->conv, "messages"),
+                                   json_object_get(a->conv, "tools"), true, "<s>", "</s>", NULL,
+                                   &out, NULL, err, sizeof(err));
+        if (rc || strcmp(out, a->want))
+            a->bad++;
+        free(out);
+    }
+    return NULL;
+}
+
+/* One parsed template rendered from several threads at once. */
+static void test_threads(void **state)
+{
+    (void)state;
+    size_t len;
+    char *src = slurp(TDIR "/qwen3.jinja", &len), err[256];
+    assert_non_null(src);
+    json_error_t je;
+    json_t *conv = json_load_file(TDIR "/conv/tools.json", 0, &je);
+    assert_non_null(conv);
+    char *want = slurp(TDIR "/expected/qwen3.tools.txt", NULL);
+    assert_non_null(want);
+    struct jinja *t;
+    assert_int_equal(jinja_parse(src, len, &t, err, sizeof(err)), 0);
+    pthread_t th[4];
+    struct thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct thread_arg){.t = t, .conv = conv, .want = want};
+        assert_int_equal(pthread_create(&th[i], NULL, render_loop, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].bad, 0);
+    }
+    jinja_free(t);
+    json_decref(conv);
+    free(want);
+    free(src);
+}
+
 /* Templates stored in the shared GGUFs. */
 static void test_gguf_templates(void **state)
 {
@@ -313,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_by_hand),
         cmocka_unit_test(test_today),
         cmocka_unit_test(test_uses),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_gguf_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
