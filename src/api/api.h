@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define API_VERSION "0.13.5" /* the Ollama API surface we implement */
+#define API_VERSION "0.32.0" /* the Ollama API surface we implement (ollama v0.32, Aug 2026) */
 
 struct api_env {
     char host[256];          /* OLLAMA_HOST host part ("127.0.0.1") */

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define CLI_VERSION "0.1.0"
+#define CLI_VERSION "0.32.0" /* = API_VERSION: client and server are one release */
 
 struct cli_command {
     const char *name;

@@ -1,6 +1,7 @@
 /* cli: the `ollamamax` command. Local tools (generate, tokenize, embed,
  * bench) call the engine directly; only this module prints or exits. */
 #include "cli/cli.h"
+#include "cli/client.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ollamamax <command> [options]\n"
             "\n"
-            "commands:\n"
+            "server and models (talk to the server at OLLAMA_HOST, as the ollama CLI):\n"
+            "  serve                     start the server (see `ollamamax serve --help`)\n"
+            "  run MODEL [PROMPT]        chat with a model, or answer one prompt\n"
+            "  pull MODEL / push MODEL   download from / upload to a registry\n"
+            "  create MODEL [-f Modelfile] [-q TYPE]\n"
+            "  list | ls, ps, show MODEL, cp SRC DST, rm MODEL..., stop MODEL\n"
+            "\n"
+            "local tools (work on a GGUF file directly):\n"
             "  generate -m FILE.gguf -p PROMPT -n N [--temp T] [--seed S] [-t THREADS] [--json]\n"
             "  tokenize -m FILE.gguf -p TEXT [--raw]\n"
             "  embed    -m FILE.gguf -p TEXT\n"
@@ -28,8 +36,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-v")) {
-        printf("ollamamax version %s\n", CLI_VERSION);
-        return 0;
+        return cli_cmd_version(argc - 1, argv + 1);
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
