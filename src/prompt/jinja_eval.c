@@ -118,8 +118,7 @@ int jinja_iterate(struct jctx *c, struct jv v, struct jv *out)
 {
     switch (v.kind) {
     case JV_LIST: *out = v; return 0;
-    case JV_UNDEF:
-    case JV_NONE: *out = jv_list_new(&c->ar, 0); return 0;
+    case JV_UNDEF: *out = jv_list_new(&c->ar, 0); return 0; /* Jinja's Undefined iterates empty */
     case JV_DICT: {
         struct jv l = jv_list_new(&c->ar, v.u.d->n);
         for (size_t i = 0; i < v.u.d->n; i++)

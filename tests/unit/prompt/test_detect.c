@@ -53,6 +53,7 @@ static void test_fixture_families(void **state)
         {"deepseek-r1-distill", "deepseek-r1", NULL},
         {"gemma2", "gemma-instruct", "gemma-instruct"},
         {"gemma3", "gemma3-instruct", "gemma3-instruct"},
+        {"hermes-tools", "chatml", NULL},
         {"llama2", "llama2-chat", "llama2-chat"},
         {"llama3.1-tools", "llama3-instruct", NULL},
         {"llama3.2", "llama3-instruct", NULL},

@@ -1,7 +1,8 @@
 /* tests: real chat templates through jinja_render_chat.
  *  - tests/data/templates/<name>.jinja (Llama 2, 3.1 with tools, 3.2, Qwen2.5
  *    tools, Qwen3 thinking + tools, Gemma 2/3, Phi-3/4, Mistral v0.1 and
- *    v0.3 with tools, DeepSeek-R1 distill, ChatML) rendered with each
+ *    v0.3 with tools, DeepSeek-R1 distill, ChatML, a Hermes-style tool
+ *    template with recursive macros) rendered with each
  *    conversation of tests/data/templates/conv/ and compared byte for byte
  *    with expected/<template>.<conv>.txt (written by Jinja2 through
  *    gen_expected.py; "ERROR" files mean the template rejects the
