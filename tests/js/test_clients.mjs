@@ -69,7 +69,24 @@ try {
     assert.ok(!list.models.some((m) => m.name === 'stories2:latest'));
   });
 
+  await test('ollama-js: create from an existing model with overrides', async () => {
+    let last;
+    for await (const p of await ollama.create({ model: 'stories-sys', from: 'stories', system: 'You are terse.', parameters: { num_predict: 3, stop: ['END'] }, stream: true })) last = p;
+    assert.equal(last.status, 'success');
+    const show = await ollama.show({ model: 'stories-sys' });
+    assert.equal(show.system, 'You are terse.');
+    assert.match(show.parameters, /num_predict +3/);
+    assert.match(show.parameters, /stop +"END"/);
+    assert.equal(show.template, tmplChat);
+    const g = await ollama.generate({ model: 'stories-sys', prompt: 'Once upon a time' });
+    assert.equal(g.eval_count, 3);
+    await ollama.delete({ model: 'stories-sys' });
+  });
+
   await test('every family: a random model of each is created and answers chat (ollama-js)', async () => {
+    await createModel(srv.url, 'tiny-nomic', synth(bin, 'nomic-bert', join(work, 'nomic-bert.gguf')));
+    const ne = await ollama.embed({ model: 'tiny-nomic', input: 'hello' });
+    assert.equal(ne.embeddings.length, 1);
     for (const arch of families) {
       const f = synth(bin, arch, join(work, `${arch}.gguf`));
       await createModel(srv.url, `tiny-${arch}`, f, { template: tmplChat });
@@ -120,6 +137,33 @@ try {
     const a = await openai.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12, seed: 42, temperature: 0.9 });
     const b = await openai.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12, seed: 42, temperature: 0.9 });
     assert.equal(a.choices[0].message.content, b.choices[0].message.content);
+  });
+
+  await test('openai: tools — a call comes back as tool_calls with JSON-string arguments', async () => {
+    const tmplTools = '{{ if .Tools }}Tools: {{ json .Tools }}\n{{ end }}{{ range .Messages }}{{ .Role }}: {{ .Content }}'
+      + '{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ json .Function.Arguments }}}{{ end }}{{ end }}\n{{ end }}assistant:';
+    await createModel(srv.url, 'stories-tools', stories, { template: tmplTools });
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+    // the schema makes this tiny model write a call; the server must parse it into tool_calls
+    const schema = { type: 'object', properties: { name: { const: 'get_weather' }, arguments: { type: 'object', properties: { city: { type: 'string', maxLength: 8 } }, required: ['city'], additionalProperties: false } }, required: ['name', 'arguments'], additionalProperties: false };
+    const r = await openai.chat.completions.create({
+      model: 'stories-tools', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools, tool_choice: 'auto', temperature: 0, max_tokens: 100,
+      response_format: { type: 'json_schema', json_schema: { name: 'call', schema } },
+    });
+    const ch = r.choices[0];
+    assert.equal(ch.finish_reason, 'tool_calls', JSON.stringify(r));
+    assert.equal(ch.message.tool_calls.length, 1);
+    const call = ch.message.tool_calls[0];
+    assert.equal(call.type, 'function');
+    assert.match(call.id, /^call_/);
+    assert.equal(call.function.name, 'get_weather');
+    assert.equal(typeof call.function.arguments, 'string');
+    assert.equal(typeof JSON.parse(call.function.arguments).city, 'string');
+    // and the conversation goes on with the tool's answer
+    const r2 = await openai.chat.completions.create({ model: 'stories-tools', tools, max_tokens: 4, messages: [
+      { role: 'user', content: 'Weather in Paris?' }, { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: call.id, content: 'sunny' }] });
+    assert.ok(r2.choices[0].message);
   });
 
   await test('openai: completions, embeddings (float and base64), models', async () => {
