@@ -26,7 +26,7 @@ struct jinja;
 /* Limits applied to every render. */
 #define JINJA_MAX_OUTPUT (16u << 20)   /* bytes of rendered text */
 #define JINJA_MAX_STEPS 10000000ull    /* evaluation steps (loop bodies, calls…) */
-#define JINJA_MAX_DEPTH 128            /* nesting of expressions, blocks and macro calls */
+#define JINJA_MAX_DEPTH 500            /* nesting of expressions, blocks and macro calls */
 #define JINJA_MAX_SOURCE (4u << 20)    /* template source bytes */
 
 /* Parses src[0..len) (need not be NUL-terminated). On success *out is a new
