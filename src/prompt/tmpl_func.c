@@ -354,8 +354,9 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
 
 /* ---- printing functions ---- */
 
-/* fmt.Sprint / Sprintln of all arguments into b. */
-static int sprint(struct tstate_fn *ctx, struct tbuf *b, bool ln)
+/* fmt.Sprint / Sprintln of all arguments into b. escaper: the html, js
+ * and urlquery way (evalArgs), where a missing value is "<no value>". */
+static int sprint(struct tstate_fn *ctx, struct tbuf *b, bool ln, bool escaper)
 {
     int na = tmpl_state_nargs(ctx);
     bool prev_str = false;
@@ -363,6 +364,8 @@ static int sprint(struct tstate_fn *ctx, struct tbuf *b, bool ln)
         struct tval v;
         if (tmpl_state_arg(ctx, i, &v) < 0)
             return -1;
+        if (escaper && v.kind == TV_NIL)
+            v = (struct tval){.kind = TV_STR, .s = "<no value>", .slen = 10};
         bool is_str = v.kind == TV_STR;
         if (i > 0 && (ln || (!is_str && !prev_str)))
             tmpl_buf_putc(b, ' ');
@@ -402,7 +405,6 @@ static void js_escape(struct tbuf *o, const char *s, size_t n)
         case '>': tmpl_buf_put(o, "\\u003E", 6); break;
         case '&': tmpl_buf_put(o, "\\u0026", 6); break;
         case '=': tmpl_buf_put(o, "\\u003D", 6); break;
-        case '`': tmpl_buf_put(o, "\\u0060", 6); break;
         default:
             if (c < ' ') {
                 char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -443,7 +445,7 @@ static void url_escape(struct tbuf *o, const char *s, size_t n)
 static int fn_escaper(struct tstate_fn *ctx, int which, struct tval *out, char *msg, size_t n)
 {
     struct tbuf raw = {.limit = TMPL_MAX_OUTPUT};
-    if (sprint(ctx, &raw, false) < 0) {
+    if (sprint(ctx, &raw, false, true) < 0) {
         free(raw.p);
         return -1;
     }
@@ -570,7 +572,7 @@ int tmpl_func_call(struct tstate_fn *ctx, const char *name, struct tval *out, ch
         return fn_slice(ctx, out, msg, n);
     if (strcmp(name, "print") == 0 || strcmp(name, "println") == 0) {
         struct tbuf b = {.limit = TMPL_MAX_OUTPUT};
-        if (sprint(ctx, &b, name[5] == 'l') < 0) {
+        if (sprint(ctx, &b, name[5] == 'l', false) < 0) {
             free(b.p);
             return -1;
         }
@@ -591,8 +593,13 @@ int tmpl_func_call(struct tstate_fn *ctx, const char *name, struct tval *out, ch
         return fn_escaper(ctx, 1, out, msg, n);
     if (strcmp(name, "urlquery") == 0)
         return fn_escaper(ctx, 2, out, msg, n);
-    if (strcmp(name, "call") == 0)
+    if (strcmp(name, "call") == 0) { /* there are no function values in template data */
+        if (na < 1) {
+            snprintf(msg, n, "wrong number of args for call: want at least 1 got 0");
+            return OM_EFORMAT;
+        }
         return fail(msg, n, "call of nil");
+    }
     if (strcmp(name, "json") == 0) {
         if (nargs_check(ctx, "json", 1, msg, n) < 0)
             return OM_EFORMAT;

@@ -73,6 +73,7 @@ struct tlex {
     size_t len, pos;
     int paren;
     bool in_action, at_left, trim_next, done;
+    char msg[64]; /* formatted error text */
 };
 void tmpl_lex_init(struct tlex *lx, const char *src, size_t len);
 /* Next token; returns 0, or -1 with a TT_ERROR token (then only TT_EOF). */

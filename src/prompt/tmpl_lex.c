@@ -10,6 +10,7 @@
 #include "prompt/tmpl_int.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -166,6 +167,27 @@ static int lex_quote(struct tlex *lx, struct ttok *t, char q)
     return tok(lx, t, q == '"' ? TT_STRING : q == '`' ? TT_RAWSTRING : TT_CHAR, start, i + 1);
 }
 
+/* Go's atTerminator: what may directly follow a word in an action. */
+static bool at_terminator(const struct tlex *lx)
+{
+    if (lx->pos >= lx->len)
+        return true;
+    char c = lx->src[lx->pos];
+    if (is_space(c) || c == '.' || c == ',' || c == '|' || c == ':' || c == ')' || c == '(')
+        return true;
+    return lx->pos + 1 < lx->len && c == '}' && lx->src[lx->pos + 1] == '}';
+}
+
+/* "bad character U+0024 '$'" at the current position. */
+static int bad_char(struct tlex *lx, struct ttok *t)
+{
+    uint32_t cp;
+    size_t n = tmpl_utf8_get(lx->src + lx->pos, lx->len - lx->pos, &cp);
+    snprintf(lx->msg, sizeof(lx->msg), "bad character U+%04X '%.*s'", cp, (int)n,
+             lx->src + lx->pos);
+    return tok_err(lx, t, lx->pos, lx->msg);
+}
+
 static int lex_inside(struct tlex *lx, struct ttok *t)
 {
     size_t p = lx->pos;
@@ -231,6 +253,8 @@ static int lex_inside(struct tlex *lx, struct ttok *t)
         lx->pos = i;
         if (c == '.' && i == p + 1)
             return tok(lx, t, TT_DOT, p, i);
+        if (!at_terminator(lx))
+            return bad_char(lx, t);
         return tok(lx, t, c == '$' ? TT_VARIABLE : TT_FIELD, p, i);
     }
     if (isdigit((unsigned char)c) ||
@@ -241,9 +265,11 @@ static int lex_inside(struct tlex *lx, struct ttok *t)
         while (i < lx->len && is_alnum_(lx->src[i]))
             i++;
         lx->pos = i;
+        if (!at_terminator(lx))
+            return bad_char(lx, t);
         return tok(lx, t, TT_IDENT, p, i);
     }
-    return tok_err(lx, t, p, "unrecognized character in action");
+    return bad_char(lx, t);
 }
 
 int tmpl_lex_next(struct tlex *lx, struct ttok *t)

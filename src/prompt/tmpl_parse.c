@@ -109,8 +109,29 @@ static const char *tok_desc(const struct ttok *t, char *buf, size_t n)
     case TT_RDELIM: return "\"}}\"";
     case TT_LDELIM: return "\"{{\"";
     case TT_SPACE: return "space";
-    default: snprintf(buf, n, "%s%.*s%s", tok_keyword(t) ? "<" : "\"", (int)OM_MIN(t->n, 40), t->s,
-                      tok_keyword(t) ? ">" : "\"");
+    default:
+        if (tok_keyword(t)) {
+            snprintf(buf, n, "<%.*s>", (int)t->n, t->s);
+            return buf;
+        }
+        /* Go's %q of the token, cut to 10 bytes plus "..." when longer */
+        size_t k = 0, lim = t->n > 10 ? 10 : t->n;
+        buf[k++] = '"';
+        for (size_t i = 0; i < lim && k + 6 < n; i++) {
+            unsigned char c = (unsigned char)t->s[i];
+            if (c == '"' || c == '\\') {
+                buf[k++] = '\\';
+                buf[k++] = (char)c;
+            } else if (c < 0x20) {
+                k += (size_t)snprintf(buf + k, n - k, "\\x%02x", c);
+            } else {
+                buf[k++] = (char)c;
+            }
+        }
+        buf[k++] = '"';
+        buf[k] = 0;
+        if (t->n > 10 && k + 4 < n)
+            memcpy(buf + k, "...", 4);
         return buf;
     }
 }

@@ -317,10 +317,22 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
     case 'q':
         if (v->kind == TV_STR) {
             quote(&t, v->s, v->slen);
-        } else if (v->kind == TV_INT) {
-            char u[4];
+        } else if (v->kind == TV_INT) { /* strconv.QuoteRune */
+            uint32_t r = v->i < 0 || v->i > 0x10FFFF ? 0xFFFD : (uint32_t)v->i;
+            static const char esc[] = "abtnvfr";
             tmpl_buf_putc(&t, '\'');
-            tmpl_buf_put(&t, u, tmpl_utf8_put(u, (uint32_t)v->i));
+            if (r == '\'' || r == '\\') {
+                tmpl_buf_putc(&t, '\\');
+                tmpl_buf_putc(&t, (char)r);
+            } else if (r >= 7 && r <= 13) {
+                tmpl_buf_putc(&t, '\\');
+                tmpl_buf_putc(&t, esc[r - 7]);
+            } else if (r < 0x20 || r == 0x7F) {
+                tmpl_buf_printf(&t, "\\x%02x", r);
+            } else {
+                char u[4];
+                tmpl_buf_put(&t, u, tmpl_utf8_put(u, r));
+            }
             tmpl_buf_putc(&t, '\'');
         } else {
             bad_verb(&t, sp, verb, vlen, v, depth);
@@ -377,6 +389,22 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
     }
     pad(b, sp, t.p ? t.p : "", t.len, false);
     free(t.p);
+}
+
+/* Go's parsenum: digits at s[i..]; a number over 10^6 is no number and
+ * ends the format (returns n). *num keeps its value when there are none. */
+static size_t parse_num(const char *s, size_t n, size_t i, int *num)
+{
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return i;
+    long v = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        v = v * 10 + (s[i++] - '0');
+        if (v > 1000000)
+            return n;
+    }
+    *num = (int)v;
+    return i;
 }
 
 void tmpl_fmt_verb(struct tbuf *b, char c, const struct tval *v)
@@ -443,8 +471,7 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
             }
             argi++;
         } else {
-            while (i < n && s[i] >= '0' && s[i] <= '9')
-                sp.width = (sp.width < 0 ? 0 : sp.width) * 10 % 10000000 + (s[i++] - '0');
+            i = parse_num(s, n, i, &sp.width);
         }
         if (i < n && s[i] == '.') {
             i++;
@@ -457,13 +484,12 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
                     tmpl_buf_put(b, "%!(BADPREC)", 11);
                 argi++;
             } else {
-                while (i < n && s[i] >= '0' && s[i] <= '9')
-                    sp.prec = sp.prec * 10 % 10000000 + (s[i++] - '0');
+                i = parse_num(s, n, i, &sp.prec);
+                if (sp.prec < 0)
+                    sp.prec = 0;
             }
         }
-        if (sp.width > 1000000)
-            sp.width = 1000000;
-        if (i >= n) {
+        if (i >= n) { /* also after a width or precision over 10^6, as Go */
             tmpl_buf_put(b, "%!(NOVERB)", 10);
             break;
         }
