@@ -433,9 +433,12 @@ static int eval_call(struct jctx *c, struct jframe *f, const struct jnode *e, st
         TRY(jinja_eval(c, f, callee->a, &self));
         struct jv member = jinja_getattr(self, callee->name, callee->name_len);
         TRY(eval_args(c, f, e, &a));
-        if (member.kind == JV_FUNC)
+        bool ns = self.kind == JV_DICT && self.u.d->ns;
+        int rc = OM_ENOTFOUND;
+        if (!ns) /* methods before items, as Python's getattr */
+            rc = jinja_method(c, self, callee->name, &a, out);
+        if (rc == OM_ENOTFOUND && member.kind == JV_FUNC)
             return jinja_call_value(c, member, &a, jv_undef(), out);
-        int rc = jinja_method(c, self, callee->name, &a, out);
         if (rc == OM_ENOTFOUND)
             return jctx_fail(c, OM_EFORMAT, "jinja: line %d: '%s' object has no method '%s'",
                              e->line, jv_kind_name(self), callee->name);
@@ -459,6 +462,37 @@ static int eval_call(struct jctx *c, struct jframe *f, const struct jnode *e, st
                      jv_kind_name(fn));
 }
 
+/* `d.items` without a call is the bound method, as Python's getattr finds
+ * methods before Jinja falls back to items (namespaces excepted). */
+static struct jv bound_method(struct jctx *c, struct jv self, const char *name)
+{
+    static const char *const dict_m[] = {"items", "keys", "values", "get", "pop", "update", "copy",
+                                         "setdefault", NULL};
+    static const char *const str_m[] = {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith",
+                                        "endswith", "upper", "lower", "title", "capitalize", "replace",
+                                        "format", "find", "rfind", "index", "count", "join",
+                                        "splitlines", "isdigit", "isalpha", "isalnum", "isspace",
+                                        "islower", "isupper", NULL};
+    static const char *const list_m[] = {"append", "extend", "insert", "pop", "index", "count",
+                                         "copy", NULL};
+    const char *const *names = self.kind == JV_DICT && !self.u.d->ns ? dict_m
+                             : self.kind == JV_STR ? str_m : self.kind == JV_LIST ? list_m : NULL;
+    for (; names && *names; names++)
+        if (strcmp(*names, name) == 0) {
+            struct jfunc *fu = jarena_alloc(&c->ar, sizeof(*fu));
+            if (!fu)
+                return jv_undef();
+            memset(fu, 0, sizeof(*fu));
+            fu->kind = JF_METHOD;
+            fu->gname = *names;
+            fu->self = self;
+            struct jv v = {.kind = JV_FUNC};
+            v.u.fn = fu;
+            return v;
+        }
+    return jv_undef();
+}
+
 static int eval_inner(struct jctx *c, struct jframe *f, const struct jnode *e, struct jv *out)
 {
     struct jv a, b;
@@ -472,8 +506,10 @@ static int eval_inner(struct jctx *c, struct jframe *f, const struct jnode *e, s
         return jctx_mem(c);
     case E_ATTR:
         TRY(jinja_eval(c, f, e->a, &a));
-        *out = jinja_getattr(a, e->name, e->name_len);
-        return 0;
+        *out = bound_method(c, a, e->name);
+        if (out->kind == JV_UNDEF)
+            *out = jinja_getattr(a, e->name, e->name_len);
+        return jctx_mem(c);
     case E_ITEM:
         TRY(jinja_eval(c, f, e->a, &a));
         TRY(jinja_eval(c, f, e->b, &b));

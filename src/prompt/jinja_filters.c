@@ -386,9 +386,13 @@ int jinja_filter(struct jctx *c, const char *name, struct jv in, const struct ja
 {
     TRY(jctx_charge(c, 1));
     struct jv x;
-    if (name_is(name, "safe") || (name_is(name, "string") && in.kind == JV_STR)) {
+    if (in.kind == JV_STR && (name_is(name, "safe") || name_is(name, "string"))) {
         *out = in;
         return 0;
+    }
+    if (name_is(name, "safe")) { /* Markup(str(x)) */
+        *out = str_of(c, in);
+        return jctx_mem(c);
     }
     if (name_is(name, "string") || name_is(name, "pprint")) {
         if (name_is(name, "pprint")) {

@@ -177,13 +177,14 @@ struct jinja {
 
 /* ---- render context ---- */
 /* Callables made by templates: macros, `caller`, `loop.cycle`. */
-enum { JF_MACRO, JF_CALLER, JF_CYCLE, JF_GLOBAL };
+enum { JF_MACRO, JF_CALLER, JF_CYCLE, JF_GLOBAL, JF_METHOD };
 struct jfunc {
     int kind;
     const struct jnode *node; /* N_MACRO / N_CALLBLOCK */
     struct jframe *closure;
     int64_t index;            /* JF_CYCLE: loop.index0 */
-    const char *gname;        /* JF_GLOBAL: range, namespace… */
+    const char *gname;        /* JF_GLOBAL: range, namespace…; JF_METHOD: method name */
+    struct jv self;           /* JF_METHOD: bound object */
 };
 
 struct jframe {

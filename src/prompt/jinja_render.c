@@ -58,6 +58,8 @@ int jinja_call_value(struct jctx *c, struct jv fn, const struct jargs *a, struct
     const struct jfunc *fu = fn.u.fn;
     if (fu->kind == JF_GLOBAL)
         return jinja_global(c, fu->gname, a, out);
+    if (fu->kind == JF_METHOD)
+        return jinja_method(c, fu->self, fu->gname, a, out);
     if (fu->kind == JF_CYCLE) {
         if (!a->n)
             return jctx_fail(c, OM_EFORMAT, "jinja: loop.cycle needs at least one argument");
