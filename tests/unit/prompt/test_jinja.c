@@ -216,6 +216,10 @@ static const struct jcase g_cases[] = {
     {"{{ undefined_x is iterable }} {{ 'ABC' is upper }} {{ 'abc' is lower }} {{ '123' is lower }} "
      "{{ true is odd }}",
      "True True True False True"},
+    {"{% set sp = {'items': {'type': 'integer'}, 'type': 'array'} %}{{ sp['items'].type }} "
+     "{{ sp.items.type is defined }} {{ sp.type }} {{ sp.get('type') }}",
+     "integer False array array"},
+    {"{{ 2.5 | safe is string }} {{ d.items() | list }}", "True [('b', 2), ('a', 1), ('C', 3)]"},
 };
 
 /* templates Jinja2 rejects (parse or render); a word our message must have */
