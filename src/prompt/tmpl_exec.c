@@ -242,6 +242,8 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
     *out = tmpl_val_from_json(v);
     if (!gt)
         out->flags |= TVF_DYN;
+    else if (out->kind == TV_ARR && strcmp(name, "Required") == 0)
+        out->flags |= TVF_TYPED; /* []string among Ollama's struct fields */
     if ((out->kind == TV_ARR || out->kind == TV_OBJ) && is_jsonstr_field(name))
         out->flags |= TVF_JSONSTR;
     if (out->kind == TV_ARR && json_array_size(v) == 0) {
@@ -345,7 +347,7 @@ int tmpl_state_eval_arg(struct tstate *st, const struct tnode *arg, const struct
         struct tnode *kid = (struct tnode *)arg;
         cmd.kids = &kid;
         cmd.nkids = 1;
-        struct tstate_fn ctx = {st, &cmd, dot, NULL};
+        struct tstate_fn ctx = {st, &cmd, dot, NULL, NULL};
         char msg[256] = "";
         int rc = tmpl_func_call(&ctx, arg->text, out, msg, sizeof(msg));
         if (!st->rc && rc == OM_EFORMAT)
@@ -392,7 +394,7 @@ static int eval_command(struct tstate *st, const struct tval *dot, const struct 
             out->flags &= ~TVF_IFACE;
         return not_a_function(st, cmd, final);
     case TN_IDENT: {
-        struct tstate_fn ctx = {st, cmd, dot, final};
+        struct tstate_fn ctx = {st, cmd, dot, final, NULL};
         char msg[256] = "";
         if (st->depth >= TMPL_MAX_DEPTH * 4)
             return xerr(st, cmd, OM_ERANGE, "exceeded maximum template depth (%d)",
@@ -402,8 +404,8 @@ static int eval_command(struct tstate *st, const struct tval *dot, const struct 
         st->depth--;
         if (st->rc)
             return st->rc;
-        if (rc == OM_EFORMAT) /* argument count: Go reports it before the call */
-            return xerr(st, cmd, OM_EFORMAT, "%s", msg);
+        if (rc == OM_EFORMAT) /* argument count or type: Go reports it before the call */
+            return xerr(st, ctx.err_node ? ctx.err_node : first, OM_EFORMAT, "%s", msg);
         if (rc < 0)
             return xerr(st, cmd, rc == OM_ERANGE ? OM_ERANGE : OM_EFORMAT, "error calling %s: %s",
                         first->text, msg);
@@ -438,9 +440,9 @@ static int eval_pipeline(struct tstate *st, const struct tval *dot, const struct
         }
         v = r;
         have = true;
-        /* "lovely": a nil interface result becomes the invalid value */
-        if (v.kind == TV_NIL)
-            v.flags &= ~TVF_IFACE;
+        /* "lovely": an interface result becomes its concrete value (a nil
+         * one the invalid value) */
+        v.flags &= ~(TVF_IFACE | TVF_DYN);
     }
     st->depth--;
     for (int i = 0; i < pipe->ndecl; i++) {
@@ -534,7 +536,8 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
         for (size_t i = 0; i < len && !stop && rc == 0; i++) {
             struct tval idx = {.kind = TV_INT, .i = (int64_t)i};
             struct tval e = tmpl_val_from_json(json_array_get(v.j, i));
-            e.flags |= v.flags & TVF_DYN;
+            if (!(v.flags & TVF_TYPED) && !tmpl_val_gotype(&e))
+                e.flags |= TVF_DYN; /* an element of []interface {} */
             any = true;
             rc = range_iter(st, n, base, &idx, &e, &stop);
         }
@@ -563,7 +566,8 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
     } else if (v.kind != TV_NIL) {
         struct tbuf b = {.limit = 200};
         tmpl_val_print(&b, &v);
-        rc = xerr(st, n->pipe, OM_EFORMAT, "range can't iterate over %s", b.p ? b.p : "");
+        rc = xerr(st, n->pipe->kids[n->pipe->nkids - 1], OM_EFORMAT,
+                  "range can't iterate over %s", b.p ? b.p : "");
         free(b.p);
     }
     if (rc == 0 && !any && n->elist)

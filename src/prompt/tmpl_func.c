@@ -249,6 +249,8 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
     struct tval v;
     if (tmpl_state_arg(ctx, 0, &v) < 0)
         return -1;
+    if (v.kind == TV_NIL)
+        return fail(msg, n, "index of untyped nil");
     for (int i = 1; i < na; i++) {
         struct tval k;
         if (tmpl_state_arg(ctx, i, &k) < 0)
@@ -268,9 +270,10 @@ static int fn_index(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
                 struct tval c = {.kind = TV_INT, .i = (unsigned char)v.s[x]};
                 v = c;
             } else {
-                unsigned dyn = v.flags & TVF_DYN;
+                bool dyn = !(v.flags & TVF_TYPED);
                 v = tmpl_val_from_json(json_array_get(v.j, (size_t)x));
-                v.flags |= dyn;
+                if (dyn && !tmpl_val_gotype(&v))
+                    v.flags |= TVF_DYN;
             }
         } else if (v.kind == TV_OBJ && !tmpl_val_gotype(&v)) {
             if (k.kind != TV_STR) {
@@ -348,7 +351,7 @@ static int fn_slice(struct tstate_fn *ctx, struct tval *out, char *msg, size_t n
     for (int64_t i = idx[0]; i < idx[1]; i++)
         json_array_append(a, json_array_get(v.j, (size_t)i));
     out->j = tmpl_state_keep(ctx->st, a);
-    out->flags &= TVF_DYN;
+    out->flags &= TVF_DYN | TVF_TYPED;
     return 0;
 }
 

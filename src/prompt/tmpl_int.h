@@ -93,6 +93,7 @@ enum tval_kind { TV_NIL, TV_BOOL, TV_INT, TV_FLOAT, TV_STR, TV_ARR, TV_OBJ };
 #define TVF_JSONSTR 2u /* prints as JSON (Ollama's Stringer types) */
 #define TVF_NILSLICE 4u /* an empty array that is a Go nil slice: JSON null */
 #define TVF_DYN 8u /* held in an interface{} (map value, []any element) */
+#define TVF_TYPED 16u /* an array of a concrete element type ([]string) */
 
 struct tval {
     enum tval_kind kind;
@@ -151,6 +152,7 @@ struct tstate_fn {
     const struct tnode *cmd;
     const struct tval *dot;
     const struct tval *final; /* piped value or NULL */
+    const struct tnode *err_node; /* set by a function: report the error here */
 };
 bool tmpl_func_exists(const char *name);
 int tmpl_func_call(struct tstate_fn *ctx, const char *name, struct tval *out, char *msg,

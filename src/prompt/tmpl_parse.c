@@ -393,7 +393,8 @@ decls:
                     break;
                 }
             }
-            pipe->end = pipe->kids[pipe->nkids - 1]->end;
+            /* a parenthesised pipeline ends after its ')' */
+            pipe->end = end == TT_RPAREN ? t.pos + 1 : pipe->kids[pipe->nkids - 1]->end;
             if (p->rc)
                 break;
             return pipe;

@@ -44,9 +44,9 @@ static void pad(struct tbuf *b, const struct spec *sp, const char *s, size_t n, 
             tmpl_buf_putc(b, ' ');
         return;
     }
-    if (sp->zero && numeric) {
+    if (sp->zero) { /* fmt pads strings with zeros too */
         size_t k = 0;
-        if (n && (s[0] == '-' || s[0] == '+' || s[0] == ' '))
+        if (numeric && n && (s[0] == '-' || s[0] == '+' || s[0] == ' '))
             tmpl_buf_putc(b, s[k++]);
         for (size_t i = 0; i < fill; i++)
             tmpl_buf_putc(b, '0');
@@ -423,10 +423,11 @@ int tmpl_printf(struct tstate_fn *ctx, struct tbuf *b, char *msg, size_t msglen)
     struct tval f;
     if (tmpl_state_arg(ctx, 0, &f) < 0)
         return -1;
-    if (f.kind != TV_STR) {
+    if (f.kind != TV_STR) { /* argument conversion: reported at the argument */
         snprintf(msg, msglen, "wrong type for value; expected string; got %s",
                  tmpl_val_type_name(&f));
-        return OM_EINVAL;
+        ctx->err_node = ctx->cmd->nkids > 1 ? ctx->cmd->kids[1] : NULL;
+        return OM_EFORMAT;
     }
     /* evaluate the arguments once, in order, as Go does before the call */
     int nv = na - 1;
