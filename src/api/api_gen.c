@@ -310,6 +310,7 @@ void api_gen_run(struct api_server *s, http_req *req, enum api_gen_kind kind, js
     const json_t *tr = json_object_get(body, "truncate");
     g->truncate = !json_is_false(tr);
     g->shift = !json_is_false(json_object_get(body, "shift"));
+    g->debug_render = json_is_true(json_object_get(body, "_debug_render_only"));
 
     bool empty;
     if (kind == API_GEN_GENERATE) {

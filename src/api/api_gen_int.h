@@ -40,6 +40,8 @@ struct api_gen {
     bool logprobs;
     int top_logprobs;
     bool truncate, shift;
+    bool debug_render;          /* _debug_render_only: answer the rendered prompt */
+    char *debug_text;           /* the rendered prompt (set by prepare) */
     uint64_t t_start;           /* om_time_ns at arrival */
 
     /* output */

@@ -253,6 +253,10 @@ int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_
     char *text = build_prompt(g, info, err, errlen);
     if (!text)
         return OM_EINVAL;
+    if (g->debug_render) { /* answered in api_gen_done; nothing is decoded */
+        g->debug_text = text;
+        return om_err(err, errlen, OM_ECANCELED, "rendered only");
+    }
     size_t len = strlen(text), n = 0;
     int rc = tok_encode(info->vocab, text, len, 1, 1, NULL, 0, &n);
     if (rc && rc != OM_ERANGE) {
@@ -426,7 +430,13 @@ void api_gen_done(void *ud, const struct sched_result *res)
         }
         parse_out_clear(&po);
     }
-    if (res->rc) {
+    if (g->debug_text) {
+        json_t *c = new_chunk(g);
+        json_object_set_new(c, "done", json_true());
+        json_object_set_new(c, "_debug_info",
+                            json_pack("{s:s}", "rendered_template", g->debug_text));
+        api_out_final(&g->out, c);
+    } else if (res->rc) {
         int status = res->rc == OM_EINVAL ? 400 : res->rc == OM_ECANCELED ? 499 : 500;
         api_out_error(&g->out, status, res->error ? res->error : om_strerror(res->rc));
     } else if (res->reason == SCHED_DONE_LOAD) {
@@ -466,6 +476,7 @@ void api_gen_free(struct api_gen *g)
     json_decref(g->messages);
     json_decref(g->body);
     free(g->model_name);
+    free(g->debug_text);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }

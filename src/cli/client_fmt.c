@@ -163,6 +163,10 @@ void cli_fmt_number(uint64_t v, char *out, size_t n)
 /* Writes "<int>[.<frac without trailing zeros>]" of v / 10^prec. */
 static int fmt_frac(char *out, size_t n, uint64_t v, int prec)
 {
+    if (prec < 0)
+        prec = 0;
+    if (prec > 18)
+        prec = 18; /* 10^18 fits in 64 bits; callers use 3..9 */
     uint64_t p = 1;
     for (int i = 0; i < prec; i++)
         p *= 10;
@@ -170,7 +174,7 @@ static int fmt_frac(char *out, size_t n, uint64_t v, int prec)
     if (!fp)
         return snprintf(out, n, "%llu", (unsigned long long)ip);
     char digits[24];
-    snprintf(digits, sizeof digits, "%0*llu", prec, (unsigned long long)fp);
+    snprintf(digits, sizeof digits, "%0*llu", prec & 31, (unsigned long long)fp);
     size_t l = strlen(digits);
     while (l > 0 && digits[l - 1] == '0')
         digits[--l] = 0;

@@ -4,10 +4,11 @@
 // Usage: node test_api_native.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, createModel, synth, ndjson, post, test, summary, skip, sleep } from './lib/server.mjs';
+import { startServer, createModel, synth, ndjson, post, test, summary, skip, sleep, sha256File } from './lib/server.mjs';
+import { ggufWithString, ggufGetString } from './lib/gguf.mjs';
 
 const [bin, shared] = process.argv.slice(2);
 const stories = join(shared || '', 'models/stories260K.gguf');
@@ -228,6 +229,38 @@ try {
     const o2 = await (await post(U, '/api/chat', { model: 'stories-think', stream: false, think: false, messages: [{ role: 'user', content: 'Once upon a time' }], options: { temperature: 0, num_predict: 16 } })).json();
     assert.ok(!o2.message.thinking, JSON.stringify(o2));
     assert.ok(o2.message.content.length > 0);
+  });
+
+  await test('prompts: the GGUF chat template — detected as a built-in, or rendered as Jinja', async () => {
+    // a template no built-in matches: no TEMPLATE layer, the Jinja renders the prompt
+    const jinja = "{% for m in messages %}<<{{ m['role'] | upper }}>>{{ m['content'] | trim }}\n{% endfor %}{% if add_generation_prompt %}<<ASSISTANT>>{% endif %}";
+    const f = ggufWithString(stories, join(work, 'stories-jinja.gguf'), 'tokenizer.chat_template', jinja);
+    await createModel(U, 'stories-jinja', f);
+    let show = await (await post(U, '/api/show', { model: 'stories-jinja' })).json();
+    assert.equal(show.template, '');
+    let o = await (await post(U, '/api/chat', { model: 'stories-jinja', _debug_render_only: true, stream: false,
+      messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: ' Hello ' }] })).json();
+    assert.equal(o._debug_info.rendered_template, '<<SYSTEM>>Be kind.\n<<USER>>Hello\n<<ASSISTANT>>');
+    o = await (await post(U, '/api/chat', { model: 'stories-jinja', stream: false, messages: [{ role: 'user', content: 'Hello' }], options: { num_predict: 3 } })).json();
+    assert.equal(o.eval_count, 3);
+    // Phi-3's own chat template (from the shared vocab file) is detected on create
+    const phi3 = join(shared, 'models/vocab/ggml-vocab-phi-3.gguf');
+    if (existsSync(phi3)) {
+      const tpl = ggufGetString(phi3, 'tokenizer.chat_template');
+      const g = ggufWithString(stories, join(work, 'stories-phi3.gguf'), 'tokenizer.chat_template', tpl);
+      const digest = sha256File(g);
+      const up = await fetch(U + '/api/blobs/' + digest, { method: 'POST', body: readFileSync(g) });
+      assert.equal(up.status, 201);
+      const statuses = await ndjson(await post(U, '/api/create', { model: 'stories-phi3', files: { 'm.gguf': digest } }));
+      assert.ok(statuses.some((st) => /^using autodetected template /.test(st.status)), JSON.stringify(statuses));
+      show = await (await post(U, '/api/show', { model: 'stories-phi3' })).json();
+      assert.match(show.template, /<\|end\|>/);
+      assert.match(show.parameters, /stop/);
+      o = await (await post(U, '/api/chat', { model: 'stories-phi3', _debug_render_only: true, stream: false, messages: [{ role: 'user', content: 'Hi' }] })).json();
+      assert.match(o._debug_info.rendered_template, /<\|user\|>\s*Hi\s*<\|end\|>\s*<\|assistant\|>/);
+    } else {
+      console.log(`note: ${phi3} absent, detection check skipped`);
+    }
   });
 
   await test('logprobs and top_logprobs', async () => {
