@@ -61,13 +61,10 @@ struct jv jargs_get(const struct jargs *a, size_t pos, const char *kw, struct jv
 static struct jv lookup(struct jframe *f, const char *name, size_t len)
 {
     for (; f; f = f->parent) {
-        struct jv v;
-        struct jdict *d = f->vars.u.d;
+        const struct jdict *d = f->vars.u.d;
         for (size_t i = 0; i < d->n; i++)
-            if (d->k[i].u.s->len == len && memcmp(d->k[i].u.s->s, name, len) == 0) {
-                v = d->v[i];
-                return v;
-            }
+            if (d->k[i].u.s->len == len && memcmp(d->k[i].u.s->s, name, len) == 0)
+                return d->v[i];
     }
     return jv_undef();
 }
@@ -107,11 +104,7 @@ int jinja_getitem(struct jctx *c, struct jv obj, struct jv key, struct jv *out)
         }
         return 0;
     }
-    if (obj.kind == JV_DICT || obj.kind == JV_UNDEF)
-        return 0;
-    if (key.kind == JV_STR) /* obj['attr'] on anything else: Jinja falls back to getattr */
-        return 0;
-    return 0;
+    return 0; /* anything else: undefined, as Jinja's failed lookups */
 }
 
 int jinja_iterate(struct jctx *c, struct jv v, struct jv *out)
