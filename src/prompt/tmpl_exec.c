@@ -570,8 +570,13 @@ static int walk_range(struct tstate *st, const struct tval *dot, const struct tn
                   "range can't iterate over %s", b.p ? b.p : "");
         free(b.p);
     }
-    if (rc == 0 && !any && n->elist)
+    if (rc == 0 && !any && n->elist) {
         rc = walk_list(st, dot, n->elist);
+        /* Go recovers a break from the else list in this range (it only ends
+         * the list); a continue goes on to the enclosing range */
+        if (st->brk == 1)
+            st->brk = 0;
+    }
     st->nvars = mark;
     return rc < 0 ? rc : st->rc;
 }

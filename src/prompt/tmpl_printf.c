@@ -270,8 +270,8 @@ static void fmt_one(struct tbuf *b, const struct spec *sp, const char *verb, siz
         tmpl_buf_put(b, "...", 3);
         return;
     }
-    if (v->kind == TV_NIL && depth > 0) {
-        pad(b, sp, "<nil>", 5, false);
+    if (v->kind == TV_NIL && depth > 0) { /* fmt writes it unpadded */
+        tmpl_buf_put(b, "<nil>", 5);
         return;
     }
     if (c == 'T') {

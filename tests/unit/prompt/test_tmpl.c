@@ -75,6 +75,20 @@ static void test_newer_go(void **state)
                "can't use 3 to iterate over more than one variable");
 }
 
+/* break and continue inside a range's else list (Go's panics are caught
+ * per range: break there ends only the list, continue reaches the
+ * enclosing range); printf of composites applies the verb element-wise. */
+static void test_break_in_else(void **state)
+{
+    (void)state;
+    expect("{{range .L}}<{{.}}{{range $.E}}{{else}}{{break}}x{{end}}>{{end}}",
+           "{\"L\":[1,2],\"E\":[]}", "<1><2>");
+    expect("{{range .L}}<{{.}}{{range $.E}}{{else}}{{continue}}x{{end}}>{{end}}",
+           "{\"L\":[1,2],\"E\":[]}", "<1<2");
+    expect("{{printf \"%4s|%03d\" .M .L}}", "{\"M\":{\"k\":null},\"L\":[\"a\",1]}",
+           "map[   k:<nil>]|[%!d(string=00a) 001]");
+}
+
 /* JSON integers are Go ints, reals float64: Ollama's .Function.Index is an
  * int, so comparing it with 0 works, and with 0.0 is an error as in Go. */
 static void test_int_kinds(void **state)
@@ -191,7 +205,7 @@ static void test_null_args(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_newer_go),
+        cmocka_unit_test(test_newer_go),      cmocka_unit_test(test_break_in_else),
         cmocka_unit_test(test_int_kinds),     cmocka_unit_test(test_go_structs),
         cmocka_unit_test(test_functions_misc), cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_null_args),
