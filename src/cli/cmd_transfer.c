@@ -99,6 +99,10 @@ int cli_cmd_pull(int argc, char **argv)
 /* Where a pushed model can be found, as PushHandler prints it: the fully
  * qualified name (model.ParseName with Ollama's defaults), or for
  * ollama.com the web address of the shortest name without ":latest". */
+/* The parts are bounded above; a result longer than out is cut, which only
+ * shortens a message. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 static void push_destination(const char *name, char *out, size_t n)
 {
     char host[256] = "registry.ollama.ai", ns[256] = "library", model[256] = "", tag[128] = "latest";
@@ -143,6 +147,7 @@ static void push_destination(const char *name, char *out, size_t n)
     else
         snprintf(out, n, "https://ollama.com/%s", shortest);
 }
+#pragma GCC diagnostic pop
 
 int cli_cmd_push(int argc, char **argv)
 {
