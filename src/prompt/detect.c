@@ -40,6 +40,7 @@ static const struct rule g_rules[] = {
     {"command-r", {"<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>"}, {0}, {0}},
     {"deepseek-r1", {"<" FW_BAR "User" FW_BAR ">", "<" FW_BAR "Assistant" FW_BAR ">"}, {0}, {0}},
     {"phi-3", {"<|user|>", "<|end|>"}, {0}, {0}},
+    {"phi-3", {"<|end|>", "<|assistant|>"}, {0}, {0}}, /* '<|' + role + '|>' */
     {"zephyr", {"<|user|>", "<|assistant|>"}, {0}, {0}},
     {"llama2-chat", {"[INST]", "[/INST]", "<<SYS>>"}, {0}, {0}},
     {"mistral-instruct", {"[INST]", "[/INST]"}, {0}, {0}},
@@ -48,6 +49,12 @@ static const struct rule g_rules[] = {
     {"vicuna", {"USER:", "ASSISTANT:"}, {0}, {0}},
     {"falcon-instruct", {"Falcon:"}, {"User:", "User: "}, {0}},
     {"granite-instruct", {"Question:", "Answer:"}, {0}, {0}},
+    {"magicoder", {"@@ Instruction", "@@ Response"}, {0}, {0}},
+    {"alfred", {"<start_user>", "<start_assistant>", "<end_message>"}, {0}, {0}},
+    {"solar-instruct", {"### User:", "### Assistant:"}, {0}, {0}},
+    {"starcoder2-instruct", {"### Instruction", "### Response"}, {0}, {0}},
+    {"codellama-70b-instruct", {"Source: ", "Destination: user"}, {0}, {0}},
+    {"chatqa", {"User: ", "Assistant:"}, {0}, {0}},
 };
 
 /* Words that mean the template does more than the plain built-in can. */

@@ -6,7 +6,8 @@
  * (.System, .Messages with .Role/.Content, .Tools); the stop strings are
  * Ollama's, including its quirks (mistral-instruct's ChatML stops). Two are
  * ours, for families Ollama has no built-in for: "phi-4" and
- * "deepseek-r1". */
+ * "deepseek-r1". The Go text is our own; only the prompts it produces are
+ * meant to be identical. */
 #include "prompt/detect.h"
 
 #include <string.h>
@@ -110,6 +111,41 @@ static const char T_OPENCHAT[] =
     "{{- else if eq .Role \"assistant\" }} Assistant:{{ end }} {{ .Content }}<|end_of_turn|>"
     "{{- end }}GPT4 Correct Assistant:";
 
+static const char T_CHATQA[] =
+    "{{- range .Messages }}{{ if eq .Role \"system\" }}System:{{ else if eq .Role \"user\" }}User:"
+    "{{- else if eq .Role \"assistant\" }}Assistant:{{ end }} {{ .Content }}\n\n"
+    "{{ end }}Assistant:";
+
+static const char T_MAGICODER[] =
+    "{{- $sys := \"\" }}{{ range .Messages }}" COLLECT_SYSTEM "{{ continue }}"
+    "{{- else if eq .Role \"user\" }}{{ if $sys }}{{ $sys }}\n\n{{ $sys = \"\" }}{{ end }}@@ Instruction"
+    "{{- else if eq .Role \"assistant\" }}@@ Response{{ end }}\n"
+    "{{ .Content }}\n\n"
+    "{{ end }}@@ Response\n";
+
+static const char T_ALFRED[] =
+    "{{- range .Messages }}<start_{{ .Role }}>{{ .Content }}<end_message>{{ end }}<start_assistant>";
+
+static const char T_SOLAR[] =
+    "{{- range .Messages }}"
+    "{{- if eq .Role \"assistant\" }}### Assistant:\n{{ .Content }}</s>\n\n{{ continue }}"
+    "{{- else if eq .Role \"system\" }}### System:{{ else if eq .Role \"user\" }}### User:{{ end }}\n"
+    "{{ .Content }}\n\n"
+    "{{ end }}### Assistant:\n";
+
+static const char T_STARCODER2[] =
+    "{{- $sys := \"\" }}{{ range .Messages }}" COLLECT_SYSTEM
+    "{{- else if eq .Role \"user\" }}{{ if $sys }}{{ $sys }}\n\n{{ $sys = \"\" }}{{ end }}"
+    "### Instruction\n{{ .Content }}\n\n"
+    "{{ else if eq .Role \"assistant\" }}### Response\n{{ .Content }}<|endoftext|>\n\n{{ end }}"
+    "{{- end }}### Response\n";
+
+static const char T_CODELLAMA70B[] =
+    "{{- range .Messages }}Source:"
+    "{{- if eq .Role \"system\" }} system{{ else if eq .Role \"user\" }} user"
+    "{{- else if eq .Role \"assistant\" }} assistant{{ end }}\n\n {{ .Content }} <step> "
+    "{{ end }}Source: assistant\nDestination: user\n\n ";
+
 /* Command R: Cohere's tool-use preamble when tools are given. */
 static const char T_COMMANDR[] =
     "{{- if or .Tools .System }}<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>"
@@ -195,6 +231,12 @@ static const struct detect_result g_builtins[] = {
     {"granite-instruct", T_GRANITE, STOPS("System:", "Question:", "Answer:")},
     {"openchat", T_OPENCHAT, STOPS("<|end_of_turn|>")},
     {"command-r", T_COMMANDR, STOPS("<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>")},
+    {"chatqa", T_CHATQA, STOPS("System:", "User:", "Assistant:", "<|begin_of_text|>")},
+    {"magicoder", T_MAGICODER, STOPS("@@ Instruction", "@@ Response")},
+    {"alfred", T_ALFRED, STOPS("<start_system>", "<end_message>", "<start_user>", "<start_assistant>")},
+    {"solar-instruct", T_SOLAR, STOPS("### System:", "### User:", "### Assistant")},
+    {"starcoder2-instruct", T_STARCODER2, STOPS("### Instruction", "### Response", "<|endoftext|>")},
+    {"codellama-70b-instruct", T_CODELLAMA70B, STOPS("Source:", "Destination:", "<step>")},
     {"deepseek-r1", T_DEEPSEEK_R1,
      STOPS("<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
            "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",

@@ -4,7 +4,8 @@
  *    and detect_template only maps the plain ones (tool/thinking templates
  *    are left to the Jinja renderer);
  *  - small reference templates of the other formats (zephyr, alpaca, vicuna,
- *    command-r, falcon, granite, openchat) are detected;
+ *    command-r, falcon, granite, magicoder, alfred, solar, starcoder2,
+ *    codellama-70b, chatqa, openchat) are detected;
  *  - unrelated text and templates of no known format are not;
  *  - each built-in parses as a Go template and renders the system, user,
  *    assistant, user conversation exactly as Ollama's built-in of the same
@@ -120,6 +121,25 @@ static void test_other_formats(void **state)
                              "{{ 'Question:\\n' + message['content'] + '\\n\\n' }}{% else %}"
                              "{{ 'Answer:\\n' + message['content'] + '\\n\\n' }}{% endif %}"
                              "{% endfor %}Answer:\n"},
+        {"magicoder", "{% for m in messages %}{% if m.role == 'user' %}{{ '@@ Instruction\\n' + "
+                      "m.content + '\\n\\n' }}{% else %}{{ '@@ Response\\n' + m.content + '\\n\\n' }}"
+                      "{% endif %}{% endfor %}{{ '@@ Response\\n' }}"},
+        {"alfred", "{% for m in messages %}{{ '<start_' + m.role + '>' + m.content + '<end_message>' }}"
+                   "{% endfor %}{{ '<start_assistant>' }}{# <start_user> #}"},
+        {"solar-instruct", "{% for m in messages %}{% if m.role == 'user' %}{{ '### User:\\n' + "
+                           "m.content + '\\n\\n' }}{% else %}{{ '### Assistant:\\n' + m.content }}"
+                           "{% endif %}{% endfor %}"},
+        {"starcoder2-instruct", "{% for m in messages %}{% if m.role == 'user' %}{{ '### Instruction\\n' + "
+                                "m.content }}{% else %}{{ '### Response\\n' + m.content }}{% endif %}"
+                                "{% endfor %}{{ '### Response\\n' }}"},
+        {"codellama-70b-instruct", "{% for m in messages %}{{ 'Source: ' + m.role + '\\n\\n ' + "
+                                   "m.content + ' <step> ' }}{% endfor %}"
+                                   "{{ 'Source: assistant\\nDestination: user\\n\\n ' }}"},
+        {"chatqa", "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}{{ 'User: ' + "
+                   "m.content + '\\n\\n' }}{% else %}{{ 'Assistant: ' + m.content }}{% endif %}"
+                   "{% endfor %}{{ 'Assistant:' }}"},
+        {"phi-3", "{% for m in messages %}{{ '<|' + m.role + '|>\\n' + m.content + '<|end|>\\n' }}"
+                  "{% endfor %}{{ '<|assistant|>\\n' }}"},
         {"openchat", "{{ bos_token }}{% for message in messages %}{{ 'GPT4 Correct ' + "
                      "message['role'].title() + ': ' + message['content'] + '<|end_of_turn|>'}}"
                      "{% endfor %}{% if add_generation_prompt %}{{ 'GPT4 Correct Assistant:' }}"
@@ -293,6 +313,71 @@ static const struct {
      "GPT4 Correct System: You are a helpful assistant.<|end_of_turn|>GPT4 Correct User: Hello, how are you?<|end_of_turn|>GPT4 Correct Assistant: I'm doing great. How can I help you today?<|end_of_turn|>GPT4 Correct User: I'd like to show off how chat templating works!<|end_of_turn|>GPT4 Correct Assistant:"},
     {"command-r",
      "<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>You are a helpful assistant.<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hello, how are you?<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>I'm doing great. How can I help you today?<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|USER_TOKEN|>I'd like to show off how chat templating works!<|END_OF_TURN_TOKEN|><|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>\n"},
+    {"chatqa",
+     "System: You are a helpful assistant.\n"
+     "\n"
+     "User: Hello, how are you?\n"
+     "\n"
+     "Assistant: I'm doing great. How can I help you today?\n"
+     "\n"
+     "User: I'd like to show off how chat templating works!\n"
+     "\n"
+     "Assistant:"},
+    {"magicoder",
+     "You are a helpful assistant.\n"
+     "\n"
+     "@@ Instruction\n"
+     "Hello, how are you?\n"
+     "\n"
+     "@@ Response\n"
+     "I'm doing great. How can I help you today?\n"
+     "\n"
+     "@@ Instruction\n"
+     "I'd like to show off how chat templating works!\n"
+     "\n"
+     "@@ Response\n"},
+    {"alfred",
+     "<start_system>You are a helpful assistant.<end_message><start_user>Hello, how are you?<end_message><start_assistant>I'm doing great. How can I help you today?<end_message><start_user>I'd like to show off how chat templating works!<end_message><start_assistant>"},
+    {"solar-instruct",
+     "### System:\n"
+     "You are a helpful assistant.\n"
+     "\n"
+     "### User:\n"
+     "Hello, how are you?\n"
+     "\n"
+     "### Assistant:\n"
+     "I'm doing great. How can I help you today?</s>\n"
+     "\n"
+     "### User:\n"
+     "I'd like to show off how chat templating works!\n"
+     "\n"
+     "### Assistant:\n"},
+    {"starcoder2-instruct",
+     "You are a helpful assistant.\n"
+     "\n"
+     "### Instruction\n"
+     "Hello, how are you?\n"
+     "\n"
+     "### Response\n"
+     "I'm doing great. How can I help you today?<|endoftext|>\n"
+     "\n"
+     "### Instruction\n"
+     "I'd like to show off how chat templating works!\n"
+     "\n"
+     "### Response\n"},
+    {"codellama-70b-instruct",
+     "Source: system\n"
+     "\n"
+     " You are a helpful assistant. <step> Source: user\n"
+     "\n"
+     " Hello, how are you? <step> Source: assistant\n"
+     "\n"
+     " I'm doing great. How can I help you today? <step> Source: user\n"
+     "\n"
+     " I'd like to show off how chat templating works! <step> Source: assistant\n"
+     "Destination: user\n"
+     "\n"
+     " "},
     {"phi-4",
      "<|im_start|>system<|im_sep|>You are a helpful assistant.<|im_end|>"
      "<|im_start|>user<|im_sep|>Hello, how are you?<|im_end|>"
