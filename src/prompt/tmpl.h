@@ -81,7 +81,12 @@ int tmpl_think_tags(const struct tmpl *t, char **open, char **close);
  *   template.Parse does when the template uses neither .Messages nor
  *   .Response).
  * tmpl_cut_response: t with every node after the first `.Response` field
- *   removed (the last turn of the legacy System/Prompt/Response path). */
+ *   removed (the last turn of the legacy System/Prompt/Response path). As
+ *   in Ollama, which runs that tree as a new template without
+ *   missingkey=zero, a missing map key there is Go's invalid value (so
+ *   `.Missing.Field` is quietly empty instead of an error). Unlike Ollama,
+ *   whose new template also lacks the json/currentDate/... functions (an
+ *   execution error), those functions still work. */
 struct tmpl *tmpl_with_response(const struct tmpl *t);
 struct tmpl *tmpl_cut_response(const struct tmpl *t);
 

@@ -427,6 +427,9 @@ static struct tnode *cut(struct tnode *n, bool *cutting)
 struct tmpl *tmpl_cut_response(const struct tmpl *t)
 {
     struct tmpl *c = tmpl_clone(t);
+    /* Ollama executes the cut tree as a new template, without its
+     * missingkey=zero option: a missing key is the invalid value there */
+    c->missing_invalid = true;
     bool cutting = false;
     cut(c->root, &cutting);
     return c;

@@ -236,7 +236,7 @@ static int eval_field(struct tstate *st, const struct tnode *n, const char *name
             return xerr(st, n, OM_EFORMAT, "can't evaluate field %s in type %s", name,
                         tmpl_val_type_name(recv));
         out->kind = TV_NIL;
-        out->flags = TVF_IFACE;
+        out->flags = st->t->missing_invalid ? 0 : TVF_IFACE;
         return 0;
     }
     *out = tmpl_val_from_json(v);

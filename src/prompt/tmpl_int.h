@@ -53,6 +53,8 @@ struct tmpl {
     struct tmpl_def *defs;     /* {{define}} / {{block}} templates */
     int ndefs;
     char *src;                 /* copy of the source (error contexts) */
+    bool missing_invalid;      /* missing map key -> invalid value, not a nil
+                                  interface (Go without missingkey=zero) */
     size_t srclen;
 };
 

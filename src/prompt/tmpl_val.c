@@ -82,8 +82,23 @@ const char *tmpl_val_type_name(const struct tval *v)
     case TV_STR: return "string";
     case TV_ARR: return "[]interface {}";
     case TV_OBJ: {
+        /* the Go types Ollama's template data has (template/template.go) */
+        static const char *const names[][2] = {
+            {"Tool", "template.templateTool"},
+            {"ToolFunction", "template.templateToolFunction"},
+            {"ToolParams", "template.templateToolFunctionParameters"},
+            {"ToolProperty", "api.ToolProperty"},
+            {"Message", "*template.templateMessage"},
+            {"ToolCall", "template.templateToolCall"},
+            {"ToolCallFunction", "template.templateToolCallFunction"},
+        };
         const char *g = tmpl_val_gotype(v);
-        return g ? g : "map[string]interface {}";
+        if (!g)
+            return "map[string]interface {}";
+        for (size_t i = 0; i < OM_ARRAY_LEN(names); i++)
+            if (strcmp(names[i][0], g) == 0)
+                return names[i][1];
+        return g;
     }
     }
     return "?";

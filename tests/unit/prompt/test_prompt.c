@@ -116,6 +116,19 @@ static void test_legacy(void **state)
                 "[{\"role\":\"user\",\"content\":\"u1\"},{\"role\":\"system\",\"content\":\"s2\"},"
                 "{\"role\":\"tool\",\"content\":\"x\"},{\"role\":\"user\",\"content\":\"u2\"}]",
                 -1, NULL, NULL, "U:u1 A:|S:s2 U:u2 A:");
+    /* the cut last turn runs without missingkey=zero, as in Ollama: a chain
+     * through a missing key is quietly empty there, an error before */
+    expect_chat("{{ .Prompt }}{{ .X.Y }}|{{ .Response }}",
+                "[{\"role\":\"user\",\"content\":\"u\"}]", -1, NULL, NULL, "u<no value>|");
+    char err[256];
+    int rc;
+    char *out = chat("{{ .Prompt }}{{ .X.Y }}|{{ .Response }}",
+                     "[{\"role\":\"user\",\"content\":\"u1\"},{\"role\":\"assistant\","
+                     "\"content\":\"a\"},{\"role\":\"user\",\"content\":\"u2\"}]",
+                     -1, NULL, NULL, &rc, err, sizeof err);
+    assert_null(out);
+    assert_int_equal(rc, OM_EFORMAT);
+    assert_non_null(strstr(err, "nil pointer evaluating interface {}.Y"));
     /* a pipeline after .Response loses its later commands: the action goes */
     expect_chat("P{{ .Prompt }}{{ .Response | printf \"%s!\" }}tail",
                 "[{\"role\":\"user\",\"content\":\"u\"}]", -1, NULL, NULL, "Pu");

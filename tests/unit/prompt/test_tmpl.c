@@ -129,8 +129,8 @@ static void test_go_structs(void **state)
     expect("{{.Args.Arguments}} {{json .Args.Arguments}} {{toTypeScriptType .Args}}", tool,
            "{\"a\":\"\\u003c\",\"z\":1} {\"a\":\"\\u003c\",\"z\":1} any");
     expect_err("{{range .Tools}}{{.Nope}}{{end}}", tool, OM_EFORMAT,
-               "can't evaluate field Nope in type Tool");
-    expect_err("{{range .Tools}}{{len .}}{{end}}", tool, OM_EFORMAT, "len of type Tool");
+               "can't evaluate field Nope in type template.templateTool");
+    expect_err("{{range .Tools}}{{len .}}{{end}}", tool, OM_EFORMAT, "len of type template.templateTool");
 }
 
 static void test_functions_misc(void **state)
