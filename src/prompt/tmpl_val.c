@@ -441,6 +441,12 @@ static int json_struct(struct tbuf *b, json_t *j, const char *gt, int depth)
         const char *name = tag ? tag->name : key;
         tmpl_val_json_string(b, name, strlen(name));
         tmpl_buf_putc(b, ':');
+        char nk[80];
+        snprintf(nk, sizeof nk, "%s%s", TMPL_NIL_SLICE_KEY, key);
+        if (json_array_size(val) == 0 && json_is_true(json_object_get(j, nk))) {
+            tmpl_buf_put(b, "null", 4); /* a Go nil slice */
+            continue;
+        }
         if (json_val(b, val, tag && tag->ordered, depth + 1) < 0)
             return -1;
     }
