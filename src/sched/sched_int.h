@@ -32,6 +32,8 @@
 #include "engine/tok.h"
 #include "sched/sched.h"
 
+struct gram_vocab;
+
 #define SCHED_DEFAULT_CTX 4096
 #define SCHED_DEFAULT_BATCH 512
 #define SCHED_AUTO_PARALLEL 8 /* num_parallel 0: this many, fewer when memory is short */
@@ -130,6 +132,8 @@ struct sched_runner {
     int8_t *b_logits;
     int32_t b_cap;
     float *mask;          /* n_vocab: grammar-masked logits */
+    struct gram_vocab *gvocab; /* token pieces for whole-vocabulary grammar masks (lazy) */
+    uint8_t *allowed;     /* n_vocab: scratch for gram_state_allowed */
     char *text;           /* streaming text scratch */
     size_t text_cap;
     struct smp_logprob top[SCHED_MAX_TOP];

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/om.h"
+#include "prompt/gram.h"
 #include "sched/sched_int.h"
 
 int sched_runner_init(struct sched_runner *r, char *err, size_t errlen)
@@ -80,6 +81,8 @@ void sched_runner_destroy(struct sched_runner *r)
     free(r->b_seq);
     free(r->b_logits);
     free(r->mask);
+    gram_vocab_free(r->gvocab);
+    free(r->allowed);
     free(r->text);
     free(r->name);
     free(r->path);

@@ -328,8 +328,29 @@ static int32_t sample(struct sched_runner *r, struct sched_slot *sl, const float
     int32_t t = smp_sample(sl->smp, logits);
     if (t < 0 || !sl->gs || gram_allows(r, sl->gs, t))
         return t;
-    for (int32_t v = 0; v < r->n_vocab; v++)
-        r->mask[v] = gram_allows(r, sl->gs, v) ? logits[v] : -INFINITY;
+    if (!r->gvocab) { /* once per runner: the pieces the grammar tests */
+        const char **pcs = om_xmalloc((size_t)r->n_vocab * sizeof *pcs);
+        size_t *lens = om_xmalloc((size_t)r->n_vocab * sizeof *lens);
+        for (int32_t v = 0; v < r->n_vocab; v++)
+            pcs[v] = tok_piece(r->vocab, v, 0, &lens[v]);
+        if (gram_vocab_new(pcs, lens, r->n_vocab, &r->gvocab))
+            r->gvocab = NULL;
+        free(pcs);
+        free(lens);
+        if (r->gvocab)
+            r->allowed = om_xmalloc((size_t)r->n_vocab);
+    }
+    bool eog_ok = gram_state_complete(sl->gs);
+    if (r->gvocab) {
+        gram_state_allowed(sl->gs, r->gvocab, r->allowed);
+        for (int32_t v = 0; v < r->n_vocab; v++) {
+            bool ok = tok_is_eog(r->vocab, v) ? eog_ok : r->allowed[v] != 0;
+            r->mask[v] = ok ? logits[v] : -INFINITY;
+        }
+    } else {
+        for (int32_t v = 0; v < r->n_vocab; v++)
+            r->mask[v] = gram_allows(r, sl->gs, v) ? logits[v] : -INFINITY;
+    }
     return smp_sample(sl->smp, r->mask);
 }
 
