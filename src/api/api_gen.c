@@ -10,6 +10,7 @@
 
 #include "api/api_gen_int.h"
 #include "base/om.h"
+#include "prompt/prompt.h"
 #include "store/models.h"
 
 /* Model params overlaid by request options, both typed. */
@@ -224,7 +225,7 @@ void api_gen_run(struct api_server *s, http_req *req, enum api_gen_kind kind, js
 
     if (check_types(body, kind, err, sizeof err))
         goto fail;
-    const char *name = json_string_value(json_object_get(body, "model"));
+    const char *name = api_model_field(body);
     if (!name || !*name) {
         if (kind == API_GEN_CHAT) {
             snprintf(err, sizeof err, "model is required");
@@ -353,6 +354,14 @@ void api_gen_run(struct api_server *s, http_req *req, enum api_gen_kind kind, js
         if (!empty && chat_messages(msgs, g->m, &g->messages, err, sizeof err)) {
             json_decref(caps);
             goto fail;
+        }
+        /* Ollama strips earlier turns' reasoning for these families */
+        if (g->messages && (!strncmp(g->mi->arch, "qwen3", 5) || strstr(name, "deepseek-r1"))) {
+            json_t *f = prompt_filter_think(g->messages);
+            if (f) {
+                json_decref(g->messages);
+                g->messages = f;
+            }
         }
         g->template_src = g->m->template_text;
     }
