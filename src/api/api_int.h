@@ -24,6 +24,8 @@ struct api_minfo {
     char *arch;
     char *chat_template;  /* tokenizer.chat_template or NULL */
     bool embedding;       /* has <arch>.pooling_type or is an encoder */
+    bool jinja_tools;     /* the chat_template reads `tools` */
+    bool jinja_think;     /* the chat_template knows thinking */
     int64_t n_ctx_train;
 };
 

@@ -8,6 +8,7 @@
 #include "api/api_int.h"
 #include "base/om.h"
 #include "format/gguf.h"
+#include "prompt/jinja.h"
 #include "prompt/tmpl.h"
 #include "store/models.h"
 
@@ -152,6 +153,14 @@ static struct api_minfo *minfo_read(const char *path, char *err, size_t errlen)
     if (gguf_get_str(f, "tokenizer.chat_template", &s) == 0 && s.len < (8u << 20)) {
         mi->chat_template = om_xmalloc(s.len + 1);
         gguf_str_copy(s, mi->chat_template, s.len + 1);
+        struct jinja *j = NULL;
+        char jerr[128];
+        if (jinja_parse(mi->chat_template, s.len, &j, jerr, sizeof jerr) == 0) {
+            mi->jinja_tools = jinja_uses(j, "tools");
+            mi->jinja_think = jinja_uses(j, "enable_thinking") ||
+                              strstr(mi->chat_template, "<think>") != NULL;
+            jinja_free(j);
+        }
     }
     snprintf(key, sizeof key, "%s.pooling_type", mi->arch);
     mi->embedding = gguf_find_key(f, key) >= 0 || !strcmp(mi->arch, "bert") ||
@@ -225,11 +234,9 @@ json_t *api_capabilities(struct api_server *s, const struct store_model *m)
                 tmpl_free(t);
             }
         } else if (mi->chat_template) {
-            const char *j = mi->chat_template;
-            if (strstr(j, "tools") || strstr(j, "tool_calls"))
+            if (mi->jinja_tools)
                 cap_add(caps, "tools");
-            if (strstr(j, "<think>") || strstr(j, "enable_thinking") ||
-                strstr(j, "reasoning_content"))
+            if (mi->jinja_think)
                 cap_add(caps, "thinking");
         }
     }
