@@ -183,8 +183,11 @@ static char *build_prompt(struct api_gen *g, const struct sched_model_info *info
         const char *src = g->template_src ? g->template_src : "{{ .Prompt }}";
         if (tmpl_parse(src, strlen(src), &t, err, errlen) == 0) {
             struct count_ctx cc = {v};
+            /* generate renders .Tools as [] (Ollama passes an empty list) */
+            json_t *no_tools = g->kind == API_GEN_GENERATE ? json_array() : NULL;
             struct prompt_chat_in in = {
-                .tmpl = t, .messages = msgs, .tools = g->tools, .suffix = g->suffix,
+                .tmpl = t, .messages = msgs, .tools = no_tools ? no_tools : g->tools,
+                .suffix = g->suffix,
                 .think = g->think, .think_level = g->think_level[0] ? g->think_level : NULL,
                 .truncate = g->truncate, .num_ctx = info->n_ctx,
                 .count_tokens = count_tokens, .count_ud = &cc,
@@ -192,6 +195,7 @@ static char *build_prompt(struct api_gen *g, const struct sched_model_info *info
             size_t len;
             if (prompt_chat(&in, &text, &len, NULL, err, errlen))
                 text = NULL;
+            json_decref(no_tools);
             if (tmpl_think_tags(t, &think_open, &think_close) != 0) {
                 free(think_open); /* "" when not found: the parser's defaults apply */
                 free(think_close);

@@ -224,15 +224,21 @@ json_t *api_capabilities(struct api_server *s, const struct store_model *m)
     if (mi && !mi->embedding) {
         if (m->template_text) {
             struct tmpl *t = NULL;
-            if (tmpl_parse(m->template_text, strlen(m->template_text), &t, err, sizeof err) == 0) {
+            /* as Ollama: a template it would refuse adds nothing; thinking is
+             * known when the template shows its tags around .Thinking */
+            if (tmpl_parse(m->template_text, strlen(m->template_text), &t, err, sizeof err) == 0 &&
+                tmpl_check_ollama(t, err, sizeof err) == 0) {
                 if (tmpl_uses(t, "Tools"))
                     cap_add(caps, "tools");
                 if (tmpl_uses(t, "Suffix"))
                     cap_add(caps, "insert");
-                if (tmpl_uses(t, "Thinking") || tmpl_uses(t, "Think"))
+                char *open = NULL, *close = NULL;
+                if (tmpl_think_tags(t, &open, &close) == 0)
                     cap_add(caps, "thinking");
-                tmpl_free(t);
+                free(open);
+                free(close);
             }
+            tmpl_free(t);
         } else if (mi->chat_template) {
             if (mi->jinja_tools)
                 cap_add(caps, "tools");

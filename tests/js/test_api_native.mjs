@@ -263,6 +263,25 @@ try {
     }
   });
 
+  await test('create with quantize: F16 to Q4_K_M through the engine quantizer', async () => {
+    const f16 = join(work, 'llama-f16.gguf');
+    execFileSync(bin, ['synth', '--preset', 'tiny-llama', '--type', 'f16', '-o', f16], { stdio: 'pipe' });
+    const digest = sha256File(f16);
+    assert.equal((await fetch(U + '/api/blobs/' + digest, { method: 'POST', body: readFileSync(f16) })).status, 201);
+    const st = await ndjson(await post(U, '/api/create', { model: 'llama-q4km', files: { 'llama.gguf': digest }, quantize: 'q4_K_M' }));
+    assert.ok(st.some((x) => x.status === 'quantizing F16 model to Q4_K_M'), JSON.stringify(st.map((x) => x.status)));
+    assert.equal(st.at(-1).status, 'success');
+    const show = await (await post(U, '/api/show', { model: 'llama-q4km' })).json();
+    assert.equal(show.details.quantization_level, 'Q4_K_M');
+    const o = await (await post(U, '/api/generate', { model: 'llama-q4km', prompt: 'hello', stream: false, options: { num_predict: 4 } })).json();
+    assert.equal(o.eval_count, 4);
+    const bad = await post(U, '/api/create', { model: 'llama-bad', files: { 'llama.gguf': digest }, quantize: 'q9_X', stream: false });
+    assert.equal(bad.status, 400);
+    const nofrom = await post(U, '/api/create', { model: 'x' });
+    assert.equal(nofrom.status, 400);
+    assert.deepEqual(await nofrom.json(), { error: "neither 'from' or 'files' was specified" });
+  });
+
   await test('logprobs and top_logprobs', async () => {
     const o = await (await post(U, '/api/generate', {
       model: 'stories', prompt: 'Once', raw: true, stream: false, logprobs: true, top_logprobs: 3,
