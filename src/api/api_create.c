@@ -103,7 +103,10 @@ static void reg_options(struct api_prog *p, struct reg_opts *o)
 static int status_of(int rc)
 {
     switch (rc) {
-    case OM_EINVAL: return 400;
+    case OM_EINVAL:
+    case OM_EFORMAT:      /* a hostile or broken file */
+    case OM_EUNSUPPORTED: /* adapters, safetensors… */
+        return 400;
     case OM_ENOTFOUND: return 404;
     default: return 500;
     }

@@ -282,6 +282,28 @@ try {
     assert.deepEqual(await nofrom.json(), { error: "neither 'from' or 'files' was specified" });
   });
 
+  await test('hostile input: a corrupt GGUF, a huge body, a bad digest change nothing', async () => {
+    const before = await (await fetch(U + '/api/tags')).json();
+    // a truncated GGUF: the blob is accepted (bytes are bytes), create refuses it
+    const buf = readFileSync(stories).subarray(0, 5000);
+    const digest = 'sha256:' + (await import('node:crypto')).createHash('sha256').update(buf).digest('hex');
+    assert.equal((await fetch(U + '/api/blobs/' + digest, { method: 'POST', body: buf })).status, 201);
+    const r = await post(U, '/api/create', { model: 'broken', files: { 'm.gguf': digest }, stream: false });
+    assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
+    assert.ok((await r.json()).error.length > 0);
+    // a JSON body past the server's cap
+    const huge = '{"model":"stories","prompt":"' + 'x'.repeat(40 << 20) + '"}';
+    const h = await post(U, '/api/generate', huge).catch((e) => ({ status: 'reset', e }));
+    assert.ok(h.status === 413 || h.status === 'reset', `status ${h.status}`);
+    // path tricks in a file name are refused
+    const t = await post(U, '/api/create', { model: 'trick', files: { '../../etc/passwd': digest }, stream: false });
+    assert.equal(t.status, 400);
+    const after = await (await fetch(U + '/api/tags')).json();
+    assert.deepEqual(after.models.map((m) => m.name).sort(), before.models.map((m) => m.name).sort());
+    const ok = await (await post(U, '/api/generate', { model: 'stories', prompt: 'Once', raw: true, stream: false, options: { num_predict: 2 } })).json();
+    assert.equal(ok.eval_count, 2, 'the server still answers');
+  });
+
   await test('logprobs and top_logprobs', async () => {
     const o = await (await post(U, '/api/generate', {
       model: 'stories', prompt: 'Once', raw: true, stream: false, logprobs: true, top_logprobs: 3,
