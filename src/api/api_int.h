@@ -14,6 +14,7 @@
 struct store_root;
 struct store_model;
 struct oai_conv;
+struct oai_resp;
 struct api_prog;
 
 /* Facts about one model file, read once from its GGUF header and kept for
@@ -80,12 +81,14 @@ enum api_out_mode {
     API_OUT_NDJSON,   /* native stream */
     API_OUT_ONCE,     /* native stream:false: one object at the end */
     API_OUT_OAI,      /* OpenAI shapes through struct oai_conv (SSE or one object) */
+    API_OUT_OAI_RESP, /* /v1/responses through struct oai_resp (named SSE events or one object) */
 };
 struct api_out {
     http_req *req;
     enum api_out_mode mode;
     bool oai_stream;
     struct oai_conv *conv;
+    struct oai_resp *resp;
     bool started;     /* response headers sent */
     bool ended;
     /* API_OUT_ONCE accumulators */
@@ -126,6 +129,7 @@ void api_h_push(http_req *req, void *ctx);
 void api_h_v1_chat(http_req *req, void *ctx);
 void api_h_v1_completions(http_req *req, void *ctx);
 void api_h_v1_embeddings(http_req *req, void *ctx);
+void api_h_v1_responses(http_req *req, void *ctx);
 void api_h_v1_models(http_req *req, void *ctx);
 void api_h_v1_model(http_req *req, void *ctx);
 

@@ -36,6 +36,9 @@ void api_out_free(struct api_out *o)
     json_decref(o->acc_logprobs);
     if (o->conv)
         oai_conv_free(o->conv);
+    if (o->resp)
+        oai_resp_free(o->resp);
+    o->resp = NULL;
     o->acc_text = o->acc_thinking = o->acc_calls = o->acc_logprobs = NULL;
     o->conv = NULL;
 }
@@ -61,8 +64,9 @@ static int start(struct api_out *o)
     if (o->started)
         return 0;
     o->started = true;
-    const char *ct = o->mode == API_OUT_OAI ? "text/event-stream" : "application/x-ndjson";
-    if (o->mode == API_OUT_OAI) {
+    bool sse = o->mode == API_OUT_OAI || o->mode == API_OUT_OAI_RESP;
+    const char *ct = sse ? "text/event-stream" : "application/x-ndjson";
+    if (sse) {
         http_add_header(o->req, "Cache-Control", "no-cache");
     }
     return http_stream_begin(o->req, 200, ct);
@@ -123,6 +127,30 @@ static int oai_events(struct api_out *o, json_t *events)
     return rc;
 }
 
+/* /v1/responses: [{event, data}] as named SSE events. */
+static int resp_events(struct api_out *o, json_t *events)
+{
+    int rc = 0;
+    size_t i;
+    json_t *ev;
+    if (!o->oai_stream || json_array_size(events) == 0)
+        return 0;
+    if ((rc = start(o)))
+        return rc;
+    json_array_foreach(events, i, ev) {
+        size_t len = 0;
+        char *s = oai_sse_format_event(json_string_value(json_object_get(ev, "event")),
+                                       json_object_get(ev, "data"), &len);
+        if (!s)
+            continue;
+        rc = http_stream_write(o->req, s, len);
+        free(s);
+        if (rc)
+            break;
+    }
+    return rc;
+}
+
 int api_out_chunk(struct api_out *o, json_t *chunk)
 {
     int rc = 0;
@@ -144,6 +172,16 @@ int api_out_chunk(struct api_out *o, json_t *chunk)
         rc = oai_conv_chunk(o->conv, chunk, &events);
         if (!rc)
             rc = oai_events(o, events);
+        json_decref(events);
+        if (!rc && !o->oai_stream && http_req_gone(o->req))
+            rc = OM_EIO;
+        break;
+    }
+    case API_OUT_OAI_RESP: {
+        json_t *events = NULL;
+        rc = oai_resp_chunk(o->resp, chunk, &events);
+        if (!rc)
+            rc = resp_events(o, events);
         json_decref(events);
         if (!rc && !o->oai_stream && http_req_gone(o->req))
             rc = OM_EIO;
@@ -207,6 +245,24 @@ void api_out_final(struct api_out *o, json_t *chunk)
         json_decref(events);
         break;
     }
+    case API_OUT_OAI_RESP: {
+        json_t *events = NULL;
+        oai_resp_chunk(o->resp, chunk, &events);
+        if (o->oai_stream) {
+            resp_events(o, events);
+            if (!o->started)
+                start(o);
+            http_stream_end(o->req);
+        } else {
+            json_t *resp = NULL;
+            if (oai_resp_response(o->resp, &resp) == 0 && resp)
+                api_respond_json(o->req, 200, resp);
+            else
+                api_respond_json(o->req, 500, oai_error(500, "could not build the response"));
+        }
+        json_decref(events);
+        break;
+    }
     }
     json_decref(chunk);
     o->ended = true;
@@ -217,7 +273,18 @@ void api_out_error(struct api_out *o, int status, const char *msg)
     if (o->ended)
         return;
     o->ended = true;
-    if (o->mode == API_OUT_OAI) {
+    if (o->mode == API_OUT_OAI_RESP && o->started) {
+        json_t *e = oai_error(status, msg);
+        size_t len = 0;
+        char *s = oai_sse_format_event("error", json_object_get(e, "error"), &len);
+        if (s)
+            http_stream_write(o->req, s, len);
+        free(s);
+        json_decref(e);
+        http_stream_end(o->req);
+        return;
+    }
+    if (o->mode == API_OUT_OAI || o->mode == API_OUT_OAI_RESP) {
         json_t *e = oai_error(status, msg);
         if (o->started) {
             write_line(o, e, "data: ", "\n\n");

@@ -40,6 +40,7 @@ static const struct {
     {"POST", "/v1/chat/completions", api_h_v1_chat, NULL},
     {"POST", "/v1/completions", api_h_v1_completions, NULL},
     {"POST", "/v1/embeddings", api_h_v1_embeddings, NULL},
+    {"POST", "/v1/responses", api_h_v1_responses, NULL},
     {"GET", "/v1/models", api_h_v1_models, NULL},
     {"GET", "/v1/models/:model", api_h_v1_model, NULL},
 };

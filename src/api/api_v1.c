@@ -64,6 +64,26 @@ void api_h_v1_completions(http_req *req, void *ctx)
     v1_gen(req, ctx, API_GEN_GENERATE);
 }
 
+void api_h_v1_responses(http_req *req, void *ctx)
+{
+    json_t *body = v1_body(req);
+    if (!body)
+        return;
+    json_t *native = NULL;
+    char err[512];
+    if (oai_responses_to_native(body, &native, err, sizeof err)) {
+        json_decref(body);
+        api_respond_json(req, 400, oai_error(400, err));
+        return;
+    }
+    struct api_out out;
+    api_out_init(&out, req, API_OUT_OAI_RESP, json_is_true(json_object_get(body, "stream")), NULL);
+    out.resp = oai_resp_new(body);
+    api_gen_run(ctx, req, API_GEN_CHAT, native, &out);
+    json_decref(native);
+    json_decref(body);
+}
+
 void api_h_v1_embeddings(http_req *req, void *ctx)
 {
     json_t *body = v1_body(req);

@@ -166,6 +166,22 @@ try {
     assert.ok(r2.choices[0].message);
   });
 
+  await test('openai: responses API, whole and streamed', async () => {
+    const r = await openai.responses.create({ model: 'stories', input: 'Hello', max_output_tokens: 6, temperature: 0 });
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'completed');
+    assert.ok(r.output_text.length > 0);
+    const stream = await openai.responses.create({ model: 'stories', input: 'Hello', max_output_tokens: 6, temperature: 0, stream: true });
+    let text = '';
+    let done = null;
+    for await (const ev of stream) {
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+      if (ev.type === 'response.completed') done = ev.response;
+    }
+    assert.equal(text, r.output_text);
+    assert.equal(done.status, 'completed');
+  });
+
   await test('openai: completions, embeddings (float and base64), models', async () => {
     const c = await openai.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 6, temperature: 0 });
     assert.equal(c.object, 'text_completion');
