@@ -8,7 +8,7 @@
 //   OLLAMAMAX=build/ollamamax  LLAMA_SERVER=/path/to/llama-server  THREADS=2
 // Prints a table and one JSON object (last line).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, createReadStream, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, createReadStream, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,14 +106,8 @@ async function startLlama() {
 
 const prompts = (i) => `Write a long story about the number ${i} and a cat named Tom.`;
 
-// One streaming request; returns {ttft_ms, tokens, gen_s}.
-async function streamOurs(url, i) {
-  const t0 = performance.now();
-  const r = await fetch(`${url}/api/chat`, {
-    method: 'POST',
-    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompts(i) }],
-      options: { num_predict: nTokens, temperature: 0.8, seed: i } }),
-  });
+// Reads a streamed body split on sep; onRecord(text) returns {first?, tokens?}.
+async function readStream(r, sep, onRecord) {
   const reader = r.body.getReader();
   const dec = new TextDecoder();
   let buf = '';
@@ -124,18 +118,33 @@ async function streamOurs(url, i) {
     if (done) break;
     buf += dec.decode(value, { stream: true });
     let k;
-    while ((k = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, k);
-      buf = buf.slice(k + 1);
-      if (!line) continue;
-      const o = JSON.parse(line);
-      if (o.error) throw new Error(o.error);
-      if (!first && !o.done) first = performance.now();
-      if (o.done) tokens = o.eval_count;
+    while ((k = buf.indexOf(sep)) >= 0) {
+      const rec = buf.slice(0, k);
+      buf = buf.slice(k + sep.length);
+      if (!rec) continue;
+      const o = onRecord(rec);
+      if (o.first && !first) first = performance.now();
+      if (o.tokens !== undefined) tokens = o.tokens;
     }
   }
-  const end = performance.now();
-  return { ttft_ms: first - t0, tokens, gen_s: (end - first) / 1000, end };
+  return { first, tokens, end: performance.now() };
+}
+
+const result = (t0, s) => ({ ttft_ms: s.first - t0, tokens: s.tokens, gen_s: (s.end - s.first) / 1000, end: s.end });
+
+// One streaming request; returns {ttft_ms, tokens, gen_s, end}.
+async function streamOurs(url, i) {
+  const t0 = performance.now();
+  const r = await fetch(`${url}/api/chat`, {
+    method: 'POST',
+    body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: prompts(i) }],
+      options: { num_predict: nTokens, temperature: 0.8, seed: i } }),
+  });
+  return result(t0, await readStream(r, '\n', (line) => {
+    const o = JSON.parse(line);
+    if (o.error) throw new Error(o.error);
+    return { first: !o.done, tokens: o.done ? o.eval_count : undefined };
+  }));
 }
 
 async function streamLlama(url, i) {
@@ -145,28 +154,12 @@ async function streamLlama(url, i) {
     body: JSON.stringify({ messages: [{ role: 'user', content: prompts(i) }], max_tokens: nTokens, stream: true,
       temperature: 0.8, seed: i, ignore_eos: true, stream_options: { include_usage: true } }),
   });
-  const reader = r.body.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  let first = 0;
-  let tokens = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += dec.decode(value, { stream: true });
-    let k;
-    while ((k = buf.indexOf('\n\n')) >= 0) {
-      const ev = buf.slice(0, k);
-      buf = buf.slice(k + 2);
-      const data = ev.replace(/^data: /, '');
-      if (data === '[DONE]') continue;
-      const o = JSON.parse(data);
-      if (!first && o.choices && o.choices.length) first = performance.now();
-      if (o.usage) tokens = o.usage.completion_tokens;
-    }
-  }
-  const end = performance.now();
-  return { ttft_ms: first - t0, tokens, gen_s: (end - first) / 1000, end };
+  return result(t0, await readStream(r, '\n\n', (ev) => {
+    const data = ev.replace(/^data: /, '');
+    if (data === '[DONE]') return {};
+    const o = JSON.parse(data);
+    return { first: !!(o.choices && o.choices.length), tokens: o.usage ? o.usage.completion_tokens : undefined };
+  }));
 }
 
 const pct = (a, p) => {
@@ -235,4 +228,7 @@ if (llamaServer) {
 console.log(`aggregate at ${maxLevel} streams / 1 stream: ${summary.scaling_max_vs_1?.toFixed(2)}x`);
 if (summary.ratio_vs_llama_server)
   console.log('aggregate ollamamax / llama-server: ' + levels.map((c) => `${c}: ${summary.ratio_vs_llama_server[c].toFixed(2)}x`).join(', '));
-console.log(JSON.stringify({ model: modelFile, tokens: nTokens, threads, rounds, results: table, summary }));
+const json = JSON.stringify({ model: modelFile, tokens: nTokens, threads, rounds, results: table, summary });
+mkdirSync(join(here, 'out'), { recursive: true });
+writeFileSync(join(here, 'out/serve.json'), json + '\n');
+console.log(json);

@@ -192,6 +192,15 @@ void api_h_show(http_req *req, void *ctx)
     api_respond_json(req, 200, r);
 }
 
+/* Ollama answers copy and delete with an empty 200 or an error object. */
+static void respond_empty_or_error(http_req *req, int status, const char *msg)
+{
+    if (status == 200)
+        http_respond(req, 200, "text/plain; charset=utf-8", "", 0);
+    else
+        http_respond_error(req, status, msg);
+}
+
 void api_h_copy(http_req *req, void *ctx)
 {
     struct api_server *s = ctx;
@@ -222,10 +231,7 @@ void api_h_copy(http_req *req, void *ctx)
         }
     }
     json_decref(body);
-    if (status == 200)
-        http_respond(req, 200, "text/plain; charset=utf-8", "", 0);
-    else
-        http_respond_error(req, status, msg);
+    respond_empty_or_error(req, status, msg);
 }
 
 void api_h_delete(http_req *req, void *ctx)
@@ -262,10 +268,7 @@ void api_h_delete(http_req *req, void *ctx)
         }
     }
     json_decref(body);
-    if (status == 200)
-        http_respond(req, 200, "text/plain; charset=utf-8", "", 0);
-    else
-        http_respond_error(req, status, msg);
+    respond_empty_or_error(req, status, msg);
 }
 
 void api_h_blob_head(http_req *req, void *ctx)

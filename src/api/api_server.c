@@ -46,7 +46,8 @@ static const struct {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-void api_h_generate(http_req *req, void *ctx)
+/* Native generate/chat: NDJSON unless stream is false. */
+static void native_gen(http_req *req, void *ctx, enum api_gen_kind kind)
 {
     json_t *body = api_body_json(req);
     if (!body)
@@ -55,21 +56,18 @@ void api_h_generate(http_req *req, void *ctx)
     api_out_init(&out, req,
                  json_is_false(json_object_get(body, "stream")) ? API_OUT_ONCE : API_OUT_NDJSON,
                  false, NULL);
-    api_gen_run(ctx, req, API_GEN_GENERATE, body, &out);
+    api_gen_run(ctx, req, kind, body, &out);
     json_decref(body);
+}
+
+void api_h_generate(http_req *req, void *ctx)
+{
+    native_gen(req, ctx, API_GEN_GENERATE);
 }
 
 void api_h_chat(http_req *req, void *ctx)
 {
-    json_t *body = api_body_json(req);
-    if (!body)
-        return;
-    struct api_out out;
-    api_out_init(&out, req,
-                 json_is_false(json_object_get(body, "stream")) ? API_OUT_ONCE : API_OUT_NDJSON,
-                 false, NULL);
-    api_gen_run(ctx, req, API_GEN_CHAT, body, &out);
-    json_decref(body);
+    native_gen(req, ctx, API_GEN_CHAT);
 }
 
 int api_server_start(const struct api_env *env, struct api_server **out, char *err,
