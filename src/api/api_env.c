@@ -64,13 +64,23 @@ int api_parse_duration(const char *s, int64_t *ns)
         return OM_EINVAL;
     double total = 0;
     while (*p) {
-        if (!isdigit((unsigned char)*p) && *p != '.')
+        /* [0-9]*(.[0-9]*)? with at least one digit, as Go (no exponent, no sign) */
+        double v = 0, scale = 1;
+        int digits = 0;
+        while (isdigit((unsigned char)*p)) {
+            v = v * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (*p == '.') {
+            p++;
+            while (isdigit((unsigned char)*p)) {
+                scale /= 10;
+                v += (*p++ - '0') * scale;
+                digits++;
+            }
+        }
+        if (!digits || !isfinite(v))
             return OM_EINVAL;
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p || !isfinite(v))
-            return OM_EINVAL;
-        p = end;
         double unit;
         if (!strncmp(p, "ns", 2)) {
             unit = 1;
