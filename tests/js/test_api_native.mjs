@@ -432,4 +432,27 @@ await test('a full queue answers 503; a vanished client frees its slot', async (
   }
 });
 
+await test('OLLAMA_MAX_LOADED_MODELS=1: loading a second model evicts the first; num_ctx change reloads', async () => {
+  const s3 = await startServer(bin, { OLLAMA_MAX_LOADED_MODELS: '1' });
+  try {
+    await createModel(s3.url, 'a', stories);
+    await createModel(s3.url, 'b', bert);
+    await (await post(s3.url, '/api/generate', { model: 'a' })).json();
+    let ps = await (await fetch(s3.url + '/api/ps')).json();
+    assert.deepEqual(ps.models.map((m) => m.name), ['a:latest']);
+    await (await post(s3.url, '/api/embed', { model: 'b', input: 'x' })).json();
+    ps = await (await fetch(s3.url + '/api/ps')).json();
+    assert.deepEqual(ps.models.map((m) => m.name), ['b:latest']);
+    await (await post(s3.url, '/api/generate', { model: 'a', prompt: 'Once', raw: true, options: { num_predict: 2, num_ctx: 256 } })).text();
+    ps = await (await fetch(s3.url + '/api/ps')).json();
+    assert.equal(ps.models.length, 1);
+    assert.equal(ps.models[0].context_length, 256);
+    await (await post(s3.url, '/api/generate', { model: 'a', prompt: 'Once', raw: true, options: { num_predict: 2, num_ctx: 512 } })).text();
+    ps = await (await fetch(s3.url + '/api/ps')).json();
+    assert.equal(ps.models[0].context_length, 512, 'num_ctx change reloads');
+  } finally {
+    await s3.stop();
+  }
+});
+
 process.exit(summary());
