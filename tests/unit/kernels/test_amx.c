@@ -90,6 +90,8 @@ static void check(const char *what, uint32_t type, const struct amx_case *c,
 static const struct amx_case g_cases[] = {
     {1, 256, 1},    {15, 256, 16},  {16, 512, 17},  {17, 256, 31},   {33, 768, 64},
     {50, 256, 65},  {64, 1024, 33}, {7, 4096, 20},  {40, 4096, 130}, {96, 256, 129},
+    /* fewer than 16 tokens: token tiles of ntok rows */
+    {35, 512, 8},   {20, 256, 12},  {33, 1024, 5},  {70, 256, 15},
 };
 
 /* Each panel called directly: act rows quantized by the generic quantizer,

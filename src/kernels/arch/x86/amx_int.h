@@ -30,31 +30,43 @@ struct amx_cfg {
     uint8_t rows[16];
 };
 
-static inline void amx_config(int kb)
+/* Per-call workspace (on the stack of the calling thread). */
+struct amx_ws {
+    _Alignas(64) float acc[AMX_TB][AMX_RB]; /* [token][row] */
+    float tmp[AMX_TB][AMX_RB];    /* K-quants: one super-block, before d8 */
+    int32_t cb[4][16][16];        /* stored C tiles */
+    float dy[AMX_TB];             /* token scales of the current block */
+    int trows; /* rows of a token tile: ntok when the call has < 16 tokens, else 16 */
+};
+
+/* Configures the tiles for KB-byte blocks and a call of ntok tokens. With
+ * fewer than 16 tokens the token tiles (A) and the products (C) get ntok
+ * rows instead of 16: the TMUL work and the C stores/scaling shrink with
+ * the token count, and rows < ntok are computed exactly as before. */
+static inline void amx_config(struct amx_ws *ws, int kb, int64_t ntok)
 {
     struct amx_cfg c;
     memset(&c, 0, sizeof(c));
+    ws->trows = ntok < 16 ? (int)ntok : 16;
     c.palette = 1;
     for (int i = 0; i < 2; i++) {
-        c.rows[i] = 16;
+        c.rows[i] = (uint8_t)ws->trows;
         c.colsb[i] = (uint16_t)kb;
         c.rows[2 + i] = (uint8_t)(kb / 4);
         c.colsb[2 + i] = 64;
     }
     for (int i = 4; i < 8; i++) {
-        c.rows[i] = 16;
+        c.rows[i] = (uint8_t)ws->trows;
         c.colsb[i] = 64;
     }
     _tile_loadconfig(&c);
 }
 
-/* Per-call workspace (on the stack of the calling thread). */
-struct amx_ws {
-    float acc[AMX_TB][AMX_RB];    /* [token][row] */
-    float tmp[AMX_TB][AMX_RB];    /* K-quants: one super-block, before d8 */
-    int32_t cb[4][16][16];        /* stored C tiles */
-    float dy[AMX_TB];             /* token scales of the current block */
-};
+/* Token rows held by ntg token tiles (the last one may be short). */
+static inline int amx_tok_rows(const struct amx_ws *ws, int ntg)
+{
+    return 16 * (ntg - 1) + ws->trows;
+}
 
 /* Gather offsets of 16 rows stride bytes apart. */
 static inline __m512i amx_row_idx(size_t stride)
@@ -107,6 +119,20 @@ static inline __m512 amx_h2f_lo(__m512i v)
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
+/* acc[t0 + t][16w..] += C[t] * (sw (x dy[t0 + t] when with_dy)), t < n. */
+static inline __attribute__((always_inline)) void
+amx_cscale(float (*acc)[AMX_RB], const int32_t (*c)[16], const float *dy, int with_dy, int t0,
+           int w, __m512 sw, int n)
+{
+    #pragma GCC unroll 4
+    for (int t = 0; t < n; t++) {
+        float *ap = &acc[t0 + t][16 * w];
+        __m512 sc = with_dy ? _mm512_mul_ps(sw, _mm512_set1_ps(dy[t0 + t])) : sw;
+        __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(c[t]));
+        _mm512_storeu_ps(ap, _mm512_fmadd_ps(v, sc, _mm512_loadu_ps(ap)));
+    }
+}
+
 /* One KB-element block: tokens a (first token's bytes, stride as) for ntg
  * token tiles, weights wb0/wb1 (VNNI, 64-byte rows) for nw tiles with row
  * scales s0/s1; with_dy: acc[t][r] += C[t][r] * (s_r * ws->dy[t]), else
@@ -117,6 +143,7 @@ amx_block(struct amx_ws *ws, int with_dy, const uint8_t *a, size_t as, int ntg, 
           const void *wb0, const void *wb1, __m512 s0, __m512 s1)
 {
     float(*acc)[AMX_RB] = with_dy ? ws->acc : ws->tmp;
+    const int trows = ws->trows;
     _tile_loadd(2, wb0, 64);
     if (nw > 1)
         _tile_loadd(3, wb1, 64);
@@ -151,13 +178,10 @@ amx_block(struct amx_ws *ws, int with_dy, const uint8_t *a, size_t as, int ntg, 
                 const __m512 sw = w ? s1 : s0;
                 const int32_t(*c)[16] = ws->cb[2 * g + w];
                 const int t0 = (tg + g) * 16;
-                #pragma GCC unroll 4
-                for (int t = 0; t < 16; t++) {
-                    float *ap = &acc[t0 + t][16 * w];
-                    __m512 sc = with_dy ? _mm512_mul_ps(sw, _mm512_set1_ps(ws->dy[t0 + t])) : sw;
-                    __m512 v = _mm512_cvtepi32_ps(_mm512_loadu_si512(c[t]));
-                    _mm512_storeu_ps(ap, _mm512_fmadd_ps(v, sc, _mm512_loadu_ps(ap)));
-                }
+                if (trows == 16) /* constant trip count: the usual, unrolled case */
+                    amx_cscale(acc, c, ws->dy, with_dy, t0, w, sw, 16);
+                else
+                    amx_cscale(acc, c, ws->dy, with_dy, t0, w, sw, trows);
             }
     }
 }
@@ -171,7 +195,7 @@ static inline void amx_acc_zero(struct amx_ws *ws, int ntt)
 /* acc[t][r] += tmp[t][r] * dy[t]; tmp = 0 (tokens of ntg tiles, nw tiles). */
 static inline void amx_fold(struct amx_ws *ws, int ntg, int nw)
 {
-    for (int t = 0; t < 16 * ntg; t++) {
+    for (int t = 0; t < amx_tok_rows(ws, ntg); t++) {
         __m512 dy = _mm512_set1_ps(ws->dy[t]);
         for (int w = 0; w < nw; w++) {
             float *ap = &ws->acc[t][16 * w], *tp = &ws->tmp[t][16 * w];

@@ -107,7 +107,7 @@ panel_k45(int q5, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
     struct q4k_rows rw[2];
     _Alignas(64) int16_t bs[AMX_TB][8]; /* per token: sums of 32 activations */
     const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
-    amx_config(32);
+    amx_config(&ws, 32, ntok);
     for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
         const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
         const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;
@@ -121,7 +121,7 @@ panel_k45(int q5, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
                 for (int w_ = 0; w_ < nw; w_++)
                     q4k_unpack(q5, (w_ ? w1 : w0) + bo, widx, amx_row_mask(nrr, w_), &rw[w_], wstride);
                 q8k_dy(&ws, as0, as, tidx, ntg);
-                for (int t = 0; t < 16 * ntg; t++) {
+                for (int t = 0; t < amx_tok_rows(&ws, ntg); t++) {
                     __m256i v = _mm256_loadu_si256((const __m256i *)(as0 + (size_t)t * as + Q8K_BSUMS));
                     v = _mm256_madd_epi16(v, _mm256_set1_epi16(1));
                     _mm_storeu_si128((__m128i *)bs[t], _mm256_cvtepi32_epi16(v));
@@ -129,7 +129,7 @@ panel_k45(int q5, int64_t k, const void *vw, size_t wstride, int64_t nr, const v
                 for (int j = 0; j < 8; j++)
                     amx_block(&ws, 0, as0 + Q8K_QS + 32 * j, as, ntg, nw, rw[0].wb[j], rw[1].wb[j],
                               rw[0].dsc[j], nw > 1 ? rw[1].dsc[j] : rw[0].dsc[j]);
-                for (int t = 0; t < 16 * ntg; t++) {
+                for (int t = 0; t < amx_tok_rows(&ws, ntg); t++) {
                     const int32_t *pp = (const int32_t *)bs[t];
                     for (int w_ = 0; w_ < nw; w_++) {
                         __m512i ms = _mm512_setzero_si512();
@@ -284,7 +284,7 @@ panel_k16(enum k16_kind kind, int64_t k, const void *vw, size_t wstride, int64_t
     struct amx_ws ws;
     struct q6k_rows rw[2];
     const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
-    amx_config(16);
+    amx_config(&ws, 16, ntok);
     for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
         const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
         const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;
@@ -311,7 +311,7 @@ panel_k16(enum k16_kind kind, int64_t k, const void *vw, size_t wstride, int64_t
                               rw[0].wb[g / 2] + 256 * (g % 2), rw[1].wb[g / 2] + 256 * (g % 2),
                               rw[0].dsc[g], nw > 1 ? rw[1].dsc[g] : rw[0].dsc[g]);
                 if (kind == K16_Q2_K)
-                    for (int t = 0; t < 16 * ntg; t++) {
+                    for (int t = 0; t < amx_tok_rows(&ws, ntg); t++) {
                         int32_t pp[8];
                         memcpy(pp, as0 + (size_t)t * as + Q8K_BSUMS, sizeof(pp));
                         for (int w_ = 0; w_ < nw; w_++) {
@@ -390,7 +390,7 @@ void kern_panel_iq4_xs_amx(int64_t k, const void *vw, size_t wstride, int64_t nr
     struct amx_ws ws;
     struct iq4xs_rows rw[2];
     const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
-    amx_config(32);
+    amx_config(&ws, 32, ntok);
     for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
         const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
         const uint8_t *w0 = w + (size_t)r0 * wstride, *w1 = w0 + 16 * wstride;

@@ -84,7 +84,7 @@ panel_q0(enum q0_kind kind, int64_t k, const void *vw, size_t wstride, int64_t n
     struct amx_ws ws;
     _Alignas(64) int8_t wb[2][512];
     const __m512i widx = amx_row_idx(wstride), tidx = amx_row_idx(as);
-    amx_config(32);
+    amx_config(&ws, 32, ntok);
     for (int64_t r0 = 0; r0 < nr; r0 += AMX_RB) {
         const int nrr = (int)OM_MIN(AMX_RB, nr - r0), nw = nrr > 16 ? 2 : 1;
         const __mmask16 m0 = amx_row_mask(nrr, 0), m1 = amx_row_mask(nrr, 1);
