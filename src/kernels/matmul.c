@@ -120,14 +120,28 @@ static void mm_block(const struct mm_ctx *c, const struct mm_part *p, int64_t r0
         /* r0 is a multiple of nr (chunking), t0 of nc (token blocking) */
         rt = r0 + (r1 - r0) / nr * nr;
         tt = t0 + (t1 - t0) / nc * nc;
-        for (int64_t t = t0; t < tt; t += nc)
-            for (int64_t r = r0; r < rt; r += nr) {
-                o->vec_dot_nm(c->k, tile, (size_t)nc, p->w + (size_t)r * p->wstride, p->wstride,
-                              nr, c->act + (size_t)t * c->act_stride, c->act_stride, nc);
+        /* row tiles outer, token tiles inner: a tile's weight rows are read
+         * from memory once and stay in L1 for the other token tiles. A
+         * token tail narrower than a tile (2..nc-1 tokens) goes to the nm
+         * kernel with nc = the tail width (which may have a kernel for it,
+         * else loops vec_dot row by row); where the tail starts depends
+         * only on t1 - t0, so the invariant holds. */
+        int tw = (int)(t1 - tt);
+        for (int64_t r = r0; r < rt; r += nr) {
+            const uint8_t *wr = p->w + (size_t)r * p->wstride;
+            for (int64_t t = t0; t < t1; t += nc) {
+                int w = (int)OM_MIN(nc, t1 - t);
+                if (w == 1)
+                    break; /* a 1-token tail: vec_dot below */
+                o->vec_dot_nm(c->k, tile, (size_t)w, wr, p->wstride, nr,
+                              c->act + (size_t)t * c->act_stride, c->act_stride, w);
                 for (int i = 0; i < nr; i++)
-                    for (int j = 0; j < nc; j++)
-                        p->y[(t + j) * p->y_stride + r + i] = tile[i * nc + j];
+                    for (int j = 0; j < w; j++)
+                        p->y[(t + j) * p->y_stride + r + i] = tile[i * w + j];
             }
+        }
+        if (tw > 1)
+            tt = t1;
     } else {
         rt = r0; /* everything through vec_dot */
         tt = t1;

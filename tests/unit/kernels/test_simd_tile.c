@@ -75,7 +75,7 @@ static void run_tiles(enum kern_isa isa)
     if (!ops)
         skip();
     int bad = 0, tiles = 0, types = 0;
-    const int nblocks[] = {1, 2, 3, 8, 13};
+    const int nblocks[] = {1, 2, 3, 8, 13, 37}; /* 37: > 2 chunks of the row kernels */
     for (uint32_t t = 0; t < OM_TYPE_COUNT; t++) {
         const struct kern_type_ops *o = &ops->type[t];
         if (!o->vec_dot_nm)
@@ -88,6 +88,10 @@ static void run_tiles(enum kern_isa isa)
             int reps = quick_mode() ? 1 : 3;
             for (int r = 0; r < reps; r++, tiles++)
                 bad += !check_tile(ops, t, n, o->nm_rows, o->nm_cols);
+            /* narrower full-height tiles (matmul's token tails, 2-3 token
+             * batches: specialised kernels) at every length */
+            for (int nc = 2; nc < o->nm_cols; nc++, tiles++)
+                bad += !check_tile(ops, t, n, o->nm_rows, nc);
             if (k == 1)
                 for (int nr = 1; nr <= o->nm_rows; nr++)
                     for (int nc = 1; nc <= o->nm_cols; nc++, tiles++)

@@ -24,6 +24,11 @@
  * n_tok 12: Q6_K 151 vs 133). */
 #define AMX_MIN_TOK 8
 #define AMX_MIN_TOK_Q6_K 12
+/* Q4_K: with the weights from memory (decode of 8-9 streams), the AVX-512
+ * row kernels (8 tokens per weight read) beat the panel below 10 tokens:
+ * 2048x2048, 8 tokens, one thread: 620-630 us vs 730-770 us (2026-11-26,
+ * docs/kernels-simd.md). */
+#define AMX_MIN_TOK_Q4_K 10
 
 int kern_amx_init(void)
 {
@@ -63,6 +68,7 @@ void kern_install_amx(struct kern_ops *ops)
     t[OM_TYPE_IQ4_NL].panel = kern_panel_iq4_nl_amx;
     t[OM_TYPE_Q5_K].panel_min_tok = t[OM_TYPE_IQ4_NL].panel_min_tok = AMX_MIN_TOK;
     t[OM_TYPE_Q4_0].panel_min_tok = t[OM_TYPE_Q5_0].panel_min_tok = AMX_MIN_TOK;
-    t[OM_TYPE_Q8_0].panel_min_tok = t[OM_TYPE_Q4_K].panel_min_tok = AMX_MIN_TOK;
+    t[OM_TYPE_Q8_0].panel_min_tok = AMX_MIN_TOK;
+    t[OM_TYPE_Q4_K].panel_min_tok = AMX_MIN_TOK_Q4_K;
     t[OM_TYPE_Q6_K].panel_min_tok = AMX_MIN_TOK_Q6_K;
 }

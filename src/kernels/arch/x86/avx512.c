@@ -40,6 +40,10 @@ void kern_install_avx512(struct kern_ops *ops)
     t[OM_TYPE_Q4_K].vec_dot_nm = kern_dot_nm_q4_K_q8_K_avx512;
     t[OM_TYPE_Q6_K].vec_dot_nm = kern_dot_nm_q6_K_q8_K_avx512;
     t[OM_TYPE_Q5_K].vec_dot_nm = kern_dot_nm_q5_K_q8_K_avx512;
-    t[OM_TYPE_Q4_K].nm_rows = t[OM_TYPE_Q5_K].nm_rows = t[OM_TYPE_Q6_K].nm_rows = 4;
-    t[OM_TYPE_Q4_K].nm_cols = t[OM_TYPE_Q5_K].nm_cols = t[OM_TYPE_Q6_K].nm_cols = 4;
+    t[OM_TYPE_Q5_K].nm_rows = 4;
+    t[OM_TYPE_Q5_K].nm_cols = 4;
+    /* Q4_K, Q6_K: 4 rows x 8 tokens, computed row after row (one weight
+     * stream, avx512_tile_row.c) or as two 4x4 tiles: see avx512_tile_k.c */
+    t[OM_TYPE_Q4_K].nm_rows = t[OM_TYPE_Q6_K].nm_rows = 4;
+    t[OM_TYPE_Q4_K].nm_cols = t[OM_TYPE_Q6_K].nm_cols = 8;
 }

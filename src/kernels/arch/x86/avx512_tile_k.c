@@ -1,6 +1,6 @@
 /* kernels/arch/x86: AVX-512 VNNI tile kernels (vec_dot_nm) of Q4_K, Q5_K, Q6_K
- * against Q8_K activations, for prompt processing: 4 weight rows x 4
- * activation columns per call.
+ * against Q8_K activations: 4 weight rows x 4 activation columns tiles, and
+ * the dispatch of every nm shape.
  *
  * Per 64 elements and (row, column): vpdpbusd sums unsigned weights x
  * activation bytes in groups of 4 (|t| ≤ 4*63*127 < 2^15), then vpdpwssd
@@ -11,12 +11,23 @@
  * the accumulators are folded four at a time into one vector per row and
  * scaled in float. Q6_K's -32 offset is subtracted in the integer domain
  * (32*Σ sc*bsum, per pair); Q4_K's mins go through the bsums in float.
- * Other shapes fall back to vec_dot. */
+ *
+ * Shapes (measured with the weights coming from memory, as in decoding):
+ * 5..8 columns (rows up to ROWS_MAX_K) go to the row-after-row kernels of
+ * avx512_tile_row.c (one weight stream, each block unpacked once for all
+ * columns); otherwise 4 rows go through 4 x 4 tiles here (8 columns: two)
+ * and the last 1-3 columns through vec_dot row by row, which was faster
+ * from memory than narrow 4-row tiles (4 x 2: ~0.6x). Other shapes fall
+ * back to vec_dot too. */
 #include <stddef.h>
 
 #include "kernels/arch/x86/avx512_int.h"
 
 #define TK 4 /* rows and columns of the tile */
+/* Longest rows for the row-after-row kernels: 8 columns of Q8_K
+ * activations (292 bytes per 256 elements) must stay in L1 while the rows
+ * stream past (k 5632: no faster than two 4x4 tiles, measured) */
+#define ROWS_MAX_K 4096
 
 /* Four int32 vectors -> per 128-bit lane l: [Σa, Σb, Σc, Σd] over lane l. */
 static inline __m512i fold4(__m512i a, __m512i b, __m512i c, __m512i d)
@@ -42,10 +53,23 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
                 (const uint8_t *)y + by * (size_t)j);
 }
 
-/* Activation scales of the 4 columns, repeated in each 128-bit lane. */
-static inline __m512 col_scales(const kern_block_q8_K *const y[TK])
+/* Activation scales of the nc (<= 4) columns, repeated in each 128-bit
+ * lane; 0 for the missing columns. */
+static inline __m512 col_scales(const kern_block_q8_K *const y[TK], int nc)
 {
-    return _mm512_broadcast_f32x4(_mm_setr_ps(y[0]->d, y[1]->d, y[2]->d, y[3]->d));
+    return _mm512_broadcast_f32x4(_mm_setr_ps(y[0]->d, nc > 1 ? y[1]->d : 0.f,
+                                              nc > 2 ? y[2]->d : 0.f, nc > 3 ? y[3]->d : 0.f));
+}
+
+/* The four lane sums of each row's accumulator; columns past nc dropped. */
+static inline void tile_store(const __m512 facc[TK], float *s, size_t lds, int nc)
+{
+    for (int i = 0; i < TK; i++) {
+        float r[4];
+        lanes_sum(facc[i], r);
+        for (int j = 0; j < nc; j++)
+            s[(size_t)i * lds + (size_t)j] = r[j];
+    }
 }
 
 /* Q4_K and Q5_K share d, dmin and the packed scales at the head of the
@@ -58,7 +82,7 @@ struct k45_head {
 
 static inline __attribute__((always_inline)) void
 k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void *vy, size_t by,
-         size_t bsz, size_t qs_off, int qh_off)
+         int nc, size_t bsz, size_t qs_off, int qh_off)
 {
     const __m512i b16 = _mm512_set1_epi8(0x10);
     const __m512i m4 = _mm512_set1_epi8(0x0f), zero = _mm512_setzero_si512();
@@ -75,7 +99,7 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
         for (int k = 0; k < TK; k++) {
             const uint8_t *xb = (const uint8_t *)vx + bx * (size_t)k + bsz * (size_t)b;
             x[k] = (const struct k45_head *)xb;
-            y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
+            y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)(k < nc ? k : 0)) + b;
             if (qh_off >= 0) { /* [qh | qh >> 1]: bit 2c in both halves is the 5th bit */
                 qh[k] = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + qh_off)));
                 qh[k] = _mm512_mask_srli_epi16(qh[k], 0xffff0000u, qh[k], 1);
@@ -83,9 +107,9 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
         }
         __m512i sc32[TK], mm[TK];
         /* bsum pairs of the 4 columns, column j in lane j */
-        int16_t bps[TK * 8];
+        int16_t bps[TK * 8] = {0};
         #pragma GCC unroll 8
-        for (int j = 0; j < TK; j++) {
+        for (int j = 0; j < nc; j++) {
             __m128i p = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[j]->bsums),
                                        _mm_loadu_si128((const __m128i *)(y[j]->bsums + 8)));
             _mm_storeu_si128((__m128i *)(bps + 8 * j), p);
@@ -108,7 +132,7 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
         for (int c = 0; c < 4; c++) { /* elements 64c..: sub-blocks 2c, 2c + 1 */
             __m512i Y[TK];
             #pragma GCC unroll 8
-            for (int j = 0; j < TK; j++)
+            for (int j = 0; j < nc; j++)
                 Y[j] = _mm512_loadu_si512(y[j]->qs + 64 * c);
             const __m512i idx = _mm512_add_epi32(half, _mm512_set1_epi32(2 * c));
             #pragma GCC unroll 8
@@ -122,11 +146,11 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
                 }
                 const __m512i sc = _mm512_permutexvar_epi32(idx, sc32[i]);
                 #pragma GCC unroll 8
-                for (int j = 0; j < TK; j++)
+                for (int j = 0; j < nc; j++)
                     acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], x512_dpbusd(zero, X, Y[j]), sc);
             }
         }
-        const __m512 dy = col_scales(y);
+        const __m512 dy = col_scales(y, nc);
         /* min terms: lane j of mfold holds [M_0j, M_1j, M_2j, M_3j] */
         __m512i mfold = fold4(mm[0], mm[1], mm[2], mm[3]);
         #pragma GCC unroll 8
@@ -141,38 +165,59 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
             facc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), dm, facc[i]);
         }
     }
-    #pragma GCC unroll 8
-    for (int i = 0; i < TK; i++)
-        lanes_sum(facc[i], &s[(size_t)i * lds]);
+    tile_store(facc, s, lds, nc);
 }
+
+static void q6_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void *vy,
+                    size_t by);
+
+static void q4_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void *vy,
+                    size_t by)
+{
+    k45_tile(n, s, lds, vx, bx, vy, by, TK, sizeof(kern_block_q4_K), offsetof(kern_block_q4_K, qs),
+             -1);
+}
+
+/* 4 rows x nc columns: 4x4 tiles over the columns, the last < 4 columns
+ * through vec_dot row by row. */
+static void tiles_4xn(void (*tile)(int64_t, float *, size_t, const void *, size_t, const void *,
+                                   size_t),
+                      kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, const void *vx,
+                      size_t bx, const void *vy, size_t by, int nc)
+{
+    int j = 0;
+    for (; j + TK <= nc; j += TK)
+        tile(n, s + j, lds, vx, bx, (const uint8_t *)vy + by * (size_t)j, by);
+    if (j < nc)
+        tile_fallback(dot, n, s + j, lds, vx, bx, TK, (const uint8_t *)vy + by * (size_t)j, by,
+                      nc - j);
+}
+
 void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
 {
-    if (nr != TK || nc != TK)
-        tile_fallback(kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
+    if (nr >= 1 && nr <= 4 && nc >= 5 && nc <= 8 && n <= ROWS_MAX_K)
+        kern_dot_rows_q4_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by, nc);
+    else if (nr == TK)
+        tiles_4xn(q4_tile, kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, vy, by, nc);
     else
-        k45_tile(n, s, lds, vx, bx, vy, by, sizeof(kern_block_q4_K),
-                 offsetof(kern_block_q4_K, qs), -1);
+        tile_fallback(kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
 }
 
 void kern_dot_nm_q5_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
 {
-    if (nr != TK || nc != TK)
-        tile_fallback(kern_dot_q5_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
-    else
-        k45_tile(n, s, lds, vx, bx, vy, by, sizeof(kern_block_q5_K),
+    if (nr == TK && nc == TK)
+        k45_tile(n, s, lds, vx, bx, vy, by, TK, sizeof(kern_block_q5_K),
                  offsetof(kern_block_q5_K, qs), (int)offsetof(kern_block_q5_K, qh));
+    else
+        tile_fallback(kern_dot_q5_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
 }
 
-
-void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                  int nr, const void *vy, size_t by, int nc)
+/* The Q6_K 4x4 tile. */
+static void q6_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void *vy,
+                    size_t by)
 {
-    if (nr != TK || nc != TK) {
-        tile_fallback(kern_dot_q6_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
-        return;
-    }
     const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
     const __m512i m30 = _mm512_set1_epi8(0x30), zero = _mm512_setzero_si512();
     const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -225,7 +270,7 @@ void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
                         acc[i][j] = _mm512_dpwssd_epi32(acc[i][j], x512_dpbusd(zero, X, Y[j]), sc);
                 }
             }
-        const __m512 dy = col_scales(y);
+        const __m512 dy = col_scales(y, TK);
         #pragma GCC unroll 8
         for (int i = 0; i < TK; i++) {
             __m512 d = _mm512_mul_ps(_mm512_set1_ps(x86_f16(x[i]->d)), dy);
@@ -235,4 +280,15 @@ void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *v
     }
     for (int i = 0; i < TK; i++)
         lanes_sum(facc[i], &s[(size_t)i * lds]);
+}
+
+void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
+                                  int nr, const void *vy, size_t by, int nc)
+{
+    if (nr >= 1 && nr <= 4 && nc >= 5 && nc <= 8 && n <= ROWS_MAX_K)
+        kern_dot_rows_q6_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by, nc);
+    else if (nr == TK)
+        tiles_4xn(q6_tile, kern_dot_q6_K_q8_K_avx512, n, s, lds, vx, bx, vy, by, nc);
+    else
+        tile_fallback(kern_dot_q6_K_q8_K_avx512, n, s, lds, vx, bx, nr, vy, by, nc);
 }
