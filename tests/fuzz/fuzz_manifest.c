@@ -163,6 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct store_model *m = NULL;
     char err[512] = "";
     int rc = store_model_get(g_root, "fz", &m, err, sizeof(err));
+    if (getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "store_model_get: %d %s\n", rc, err);
     if (rc != 0) {
         if (rc > 0 || m || !err[0])
             abort();
