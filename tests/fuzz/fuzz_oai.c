@@ -5,10 +5,12 @@
  * oai_conv for OAI_CHAT, OAI_COMPLETION and OAI_EMBED and oai_resp, fed with
  * native-chunk-shaped variants of itself (the value as a chunk, as a
  * message, as a response text / done reason / counts) and then finished.
- * Raw bytes also go through oai_error_from_native. Invariants: a request
- * translation gives 0 and an object, or a negative code, a message and no
- * object; converters never fail on objects and refuse non-objects; every
- * event serialises with oai_sse_format; nothing leaks. */
+ * It is also read as /api/tags and /api/show answers (oai_models_list,
+ * oai_model, oai_model_from_show), and the raw bytes go through
+ * oai_error_from_native. Invariants: a request translation gives 0 and an
+ * object, or a negative code, a message and no object; converters never
+ * fail on objects and refuse non-objects; every event serialises with
+ * oai_sse_format; nothing leaks. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,10 +174,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const json_t *req = json_is_object(v) ? v : NULL;
     run_conv(OAI_CHAT, req, ch, nch);
     run_conv(OAI_COMPLETION, req, ch, nch);
-    run_conv(OAI_EMBED, req, ch + 6, 1);
+    json_t *emb[2] = {ch[0], ch[6]}; /* the value as the /api/embed answer, or its embeddings */
+    run_conv(OAI_EMBED, req, emb, 2);
     run_resp(req, ch, nch);
     for (int i = 0; i < nch; i++)
         json_decref(ch[i]);
+    /* the value as an /api/tags or /api/show answer */
+    json_t *o = oai_models_list(v);
+    if (!json_is_object(o))
+        abort();
+    json_decref(o);
+    o = oai_model(v);
+    json_decref(o);
+    o = oai_model_from_show(v, json_string_value(json_object_get(req, "model")));
+    json_decref(o);
     json_decref(v);
     return 0;
 }
