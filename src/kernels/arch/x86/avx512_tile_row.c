@@ -1,14 +1,15 @@
 /* kernels/arch/x86: AVX-512 VNNI "row" tile kernels (vec_dot_nm with one
- * weight row) of Q4_K and Q6_K against Q8_K activations, for small batches:
- * one weight row x up to 8 activation columns per call.
+ * weight row at a time) of Q4_K and Q6_K against Q8_K activations, for
+ * small batches: up to 4 weight rows x 8 activation columns per call.
  *
- * Why one row: in decoding the weights come from memory (every matrix is
- * read once per step), and the 4-row tiles (avx512_tile_k.c) read 4
- * interleaved short streams that the hardware prefetchers do not follow:
- * measured from DRAM (2048-wide Q4_K rows, one thread), the 4x2 tile reached
- * ~6 GB/s of weights where a plain row-by-row vec_dot reaches ~15 GB/s. One
- * row at a time is one sequential stream, and each weight block is unpacked
- * once for all (up to 8) columns, whose activations stay in L1.
+ * Why row after row: in decoding the weights come from memory (every
+ * matrix is read once per step), and measured from memory the 4-row tiles
+ * (avx512_tile_k.c) fall far below their cache speed (Q4_K 4x2: ~6 GB/s of
+ * weights where vec_dot row by row reaches 10-15 GB/s; software prefetch
+ * in the tile did not help, the cause is not pinned down). Row after row is
+ * one sequential stream, each weight block is unpacked once for all 8
+ * columns (their activations stay in L1), and the per-column data of a
+ * super-block (d8, bsum sums) is prepared once per call for all rows.
  *
  * Per 64 elements and column: vpdpbusd (unsigned weights x activation
  * bytes, groups of 4), then vpdpwssd by the sub-block scale into the
@@ -233,25 +234,14 @@ q6k_rows(int64_t n, float *s, size_t lds, const void *vx, size_t bx, int nr, con
         row_store(fa[i], _mm512_setzero_ps(), s + (size_t)i * lds, nc);
 }
 
-#define ROW_SWITCH(FN)                                                                          \
-    switch (nc) {                                                                               \
-    case 2: FN(n, s, lds, vx, bx, nr, vy, by, 2); break;                                        \
-    case 3: FN(n, s, lds, vx, bx, nr, vy, by, 3); break;                                        \
-    case 4: FN(n, s, lds, vx, bx, nr, vy, by, 4); break;                                        \
-    case 5: FN(n, s, lds, vx, bx, nr, vy, by, 5); break;                                        \
-    case 6: FN(n, s, lds, vx, bx, nr, vy, by, 6); break;                                        \
-    case 7: FN(n, s, lds, vx, bx, nr, vy, by, 7); break;                                        \
-    default: FN(n, s, lds, vx, bx, nr, vy, by, 8); break;                                       \
-    }
-
 void kern_dot_rows_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                    int nr, const void *vy, size_t by, int nc)
+                                    int nr, const void *vy, size_t by)
 {
-    ROW_SWITCH(q4k_rows)
+    q4k_rows(n, s, lds, vx, bx, nr, vy, by, RC);
 }
 
 void kern_dot_rows_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                    int nr, const void *vy, size_t by, int nc)
+                                    int nr, const void *vy, size_t by)
 {
-    ROW_SWITCH(q6k_rows)
+    q6k_rows(n, s, lds, vx, bx, nr, vy, by, RC);
 }
