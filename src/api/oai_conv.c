@@ -231,8 +231,11 @@ static json_t *completion_chunk(struct oai_conv *c, const char *text, const char
 
 static json_t *usage(const struct oai_conv *c)
 {
+    json_int_t total; /* saturating: counts come from the native chunk */
+    if (__builtin_add_overflow(c->prompt_n, c->eval_n, &total))
+        total = c->prompt_n > 0 ? INT64_MAX : INT64_MIN;
     return json_pack("{s:I,s:I,s:I}", "prompt_tokens", c->prompt_n, "completion_tokens",
-                     c->eval_n, "total_tokens", c->prompt_n + c->eval_n);
+                     c->eval_n, "total_tokens", total);
 }
 
 int oai_conv_chunk(struct oai_conv *c, const json_t *n, json_t **out_events)

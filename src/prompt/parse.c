@@ -106,6 +106,11 @@ int parse_new(const struct parse_cfg *cfg, struct parse **out)
         (cfg->tool_prefix && !*cfg->tool_prefix) || (cfg->tools && !json_is_array(cfg->tools)))
         return OM_EINVAL;
     struct parse *p = om_xcalloc(1, sizeof(*p));
+    /* buffers never NULL: the scanners do pointer arithmetic on them even
+     * when nothing was fed (parse_finish right after parse_new) */
+    p->tb.cap = p->cb.cap = 64;
+    p->tb.p = om_xcalloc(1, p->tb.cap);
+    p->cb.p = om_xcalloc(1, p->cb.cap);
     p->topen = dup_or(cfg->think_open, "<think>");
     p->tclose = dup_or(cfg->think_close, "</think>");
     p->lopen = strlen(p->topen);
