@@ -169,11 +169,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.tool_prefix = prefixes[((c >> 4) & 7) % 5];
     const char *text = (const char *)data + 2;
     size_t n = size - 2;
-    /* parse_finish on a parser that was fed nothing is reported separately
-     * (tests/fuzz/corpus/fuzz_parse/crash-finish-without-feed: NULL + 0 in
-     * think_run); skip it so the fuzzer can go deeper. */
-    if (n == 0)
-        return 0;
 
     struct acc a, b;
     memset(&a, 0, sizeof(a));
