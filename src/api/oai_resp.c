@@ -191,8 +191,11 @@ static json_t *response_object(struct oai_resp *r, const char *status, json_t *o
 
 static json_t *usage_object(const struct oai_resp *r)
 {
+    json_int_t total; /* saturating: counts come from the native chunk */
+    if (__builtin_add_overflow(r->prompt_n, r->eval_n, &total))
+        total = r->prompt_n > 0 ? INT64_MAX : INT64_MIN;
     return json_pack("{s:I,s:I,s:I,s:{s:i},s:{s:i}}", "input_tokens", r->prompt_n,
-                     "output_tokens", r->eval_n, "total_tokens", r->prompt_n + r->eval_n,
+                     "output_tokens", r->eval_n, "total_tokens", total,
                      "input_tokens_details", "cached_tokens", 0, "output_tokens_details",
                      "reasoning_tokens", 0);
 }
