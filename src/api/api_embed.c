@@ -20,6 +20,7 @@ struct embed_item {
     const char *text;
     sched_job *job;
     float *vec;
+    float norm;       /* L2 norm before the engine normalised vec */
     int32_t n;
     int32_t n_tokens;
 };
@@ -119,9 +120,9 @@ static void embed_finish(struct embed_req *er)
     int64_t total_tokens = 0;
     if (er->legacy) {
         json_t *v = json_array();
-        if (!er->load_only && er->n_items == 1)
+        if (!er->load_only && er->n_items == 1) /* raw, as Ollama's legacy endpoint */
             for (int32_t k = 0; k < er->items[0].n; k++)
-                json_array_append_new(v, json_real(er->items[0].vec[k]));
+                json_array_append_new(v, json_real(er->items[0].vec[k] * er->items[0].norm));
         json_object_set_new(r, "embedding", v);
         api_respond_json(er->req, 200, r);
         return;
@@ -170,6 +171,7 @@ static void embed_done(void *ud, const struct sched_result *res)
         it->vec = om_xmalloc((size_t)res->n_embd * sizeof *it->vec);
         memcpy(it->vec, res->embedding, (size_t)res->n_embd * sizeof *it->vec);
         it->n = res->n_embd;
+        it->norm = res->embd_norm;
         it->n_tokens = res->prompt_eval_count;
         for (int32_t k = 0; k < it->n; k++)
             if (!isfinite(it->vec[k]) && !er->rc) {

@@ -145,6 +145,9 @@ const float *eng_get_logits(const eng_ctx *ctx, int32_t i);
  * <arch>.pooling_type (mean, cls = first token, last = last token; decoders
  * default to last). NULL when embeddings are off or seq had no tokens. */
 const float *eng_get_embeddings(const eng_ctx *ctx, int32_t seq);
+/* The L2 norm the pooled vector of seq had before it was normalised (the
+ * vector times it is the raw pooled embedding); 0 when there is none. */
+float eng_get_embeddings_norm(const eng_ctx *ctx, int32_t seq);
 
 /* ---- KV cache, per sequence ----
  * Position ranges are [p0, p1): p0 < 0 means 0, p1 < 0 means infinity.

@@ -174,6 +174,7 @@ int eng_ctx_new(eng_model *m, const struct eng_ctx_params *pin, eng_ctx **out, c
     }
     c->emb = falloc((size_t)p.n_seq_max * E);
     c->emb_n = om_xcalloc(p.n_seq_max, sizeof(int32_t));
+    c->emb_norm = om_xcalloc(p.n_seq_max, sizeof(float));
     c->emb_pos = om_xcalloc(p.n_seq_max, sizeof(int32_t));
     om_log(OM_LOG_DEBUG, "engine", "context: n_ctx %u, n_batch %u, n_seq_max %u, %d threads, kv %s",
            p.n_ctx, p.n_batch, p.n_seq_max, c->nth, om_type_name(p.type_kv));
@@ -218,6 +219,7 @@ void eng_ctx_free(eng_ctx *c)
     free(c->auto_pos);
     free(c->seq_cells);
     free(c->emb_n);
+    free(c->emb_norm);
     free(c->emb_pos);
     free(c);
 }
@@ -268,6 +270,7 @@ static void embeddings_finish(eng_ctx *c)
         for (int i = 0; i < E; i++)
             ss += (double)e[i] * e[i];
         float inv = ss > 0.0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        c->emb_norm[s] = (float)sqrt(ss);
         for (int i = 0; i < E; i++)
             e[i] *= inv;
     }
@@ -332,6 +335,13 @@ const float *eng_get_logits(const eng_ctx *c, int32_t i)
     if (i < 0 || i >= c->n_out)
         return NULL;
     return c->logits + (size_t)i * (size_t)c->m->hp.n_vocab;
+}
+
+float eng_get_embeddings_norm(const eng_ctx *c, int32_t seq)
+{
+    if (!eng_get_embeddings(c, seq))
+        return 0.0f;
+    return c->emb_norm[seq];
 }
 
 const float *eng_get_embeddings(const eng_ctx *c, int32_t seq)

@@ -237,6 +237,7 @@ struct eng_ctx {
     int32_t n_out, cap_out;
     float *emb;              /* (n_seq_max, n_embd) */
     int32_t *emb_n;          /* tokens pooled per sequence */
+    float *emb_norm;         /* L2 norm of each pooled vector before normalisation */
     int32_t *emb_pos;        /* pos of the token kept for cls / last pooling */
 };
 

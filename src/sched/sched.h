@@ -106,9 +106,11 @@ struct sched_result {
     int64_t eval_ns;
     const int32_t *tokens;  /* prompt + generated ids when return_tokens */
     int32_t n_tokens;
-    const float *embedding; /* embedding jobs: pooled vector, L2-normalised (the engine
-                               gives no other); prompt_eval_count = input tokens */
+    const float *embedding; /* embedding jobs: pooled vector, L2-normalised;
+                               prompt_eval_count = input tokens */
     int32_t n_embd;
+    float embd_norm;        /* the vector's L2 norm before normalisation: embedding *
+                               embd_norm is the raw pooled vector (legacy /api/embeddings) */
 };
 
 enum sched_kind {

@@ -62,6 +62,7 @@ static void embed_group(struct sched_runner *r, sched_job **jobs, struct sched_p
         res.prompt_eval_ns = dt;
         res.embedding = e;
         res.n_embd = eng_model_n_embd(r->model);
+        res.embd_norm = eng_get_embeddings_norm(r->ctx, seqs[i]);
         sched_job_detach(jobs[i]);
         jobs[i]->cb.on_done(jobs[i]->cb.ud, &res);
         sched_job_release(jobs[i]);

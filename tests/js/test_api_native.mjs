@@ -332,6 +332,11 @@ try {
     assert.equal(d.embeddings[0].length, 16);
     const l = await (await post(U, '/api/embeddings', { model: 'bert-tiny', prompt: 'hello world' })).json();
     assert.equal(l.embedding.length, o.embeddings[0].length);
+    // the legacy vector is the raw pooled one: same direction, its own length
+    const ln = Math.sqrt(l.embedding.reduce((a, x) => a + x * x, 0));
+    assert.ok(Math.abs(ln - 1) > 1e-3, `legacy norm ${ln}`);
+    const cos = l.embedding.reduce((a, x, i) => a + x * o.embeddings[0][i], 0) / ln;
+    assert.ok(Math.abs(cos - 1) < 1e-4, `cosine ${cos}`);
     const e = await post(U, '/api/embed', { model: 'bert-tiny', input: [1, 2] });
     assert.equal(e.status, 400);
     assert.deepEqual(await e.json(), { error: 'invalid input type' });
