@@ -25,6 +25,9 @@
 
 #define RC 8 /* columns at most */
 #define RR 4 /* rows at most */
+#ifndef ROW_PF
+#define ROW_PF 4096
+#endif
 
 /* Four int32 vectors -> per 128-bit lane l: [Σa, Σb, Σc, Σd] over lane l. */
 static inline __m512i fold4(__m512i a, __m512i b, __m512i c, __m512i d)
@@ -109,6 +112,8 @@ q4k_rows(int64_t n, float *s, size_t lds, const void *vx, size_t bx, int nr, con
             for (int b = 0; b < nb; b++) {
                 const kern_block_q4_K *x =
                     (const kern_block_q4_K *)((const uint8_t *)vx + bx * (size_t)i) + b0 + b;
+                for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+                    _mm_prefetch((const char *)x + ROW_PF + pf, _MM_HINT_T0);
                 const kern_block_q8_K *y[RC];
                 #pragma GCC unroll 8
                 for (int j = 0; j < RC; j++)
@@ -179,6 +184,8 @@ q6k_rows(int64_t n, float *s, size_t lds, const void *vx, size_t bx, int nr, con
             for (int b = 0; b < nb; b++) {
                 const kern_block_q6_K *x =
                     (const kern_block_q6_K *)((const uint8_t *)vx + bx * (size_t)i) + b0 + b;
+                for (size_t pf = 0; pf < sizeof(*x); pf += 64)
+                    _mm_prefetch((const char *)x + ROW_PF + pf, _MM_HINT_T0);
                 const kern_block_q8_K *y[RC];
                 #pragma GCC unroll 8
                 for (int j = 0; j < RC; j++)
