@@ -100,6 +100,8 @@ k45_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, const void 
         #pragma GCC unroll 8
         for (int k = 0; k < TK; k++) {
             const uint8_t *xb = (const uint8_t *)vx + bx * (size_t)k + bsz * (size_t)b;
+            for (size_t pf = 0; pf < bsz; pf += 64) /* the next tile's rows */
+                _mm_prefetch((const char *)xb + TK * bx + pf, _MM_HINT_T0);
             x[k] = (const struct k45_head *)xb;
             y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)(k < nc ? k : 0)) + b;
             if (qh_off >= 0) { /* [qh | qh >> 1]: bit 2c in both halves is the 5th bit */
@@ -233,6 +235,8 @@ static void q6_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, 
         #pragma GCC unroll 8
         for (int k = 0; k < TK; k++) {
             x[k] = (const kern_block_q6_K *)((const uint8_t *)vx + bx * (size_t)k) + b;
+            for (size_t pf = 0; pf < sizeof(kern_block_q6_K); pf += 64) /* the next tile's rows */
+                _mm_prefetch((const char *)x[k] + TK * bx + pf, _MM_HINT_T0);
             y[k] = (const kern_block_q8_K *)((const uint8_t *)vy + by * (size_t)k) + b;
         }
         __m512i sc32[TK], acc[TK][TK];
