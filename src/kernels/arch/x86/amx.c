@@ -20,15 +20,16 @@
 
 /* Below these many tokens the AVX-512 tiles are at least as fast (the
  * token tile is then mostly zero padding; measured in docs/kernels-amx.md:
- * 2048x2048, one thread, n_tok 8: Q4_0 164 vs 140 GFLOP/s, Q6_K 100 vs 124,
- * n_tok 12: Q6_K 151 vs 133). */
+ * 2048x2048, one thread, n_tok 8: Q4_0 164 vs 140 GFLOP/s). */
 #define AMX_MIN_TOK 8
-#define AMX_MIN_TOK_Q6_K 12
-/* Q4_K: with the weights from memory (decode of 8-9 streams), the AVX-512
- * row kernels (8 tokens per weight read) beat the panel below 10 tokens:
- * 2048x2048, 8 tokens, one thread: 620-630 us vs 730-770 us (2026-11-26,
- * docs/kernels-simd.md). */
-#define AMX_MIN_TOK_Q4_K 10
+/* Q4_K, Q6_K: with the weights from memory (decode of several streams) the
+ * AVX-512 row kernels (8 tokens per weight read, software prefetch) plus a
+ * 4x4 tile for the rest beat the panel below 13 / 16 tokens. kern_matmul,
+ * 2 threads, 2026-11-26 (panel vs AVX-512): Q4_K 2048x2048 x12 413-417 vs
+ * 376-383 us, x16 440-450 vs 503-515; Q6_K 32000x2048 x12 8420-8670 vs
+ * 5490-5500, x16 8770-8890 vs 6960-7080 but 2048x5632 x16 1217 vs 1447. */
+#define AMX_MIN_TOK_Q6_K 16
+#define AMX_MIN_TOK_Q4_K 13
 
 int kern_amx_init(void)
 {
