@@ -82,6 +82,8 @@ static void tile_fallback(kern_vec_dot_fn dot, int64_t n, float *s, size_t lds, 
             _Pragma("GCC unroll 8") for (int i = 0; i < T_ROWS; i++)                             \
             {                                                                                    \
                 const XT *xr = (const XT *)(xb + bx * (size_t)i) + b;                            \
+                if (!(b & 1)) /* the next tile's rows: one line per 2 blocks */                  \
+                    _mm_prefetch((const char *)xr + T_ROWS * bx, _MM_HINT_T0);                   \
                 __m512i X = ROW(xr);                                                             \
                 __m512 dx = _mm512_set1_ps(x86_f16(xr->d));                                      \
                 _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++)                              \
