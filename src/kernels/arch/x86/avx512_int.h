@@ -69,13 +69,13 @@ void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x
                                   int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q5_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                   int nr, const void *y, size_t by, int nc);
-/* nr (1..4) weight rows x 8 Q8_K columns, row after row (one sequential
+/* nr (1..4) weight rows x nc (5..8) Q8_K columns, row after row (one sequential
  * weight stream): s[i*lds + j] = dot(x_i, y_j) (avx512_tile_row.c; the nm
  * kernels call them for that shape). */
 void kern_dot_rows_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
-                                    int nr, const void *y, size_t by);
+                                    int nr, const void *y, size_t by, int nc);
 void kern_dot_rows_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
-                                    int nr, const void *y, size_t by);
+                                    int nr, const void *y, size_t by, int nc);
 void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *x, size_t bx,
                                   int nr, const void *y, size_t by, int nc);
 

@@ -30,6 +30,10 @@
  * activations (292 bytes per 256 elements) must stay in L1 while the rows
  * stream past (k 5632: no faster than two 4x4 tiles, measured) */
 #define ROWS_MAX_K 4096
+/* Fewest columns for the row kernels: with their prefetch they beat a 4x4
+ * tile plus vec_dot from 5 columns on (Q4_K 2048x2048 x6: 322-328 -> 216-228
+ * us, x7: 378-383 -> 233-251, 2 threads) */
+#define ROWS_MIN_NC 5
 
 /* Four int32 vectors -> per 128-bit lane l: [Σa, Σb, Σc, Σd] over lane l. */
 static inline __m512i fold4(__m512i a, __m512i b, __m512i c, __m512i d)
@@ -200,8 +204,8 @@ static void tiles_4xn(void (*tile)(int64_t, float *, size_t, const void *, size_
 void kern_dot_nm_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
 {
-    if (nr >= 1 && nr <= 4 && nc == 8 && n <= ROWS_MAX_K)
-        kern_dot_rows_q4_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by);
+    if (nr >= 1 && nr <= 4 && nc >= ROWS_MIN_NC && nc <= 8 && n <= ROWS_MAX_K)
+        kern_dot_rows_q4_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by, nc);
     else if (nr == TK)
         tiles_4xn(q4_tile, kern_dot_q4_K_q8_K_avx512, n, s, lds, vx, bx, vy, by, nc);
     else
@@ -291,8 +295,8 @@ static void q6_tile(int64_t n, float *s, size_t lds, const void *vx, size_t bx, 
 void kern_dot_nm_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
                                   int nr, const void *vy, size_t by, int nc)
 {
-    if (nr >= 1 && nr <= 4 && nc == 8 && n <= ROWS_MAX_K)
-        kern_dot_rows_q6_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by);
+    if (nr >= 1 && nr <= 4 && nc >= ROWS_MIN_NC && nc <= 8 && n <= ROWS_MAX_K)
+        kern_dot_rows_q6_K_q8_K_avx512(n, s, lds, vx, bx, nr, vy, by, nc);
     else if (nr == TK)
         tiles_4xn(q6_tile, kern_dot_q6_K_q8_K_avx512, n, s, lds, vx, bx, vy, by, nc);
     else

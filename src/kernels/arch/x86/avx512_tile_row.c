@@ -242,13 +242,23 @@ q6k_rows(int64_t n, float *s, size_t lds, const void *vx, size_t bx, int nr, con
 }
 
 void kern_dot_rows_q4_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                    int nr, const void *vy, size_t by)
+                                    int nr, const void *vy, size_t by, int nc)
 {
-    q4k_rows(n, s, lds, vx, bx, nr, vy, by, RC);
+    switch (nc) { /* a copy per width: constant column loops */
+    case 5: q4k_rows(n, s, lds, vx, bx, nr, vy, by, 5); break;
+    case 6: q4k_rows(n, s, lds, vx, bx, nr, vy, by, 6); break;
+    case 7: q4k_rows(n, s, lds, vx, bx, nr, vy, by, 7); break;
+    default: q4k_rows(n, s, lds, vx, bx, nr, vy, by, RC); break;
+    }
 }
 
 void kern_dot_rows_q6_K_q8_K_avx512(int64_t n, float *s, size_t lds, const void *vx, size_t bx,
-                                    int nr, const void *vy, size_t by)
+                                    int nr, const void *vy, size_t by, int nc)
 {
-    q6k_rows(n, s, lds, vx, bx, nr, vy, by, RC);
+    switch (nc) { /* a copy per width: constant column loops */
+    case 5: q6k_rows(n, s, lds, vx, bx, nr, vy, by, 5); break;
+    case 6: q6k_rows(n, s, lds, vx, bx, nr, vy, by, 6); break;
+    case 7: q6k_rows(n, s, lds, vx, bx, nr, vy, by, 7); break;
+    default: q6k_rows(n, s, lds, vx, bx, nr, vy, by, RC); break;
+    }
 }
