@@ -3,7 +3,7 @@
  * decomposition (NFD), lenient UTF-8 decoding, and GPT-2's byte <-> code point
  * mapping for byte-level BPE.
  *
- * Tables come from the UCD (generated into unicode_data.c by
+ * Tables come from the UCD (generated into unicode_data_{flags,case,nfd}.c by
  * scripts/gen_unicode.py). Decoding follows llama.cpp's rules on purpose so
  * that token ids match its tokenizer tests byte for byte: a bad or truncated
  * sequence decodes to U+FFFD and consumes one byte; overlong forms and

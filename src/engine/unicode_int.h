@@ -1,4 +1,4 @@
-/* engine: layouts of the generated Unicode tables (unicode_data.c); only
+/* engine: layouts of the generated Unicode tables (unicode_data_{flags,case,nfd}.c); only
  * unicode.c reads them. */
 #ifndef UNICODE_INT_H
 #define UNICODE_INT_H
