@@ -12,48 +12,17 @@
 #include <string.h>
 
 #include "api/oai.h"
+#include "api/oai_test_util.h"
 #include "base/om.h"
-
-static json_t *J(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!v)
-        fail_msg("bad test JSON at %d: %s\n%s", e.position, e.text, text);
-    return v;
-}
-
-/* Asserts that got equals the JSON text want (then drops got). */
-static void expect_json(json_t *got, const char *want)
-{
-    json_t *w = J(want);
-    if (!json_equal(got, w)) {
-        char *g = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
-        fail_msg("JSON differs\n got: %s\nwant: %s", g ? g : "(null)", want);
-    }
-    json_decref(w);
-    json_decref(got);
-}
 
 static json_t *chat_ok(const char *req)
 {
-    json_t *r = J(req), *n = NULL;
-    char err[256] = "";
-    int rc = oai_chat_to_native(r, &n, err, sizeof(err));
-    json_decref(r);
-    if (rc)
-        fail_msg("chat_to_native failed: %s", err);
-    return n;
+    return native_ok(oai_chat_to_native, req);
 }
 
 static void chat_err(const char *req, const char *want)
 {
-    json_t *r = J(req), *n = (json_t *)1;
-    char err[256] = "";
-    assert_int_equal(oai_chat_to_native(r, &n, err, sizeof(err)), OM_EINVAL);
-    assert_null(n);
-    assert_string_equal(err, want);
-    json_decref(r);
+    native_err(oai_chat_to_native, req, want);
 }
 
 static void test_chat_request(void **state)
