@@ -110,21 +110,16 @@ static int check_types(const json_t *body, enum api_gen_kind kind, char *err, si
     return 0;
 }
 
-/* Chat messages as the template sees them: roles lower-cased, model MESSAGEs
- * first, the model SYSTEM first unless the request starts with a system
- * message. Rejects images (no vision here). */
+/* Chat messages as the template sees them: the request's checked (images
+ * refused: no vision here), roles lower-cased, content "" when absent; then
+ * the model's SYSTEM and MESSAGEs merged in as Ollama does
+ * (prompt_chat_messages). */
 static int chat_messages(const json_t *req_msgs, const struct store_model *m, json_t **out,
                          char *err, size_t errlen)
 {
-    json_t *msgs = json_array();
+    json_t *msgs = json_array(); /* the request's, checked and normalised */
     size_t i;
     json_t *v;
-    const json_t *first = json_array_get(req_msgs, 0);
-    const char *first_role = json_string_value(json_object_get(first, "role"));
-    bool req_system = first_role && !strcasecmp(first_role, "system");
-    if (m->system && *m->system && !req_system)
-        json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system", "content", m->system));
-    json_array_foreach(m->messages, i, v) json_array_append(msgs, v);
     json_array_foreach(req_msgs, i, v) {
         if (!json_is_object(v)) {
             json_decref(msgs);
@@ -158,7 +153,8 @@ static int chat_messages(const json_t *req_msgs, const struct store_model *m, js
             json_object_set_new(c, "content", json_string(""));
         json_array_append_new(msgs, c);
     }
-    *out = msgs;
+    *out = prompt_chat_messages(m->system, m->messages, msgs);
+    json_decref(msgs);
     return 0;
 }
 
