@@ -310,16 +310,12 @@ int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_
         }
     }
     if (g->format) {
-        char gerr[256];
+        char gerr[256] = "empty format";
         struct gram *gr = NULL;
-        if (json_is_string(g->format)) {
-            rc = gram_new_json(&gr, gerr, sizeof gerr);
-        } else {
-            char *schema = json_dumps(g->format, JSON_COMPACT);
-            rc = gram_new_schema(schema, strlen(schema), &gr, gerr, sizeof gerr);
-            free(schema);
-        }
-        if (rc)
+        char *fmt = json_dumps(g->format, JSON_COMPACT | JSON_ENCODE_ANY);
+        rc = fmt ? gram_new_format(fmt, strlen(fmt), &gr, gerr, sizeof gerr) : OM_EINVAL;
+        free(fmt);
+        if (rc || !gr)
             return om_err(err, errlen, OM_EINVAL, "invalid format: %s", gerr);
         out->grammar = gr;
     }
