@@ -231,11 +231,8 @@ static char *build_prompt(struct api_gen *g, const struct sched_model_info *info
             .think_open = think_open, .think_close = think_close,
             .think_enabled = g->think == 1, .tool_prefix = tool_prefix, .tools = g->tools,
         };
-        const char *open = think_open ? think_open : "<think>";
-        size_t tl = strlen(text), ol = strlen(open);
-        while (tl > 0 && (text[tl - 1] == '\n' || text[tl - 1] == ' '))
-            tl--;
-        pc.think_open_at_start = g->think == 1 && tl >= ol && !memcmp(text + tl - ol, open, ol);
+        pc.think_open_at_start =
+            g->think == 1 && parse_prompt_opens_think(text, strlen(text), think_open);
         if (parse_new(&pc, &g->parser)) {
             free(text);
             text = NULL;
