@@ -356,8 +356,10 @@ static void *flood_main(void *arg)
     }
     if (rc == OM_EAGAIN) {
         atomic_store(&g_flood_eagain, 1);
-        /* stays refused while the client does not read; EIO once it leaves */
-        for (int i = 0; i < 400 && rc == OM_EAGAIN; i++) {
+        /* stays refused while the client does not read; EIO once it leaves
+         * (a write may still be taken while the server drains its buffer
+         * into the socket before it sees the reset, so keep writing) */
+        for (int i = 0; i < 400 && rc != OM_EIO; i++) {
             sleep_ms(5);
             rc = http_stream_write(req, chunk, sizeof(chunk));
         }
