@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config cmake ninja-build clang libcmocka-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev
-      libsqlite3-dev libsodium-dev libzstd-dev curl)
+      libsqlite3-dev libsodium-dev libzstd-dev libraft-dev libuv1-dev curl)
 # node runs the CLI tests' JSON checks and the benchmark driver; any version >= 18 does.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 missing=()
