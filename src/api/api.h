@@ -28,6 +28,12 @@ struct api_env {
     int debug;               /* OLLAMA_DEBUG: 0, 1, 2 */
     bool noprune;            /* OLLAMA_NOPRUNE */
     int64_t load_timeout_ns; /* OLLAMA_LOAD_TIMEOUT (5m); <= 0 none */
+    /* cluster (docs/cluster.md); `serve` flags override these */
+    char data_dir[1024];     /* OLLAMAMAX_DATA (~/.ollamamax) */
+    char join[256];          /* OLLAMAMAX_JOIN: a member's API HOST:PORT, or "" */
+    char cluster_token[128]; /* OLLAMAMAX_CLUSTER_TOKEN, or "" */
+    char raft_addr[256];     /* OLLAMAMAX_RAFT_ADDR, or "" = API host, port + 1 */
+    bool cluster_init;       /* serve --cluster-init (no variable) */
 };
 
 /* Reads the environment. Returns 0, or OM_EINVAL with err naming the

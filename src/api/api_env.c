@@ -243,5 +243,14 @@ int api_env_load(struct api_env *env, char *err, size_t errlen)
         env->debug = parse_bool(buf) ? 1 : 0;
     env_get("OLLAMA_NOPRUNE", buf, sizeof buf);
     env->noprune = parse_bool(buf);
+
+    env_get("OLLAMAMAX_DATA", buf, sizeof buf);
+    if (*buf)
+        snprintf(env->data_dir, sizeof env->data_dir, "%s", buf);
+    else
+        snprintf(env->data_dir, sizeof env->data_dir, "%s/.ollamamax", home);
+    env_get("OLLAMAMAX_JOIN", env->join, sizeof env->join);
+    env_get("OLLAMAMAX_CLUSTER_TOKEN", env->cluster_token, sizeof env->cluster_token);
+    env_get("OLLAMAMAX_RAFT_ADDR", env->raft_addr, sizeof env->raft_addr);
     return 0;
 }

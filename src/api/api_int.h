@@ -43,6 +43,11 @@ struct api_server {
     pthread_cond_t bg_cv;
     struct api_prog *progs;   /* running create/pull/push (api_create.c) */
     bool stopping;
+    /* cluster (docs/cluster.md): NULL on a single node */
+    struct cluster *cluster;
+    /* the cluster token that node-to-node calls carry ("" = none): a request
+     * with X-OllamaMax-Forwarded equal to it is served here, never proxied */
+    char cl_token[128];
 };
 
 /* ---- api_util.c ---- */

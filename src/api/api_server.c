@@ -75,6 +75,7 @@ int api_server_start(const struct api_env *env, struct api_server **out, char *e
 {
     struct api_server *s = om_xcalloc(1, sizeof *s);
     s->env = *env;
+    snprintf(s->cl_token, sizeof s->cl_token, "%s", env->cluster_token);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->store_mu, NULL);
     pthread_cond_init(&s->bg_cv, NULL);
