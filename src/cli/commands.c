@@ -1,5 +1,6 @@
 /* cli: the table of subcommands (kept in one place so main.c never changes). */
 #include "cli/cli.h"
+#include "cli/cli_cluster.h"
 #include "cli/cli_server.h"
 #include "cli/cli_engine.h"
 #include "cli/cli_store.h"
@@ -24,5 +25,6 @@ const struct cli_command cli_commands[] = {
     {"cp", cli_cmd_cp},
     {"rm", cli_cmd_rm},
     {"stop", cli_cmd_stop},
+    {"cluster", cli_cmd_cluster},
 };
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];

@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  pull MODEL / push MODEL   download from / upload to a registry\n"
             "  create MODEL [-f Modelfile] [-q TYPE]\n"
             "  list | ls, ps, show MODEL, cp SRC DST, rm MODEL..., stop MODEL\n"
+            "  cluster status|nodes|drain NODE|undrain NODE|leave|token|set KEY=VALUE\n"
             "\n"
             "local tools (work on a GGUF file directly):\n"
             "  generate -m FILE.gguf -p PROMPT -n N [--temp T] [--seed S] [-t THREADS] [--json]\n"
