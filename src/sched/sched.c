@@ -1,5 +1,6 @@
 /* sched: the public side of the scheduler — configuration, jobs (submit,
- * cancel, release), unload requests and the /api/ps listing.
+ * cancel, release), unload requests, the /api/ps listing and the figures the
+ * cluster's inventory report reads (sched_prefixes, sched_parallel).
  *
  * A job for a model that is loaded with the same options goes straight to
  * that runner's queue; anything else waits in s->pending for the loader
@@ -388,5 +389,72 @@ int sched_list(sched *s, struct sched_loaded *out, int cap)
     }
     pthread_mutex_unlock(&s->mu);
     free(rs);
+    return n;
+}
+
+int sched_prefixes(sched *s, const char *path, uint64_t *out, int cap)
+{
+    if (!s || !out || cap <= 0)
+        return 0;
+    uint64_t t[SCHED_MAX_PREFIXES];
+    if (cap > SCHED_MAX_PREFIXES)
+        cap = SCHED_MAX_PREFIXES;
+    int n = 0;
+    pthread_mutex_lock(&s->mu);
+    for (const struct sched_runner *r = s->runners; r; r = r->next) {
+        if (!r->slot_prefix || (path && strcmp(r->path, path) != 0))
+            continue;
+        for (int i = 0; i < r->n_slots; i++) {
+            uint64_t h = r->slot_prefix[i], ht = r->slot_prefix_t[i];
+            if (!h)
+                continue;
+            int k = 0;
+            while (k < n && out[k] != h)
+                k++;
+            if (k < n) { /* already there: keep the newest time */
+                if (ht > t[k])
+                    t[k] = ht;
+                continue;
+            }
+            if (n == cap) { /* full: replace the oldest when this one is newer */
+                int old = 0;
+                for (int m = 1; m < n; m++)
+                    if (t[m] < t[old])
+                        old = m;
+                if (t[old] >= ht)
+                    continue;
+                k = old;
+            } else {
+                k = n++;
+            }
+            out[k] = h;
+            t[k] = ht;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 1; i < n; i++) { /* newest first */
+        uint64_t h = out[i], ht = t[i];
+        int k = i;
+        for (; k > 0 && t[k - 1] < ht; k--) {
+            out[k] = out[k - 1];
+            t[k] = t[k - 1];
+        }
+        out[k] = h;
+        t[k] = ht;
+    }
+    return n;
+}
+
+int sched_parallel(sched *s)
+{
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int n = 0;
+    for (const struct sched_runner *r = s->runners; r; r = r->next)
+        n = OM_MAX(n, r->n_slots);
+    if (n == 0)
+        n = s->cfg.num_parallel;
+    pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -54,6 +54,11 @@ struct sched_model {
     bool embedding;        /* embedding model: one sequence, pooled output */
     int64_t keep_alive_ns; /* this request's keep_alive */
     bool keep_alive_set;   /* false: keep the runner's current duration (or the default) */
+    uint64_t prefix_hash;  /* not load identity: route_prefix_hash (src/cluster/route.h) of the
+                              first 1024 bytes of this job's prompt text as the model sees it
+                              (rendered template, or raw prompt); 0 = unknown. The slot that
+                              runs the job reports it in sched_prefixes while its KV cache
+                              holds the prompt. */
 };
 
 /* What prepare() is told about the loaded model. */
@@ -172,5 +177,17 @@ struct sched_loaded {
 };
 /* Fills up to cap entries, most recently used first; returns the count. */
 int sched_list(sched *s, struct sched_loaded *out, int cap);
+
+#define SCHED_MAX_PREFIXES 64
+/* The distinct non-zero prefix_hash values of the generation jobs whose
+ * prompts the KV caches of the loaded models now hold (one per slot: the
+ * slot's current or last job, until its cache is dropped), most recently
+ * started first. path: only runners of that model file; NULL: every loaded
+ * model. Fills up to cap (<= SCHED_MAX_PREFIXES is enough) entries of out;
+ * returns the count. Thread-safe. */
+int sched_prefixes(sched *s, const char *path, uint64_t *out, int cap);
+/* Sequences one runner decodes together: the most slots of any loaded
+ * runner, or the configured num_parallel (8 for auto) when none is loaded. */
+int sched_parallel(sched *s);
 
 #endif

@@ -124,6 +124,8 @@ struct sched_runner {
     uint64_t idle_since; /* monotonic ns; meaningful when idle */
     uint64_t last_used;
     double tps;
+    uint64_t *slot_prefix;   /* n_slots: prefix_hash of the prompt each slot's cache holds (0 none) */
+    uint64_t *slot_prefix_t; /* n_slots: when that job started (monotonic ns) */
     struct sched_runner *next;
 
     /* runner thread only */
@@ -204,6 +206,9 @@ int sched_job_prepare(struct sched_runner *r, sched_job *j, struct sched_prompt 
 void sched_slot_start(struct sched_runner *r, sched_job *j);
 /* After the step's eng_decode: samples and streams the slot's next token. */
 void sched_slot_sample(struct sched_runner *r, struct sched_slot *sl);
+/* Records (under mu) which prompt prefix sl's cache holds, for
+ * sched_prefixes; h 0 = none / unknown. */
+void sched_slot_set_prefix(struct sched_runner *r, struct sched_slot *sl, uint64_t h);
 /* Ends the slot's job with rc (0 = reason) and frees its sequence state;
  * clear: also drop the cached K/V (cancel, errors). */
 void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, const char *msg,

@@ -47,6 +47,8 @@ int sched_runner_init(struct sched_runner *r, char *err, size_t errlen)
     r->size = eng_model_size(r->model) + eng_ctx_kv_bytes(r->ctx) + SCHED_SCRATCH_EST;
 
     r->slots = om_xcalloc((size_t)r->n_slots, sizeof(*r->slots));
+    r->slot_prefix = om_xcalloc((size_t)r->n_slots, sizeof(*r->slot_prefix));
+    r->slot_prefix_t = om_xcalloc((size_t)r->n_slots, sizeof(*r->slot_prefix_t));
     for (int i = 0; i < r->n_slots; i++) {
         r->slots[i].seq = i;
         r->slots[i].cache = om_xmalloc((size_t)r->n_ctx_seq * sizeof(int32_t));
@@ -74,6 +76,8 @@ void sched_runner_destroy(struct sched_runner *r)
             free(r->slots[i].cache);
         free(r->slots);
     }
+    free(r->slot_prefix);
+    free(r->slot_prefix_t);
     eng_ctx_free(r->ctx);
     eng_model_free(r->model);
     free(r->b_tok);
@@ -115,6 +119,7 @@ static int32_t build_batch(struct sched_runner *r)
                 continue;
             }
             int32_t keep = OM_MIN(OM_MAX(sl->p.num_keep, 0), sl->n_past);
+            sched_slot_set_prefix(r, sl, 0); /* the prompt's start is gone past num_keep */
             memmove(sl->cache + keep, sl->cache + keep + d,
                     (size_t)(sl->n_past - keep - d) * sizeof(int32_t));
             sl->n_past -= d;

@@ -222,6 +222,7 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
         eng_kv_seq_rm(r->ctx, sl->seq, lcp, -1);
     sl->n_past = lcp;
     share_prefix(r, sl, p.tokens, p.n_tokens, &lcp);
+    sched_slot_set_prefix(r, sl, j->model.prefix_hash);
     for (int32_t i = 0; i < p.n_tokens; i++)
         smp_accept(smp, p.tokens[i]);
 
@@ -246,6 +247,16 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
         sl->n_ret = p.n_tokens;
     }
     sl->state = SLOT_PROMPT;
+}
+
+void sched_slot_set_prefix(struct sched_runner *r, struct sched_slot *sl, uint64_t h)
+{
+    if (!r->slot_prefix || (h == 0 && r->slot_prefix[sl->seq] == 0))
+        return; /* the runner thread is the only writer: reading without mu is safe */
+    pthread_mutex_lock(&r->s->mu);
+    r->slot_prefix[sl->seq] = h;
+    r->slot_prefix_t[sl->seq] = sched_now();
+    pthread_mutex_unlock(&r->s->mu);
 }
 
 /* Calls on_piece; a non-zero return cancels the job. */
@@ -292,6 +303,7 @@ void sched_slot_finish(struct sched_runner *r, struct sched_slot *sl, int rc, co
     if (rc != 0) { /* cancelled or failed: free the sequence now */
         eng_kv_seq_rm(r->ctx, sl->seq, -1, -1);
         sl->n_past = 0;
+        sched_slot_set_prefix(r, sl, 0);
     }
     sl->state = SLOT_FREE;
     sl->job = NULL;
