@@ -60,5 +60,8 @@ void api_peer_blob_ex(http_req *req, struct store_root *store, const char *diges
 struct api_peer_stats *api_peer_stats_global(void);
 /* Transfers running now (threads alive), process-wide. */
 int api_peer_active(void);
+/* Waits until no transfer thread is alive (call after http_server_stop, before
+ * closing the stores they read). 0, or OM_ETIMEDOUT after timeout_ms. */
+int api_peer_drain(int timeout_ms);
 
 #endif
