@@ -57,6 +57,8 @@ struct api_server;
 int api_server_start(const struct api_env *env, struct api_server **out, char *err,
                      size_t errlen);
 int api_server_port(const struct api_server *s);
+/* The cluster token when this node is a cluster member, else NULL. */
+const char *api_server_cluster_token(const struct api_server *s);
 /* Stops accepting, cancels running requests, unloads models, frees. */
 void api_server_stop(struct api_server *s);
 

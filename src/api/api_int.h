@@ -44,7 +44,7 @@ struct api_server {
     struct api_prog *progs;   /* running create/pull/push (api_create.c) */
     bool stopping;
     /* cluster (docs/cluster.md): NULL on a single node */
-    struct cluster *cluster;
+    struct clu *cluster;
     /* the cluster token that node-to-node calls carry ("" = none): a request
      * with X-OllamaMax-Forwarded equal to it is served here, never proxied */
     char cl_token[128];
@@ -137,6 +137,21 @@ void api_h_v1_embeddings(http_req *req, void *ctx);
 void api_h_v1_responses(http_req *req, void *ctx);
 void api_h_v1_models(http_req *req, void *ctx);
 void api_h_v1_model(http_req *req, void *ctx);
+
+/* ---- api_cluster.c: /api/cluster routes (docs/cluster.md) ---- */
+void api_h_cluster_status(http_req *req, void *ctx);
+void api_h_cluster_nodes(http_req *req, void *ctx);
+void api_h_cluster_drain(http_req *req, void *ctx);  /* and undrain */
+void api_h_cluster_leave(http_req *req, void *ctx);
+void api_h_cluster_token(http_req *req, void *ctx);
+void api_h_cluster_settings(http_req *req, void *ctx);
+void api_h_cluster_join(http_req *req, void *ctx);
+void api_h_cluster_propose(http_req *req, void *ctx);
+void api_h_cluster_remove(http_req *req, void *ctx);
+void api_h_cluster_report(http_req *req, void *ctx);
+void api_h_cluster_blob(http_req *req, void *ctx);
+/* given equals the cluster token (constant time); false when there is none */
+bool api_cluster_token_ok(struct api_server *s, const char *given);
 
 /* ---- api_gen.c: the generate/chat engine shared by native and /v1 ---- */
 enum api_gen_kind { API_GEN_GENERATE, API_GEN_CHAT };

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "api/api_peer.h"
 #include "base/om.h"
+#include "cluster/clu.h"
 #include "store/models.h"
 #include "store/registry.h"
 
@@ -43,6 +45,20 @@ static const struct {
     {"POST", "/v1/responses", api_h_v1_responses, NULL},
     {"GET", "/v1/models", api_h_v1_models, NULL},
     {"GET", "/v1/models/:model", api_h_v1_model, NULL},
+    {"GET", "/api/cluster/status", api_h_cluster_status, NULL},
+    {"GET", "/api/cluster/nodes", api_h_cluster_nodes, NULL},
+    {"POST", "/api/cluster/drain", api_h_cluster_drain, NULL},
+    {"POST", "/api/cluster/undrain", api_h_cluster_drain, NULL},
+    {"POST", "/api/cluster/leave", api_h_cluster_leave, NULL},
+    {"GET", "/api/cluster/token", api_h_cluster_token, NULL},
+    {"GET", "/api/cluster/settings", api_h_cluster_settings, NULL},
+    {"POST", "/api/cluster/settings", api_h_cluster_settings, NULL},
+    {"POST", "/api/cluster/join", api_h_cluster_join, NULL},
+    {"POST", "/api/cluster/propose", api_h_cluster_propose, NULL},
+    {"POST", "/api/cluster/remove", api_h_cluster_remove, NULL},
+    {"POST", "/api/cluster/report", api_h_cluster_report, NULL},
+    {"GET", "/api/cluster/blob/:digest", api_h_cluster_blob, NULL},
+    {"HEAD", "/api/cluster/blob/:digest", api_h_cluster_blob, NULL},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -117,6 +133,17 @@ int api_server_start(const struct api_env *env, struct api_server **out, char *e
     };
     if ((rc = http_server_start(&hc, r, N_ROUTES, &s->http, err, errlen)))
         goto fail;
+    /* the cluster part last: peers reach this node's API from the start */
+    struct clu_cfg cc = {
+        .data_dir = env->data_dir, .api_host = env->host, .api_port = http_server_port(s->http),
+        .raft_addr = env->raft_addr, .init = env->cluster_init, .join = env->join,
+        .token = env->cluster_token, .store = s->store, .store_mu = &s->store_mu,
+        .sched = s->sched, .version = API_VERSION,
+    };
+    if ((rc = clu_start(&cc, &s->cluster, err, errlen)))
+        goto fail;
+    if (s->cluster)
+        snprintf(s->cl_token, sizeof s->cl_token, "%s", clu_token(s->cluster));
     *out = s;
     return 0;
 fail:
@@ -129,6 +156,11 @@ int api_server_port(const struct api_server *s)
     return http_server_port(s->http);
 }
 
+const char *api_server_cluster_token(const struct api_server *s)
+{
+    return s->cluster ? clu_token(s->cluster) : NULL;
+}
+
 void api_server_stop(struct api_server *s)
 {
     if (!s)
@@ -137,6 +169,7 @@ void api_server_stop(struct api_server *s)
     s->stopping = true;
     pthread_mutex_unlock(&s->mu);
     api_create_cancel_all(s);
+    clu_halt(s->cluster); /* its threads use the scheduler and the store */
     if (s->sched)
         sched_free(s->sched); /* no submit can start: stopping is set under mu */
     pthread_mutex_lock(&s->mu);
@@ -148,6 +181,8 @@ void api_server_stop(struct api_server *s)
     pthread_mutex_unlock(&s->mu);
     if (s->http)
         http_server_stop(s->http);
+    api_peer_drain(10000);
+    clu_stop(s->cluster);
     store_close(s->store);
     while (s->minfo) {
         struct api_minfo *m = s->minfo;

@@ -43,7 +43,10 @@ struct clu_cfg {
  * "cluster token rejected"). *out is NULL (and 0 returned) when the data dir
  * holds no cluster and neither init nor join is asked: a single node. */
 int clu_start(const struct clu_cfg *cfg, clu **out, char *err, size_t errlen);
-void clu_stop(clu *c); /* NULL: no-op */
+/* Stops the heartbeat and reconciler threads (they use the store and the
+ * scheduler); Raft and the read functions keep working until clu_stop. */
+void clu_halt(clu *c);
+void clu_stop(clu *c); /* clu_halt, then Raft stops and c is freed; NULL: no-op */
 
 const char *clu_token(const clu *c);
 const char *clu_self_id(const clu *c); /* 16 hex digits */

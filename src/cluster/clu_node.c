@@ -342,7 +342,7 @@ fail:
     return rc;
 }
 
-void clu_stop(clu *c)
+void clu_halt(clu *c)
 {
     if (!c)
         return;
@@ -353,7 +353,15 @@ void clu_stop(clu *c)
     if (c->threads) {
         pthread_join(c->hb_thread, NULL);
         pthread_join(c->rec_thread, NULL);
+        c->threads = false;
     }
+}
+
+void clu_stop(clu *c)
+{
+    if (!c)
+        return;
+    clu_halt(c);
     craft_stop(c->raft);
     cstate_close(c->st);
     for (int i = 0; i < c->n_peers; i++)
