@@ -1,0 +1,421 @@
+// Cluster test harness (issue 4, docs/cluster.md): starts real `ollamamax serve`
+// processes on free loopback ports, each with its own HOME, OLLAMA_MODELS and
+// OLLAMAMAX_DATA (under one temp dir per node) and its own Raft port
+// (OLLAMAMAX_RAFT_ADDR). Node 0 runs `--cluster-init`; the token comes from
+// GET /api/cluster/token (loopback) or, failing that, from node 0's output;
+// the others run `--join 127.0.0.1:<api0> --token T`.
+//
+// Every wait is bounded and says what it waited for. Only processes started
+// here are ever signalled (by their PID); an exit handler SIGKILLs whatever is
+// still running when the test process ends, so a failed or aborted test leaves
+// nothing behind. Node logs (stdout + stderr) go to <dir>/serve.log and are
+// kept in memory (the last 256 KiB) for failure reports.
+//
+//   const nodes = await startCluster(bin, 3, { env: { OLLAMA_NUM_PARALLEL: '2' } });
+//   nodes.token; nodes[0].api ('http://127.0.0.1:P'); nodes[0].id (16 hex)
+//   await waitStatus(nodes[1], (s) => s.nodes.length === 3, 5000, 'three members');
+//   await kill(nodes[0]); await restart(nodes[0]); await stopAll();
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, sleep, test } from './server.mjs';
+
+const LOG_KEEP = 256 << 10;
+const started = new Set(); // nodes whose process this harness spawned and that may be alive
+let keepDirs = !!process.env.OMX_KEEP_CLUSTER_DIRS;
+
+function alive(node) {
+  return node.proc && node.proc.exitCode === null && node.proc.signalCode === null;
+}
+
+function killSync(node, sig) {
+  try {
+    process.kill(node.proc.pid, sig);
+  } catch {}
+}
+
+// Last resort: the test process is ending (normally, by an exception or a signal).
+process.on('exit', () => {
+  for (const n of started) {
+    if (!alive(n)) continue;
+    killSync(n, 'SIGCONT');
+    killSync(n, 'SIGKILL');
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.log(`cluster harness: ${sig}, killing the nodes it started`);
+    process.exit(130);
+  });
+}
+
+export function keepClusterDirs() {
+  keepDirs = true;
+}
+
+// Polls fn() (async; a thrown error counts as "not yet") every `interval` ms until
+// it returns a truthy value, which is returned. Throws after `timeout` ms with
+// `what` and the last value or error seen.
+export async function waitFor(fn, timeout, what, interval = 50) {
+  const t0 = Date.now();
+  let last = 'nothing yet';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e && e.message ? e.message : String(e);
+    }
+    if (Date.now() - t0 > timeout) {
+      const shown = typeof last === 'string' ? last : JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${String(shown).slice(0, 800)})`);
+    }
+    await sleep(interval);
+  }
+}
+
+// fetch with a time limit (AbortSignal), so no request can hang a test.
+export async function fetchT(url, init = {}, timeout = 10000) {
+  return fetch(url, { ...init, signal: init.signal || AbortSignal.timeout(timeout) });
+}
+
+export async function getJSON(node, path, timeout = 3000) {
+  const r = await fetchT(node.api + path, {}, timeout);
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`GET ${path} on ${node.label}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+export async function postJSON(node, path, body, timeout = 10000, headers = {}) {
+  const r = await fetchT(node.api + path, { method: 'POST', body: JSON.stringify(body), headers }, timeout);
+  const text = await r.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: r.status, json, text };
+}
+
+// GET /api/cluster/status on a node (throws on anything but 200 + JSON).
+export function status(node, timeout = 2000) {
+  return getJSON(node, '/api/cluster/status', timeout);
+}
+
+// Polls a node's status until pred(status) is truthy; returns that status.
+export function waitStatus(node, pred, timeout, what) {
+  return waitFor(async () => {
+    const s = await status(node);
+    return pred(s) ? s : false;
+  }, timeout, `${what} (status of ${node.label})`);
+}
+
+// The member object for `target` (a harness node, by id) in a status answer.
+export function member(st, target) {
+  return st.nodes.find((m) => m.id === target.id);
+}
+
+async function waitHttp(node, timeout) {
+  const t0 = Date.now();
+  for (;;) {
+    if (!alive(node)) throw new Error(`${node.label} exited (${node.proc.exitCode ?? node.proc.signalCode}):\n${tail(node)}`);
+    try {
+      const r = await fetchT(node.api + '/api/version', {}, 1000);
+      if (r.ok) return;
+    } catch {}
+    if (Date.now() - t0 > timeout) throw new Error(`${node.label} did not answer /api/version within ${timeout} ms:\n${tail(node)}`);
+    await sleep(50);
+  }
+}
+
+function spawnNode(node, args) {
+  appendFileSync(node.stderrLog, `\n==== ${new Date().toISOString()} ${node.bin} ${args.join(' ')}\n`);
+  const proc = spawn(node.bin, args, { env: node.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  node.proc = proc;
+  node.args = args;
+  const onData = (d) => {
+    node._log += d;
+    if (node._log.length > LOG_KEEP) node._log = node._log.slice(-LOG_KEEP);
+    try {
+      appendFileSync(node.stderrLog, d);
+    } catch {}
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  proc.on('error', (e) => onData(`spawn error: ${e.message}\n`));
+  started.add(node);
+  proc.on('exit', () => started.delete(node));
+}
+
+// Makes a node's directories and environment; does not start it.
+// opts: env (extra environment), label, apiPort, raftPort.
+export async function makeNode(bin, opts = {}) {
+  const port = opts.apiPort || (await freePort());
+  let raftPort = opts.raftPort || (await freePort());
+  while (raftPort === port) raftPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'omx-cluster-'));
+  const home = join(dir, 'home');
+  const modelsDir = join(dir, 'models');
+  const dataDir = join(dir, 'data');
+  for (const d of [home, modelsDir]) mkdirSync(d, { recursive: true });
+  const stderrLog = join(dir, 'serve.log');
+  writeFileSync(stderrLog, '');
+  const node = {
+    bin,
+    label: opts.label || `node:${port}`,
+    id: null,
+    name: null,
+    port,
+    api: `http://127.0.0.1:${port}`,
+    apiAddr: `127.0.0.1:${port}`,
+    raftAddr: `127.0.0.1:${raftPort}`,
+    dir,
+    home,
+    dataDir,
+    modelsDir,
+    stderrLog,
+    proc: null,
+    args: [],
+    _log: '',
+    get log() {
+      return this._log;
+    },
+    env: {
+      ...process.env,
+      HOME: home,
+      OLLAMA_HOST: `127.0.0.1:${port}`,
+      OLLAMA_MODELS: modelsDir,
+      OLLAMA_NUM_PARALLEL: '2',
+      OLLAMA_KEEP_ALIVE: '5m',
+      OLLAMAMAX_DATA: dataDir,
+      OLLAMAMAX_RAFT_ADDR: `127.0.0.1:${raftPort}`,
+      ...(opts.env || {}),
+    },
+  };
+  for (const k of ['OLLAMAMAX_JOIN', 'OLLAMAMAX_CLUSTER_TOKEN']) if (!(opts.env && k in opts.env)) delete node.env[k];
+  return node;
+}
+
+// Starts `serve` with extra args (['--cluster-init'], ['--join', A, '--token', T], or []
+// for a restart) and waits until it answers HTTP (opts.timeout, default 20 s).
+export async function startNode(node, args = [], opts = {}) {
+  if (alive(node)) throw new Error(`${node.label} is already running`);
+  spawnNode(node, ['serve', ...args]);
+  await waitHttp(node, opts.timeout || 20000);
+  return node;
+}
+
+// The node's own id, from its status (self).
+async function learnId(node, timeout) {
+  const s = await waitStatus(node, (s) => typeof s.self === 'string' && s.self.length > 0, timeout, 'a "self" id');
+  node.id = s.self;
+  const me = s.nodes && s.nodes.find((m) => m.id === s.self);
+  if (me) node.name = me.name;
+  return node.id;
+}
+
+// The join token: GET /api/cluster/token from loopback, else the first omx-<64 hex> in the log.
+export async function clusterToken(node, timeout = 10000) {
+  return waitFor(async () => {
+    try {
+      const j = await getJSON(node, '/api/cluster/token');
+      if (typeof j.token === 'string' && /^omx-[0-9a-f]{64}$/.test(j.token)) return j.token;
+    } catch {}
+    const m = node.log.match(/omx-[0-9a-f]{64}/);
+    return m ? m[0] : false;
+  }, timeout, `the join token from ${node.label}`);
+}
+
+// Starts an n-node cluster. opts: env (for every node), nodeEnv[i] (per node),
+// formTimeout (ms, default 30 s). Returns the nodes array with .token set.
+// Every node has joined, every node sees n members up and the same leader.
+export async function startCluster(bin, n, opts = {}) {
+  const nodes = [];
+  nodes.token = null;
+  for (let i = 0; i < n; i++) {
+    nodes.push(await makeNode(bin, { label: `node${i}`, env: { ...(opts.env || {}), ...((opts.nodeEnv && opts.nodeEnv[i]) || {}) } }));
+  }
+  const formTimeout = opts.formTimeout || 30000;
+  await startNode(nodes[0], ['--cluster-init']);
+  await learnId(nodes[0], 10000);
+  await waitStatus(nodes[0], (s) => s.leader === nodes[0].id, 10000, 'node0 to lead its one-node cluster');
+  nodes.token = await clusterToken(nodes[0]);
+  for (let i = 1; i < n; i++) {
+    await joinNode(nodes[i], nodes[0], nodes.token);
+  }
+  await waitFormed(nodes, formTimeout);
+  return nodes;
+}
+
+// Starts `node` with --join through `via` and waits until it knows its id.
+export async function joinNode(node, via, token, timeout = 20000) {
+  await startNode(node, ['--join', via.apiAddr, '--token', token], { timeout });
+  await learnId(node, timeout);
+  return node;
+}
+
+// Waits until every node in `nodes` sees all of them up, with one common leader.
+export async function waitFormed(nodes, timeout = 20000) {
+  const ids = nodes.map((x) => x.id);
+  for (const node of nodes) {
+    await waitStatus(node, (s) => {
+      if (!s.leader || s.leader !== (nodes.leaderSeen || s.leader)) return false;
+      for (const id of ids) {
+        const m = s.nodes.find((x) => x.id === id);
+        if (!m || m.state !== 'up') return false;
+      }
+      nodes.leaderSeen = s.leader;
+      return true;
+    }, timeout, `all ${nodes.length} members up with one leader`);
+  }
+  delete nodes.leaderSeen;
+  return nodes;
+}
+
+// The harness node that `node` says is the leader.
+export async function leaderOf(nodes, via) {
+  const s = await status(via);
+  return nodes.find((x) => x.id === s.leader) || null;
+}
+
+// Sends a signal to a node's process (only a process this harness started).
+// SIGKILL/SIGTERM wait (bounded) for the process to be gone.
+export async function kill(node, sig = 'SIGKILL', timeout = 10000) {
+  if (!alive(node)) return;
+  node.proc.kill(sig);
+  if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') {
+    const t0 = Date.now();
+    while (alive(node)) {
+      if (Date.now() - t0 > timeout) {
+        node.proc.kill('SIGKILL');
+        throw new Error(`${node.label} still running ${timeout} ms after ${sig}`);
+      }
+      await sleep(10);
+    }
+  }
+}
+
+// Restarts a stopped node from its own data dir (no --cluster-init / --join: the
+// node rejoins as the member it was, by itself). Waits for HTTP.
+export async function restart(node, args = [], opts = {}) {
+  if (alive(node)) await kill(node, 'SIGKILL');
+  return startNode(node, args, opts);
+}
+
+// Stops every node this harness started: SIGCONT (in case one is stopped), SIGTERM,
+// then SIGKILL after `grace` ms. Removes node dirs unless keepDirs (failure).
+export async function stopAll(nodes = [...started], grace = 8000) {
+  const list = [...new Set([...nodes, ...started])];
+  for (const n of list) {
+    if (!alive(n)) continue;
+    n.proc.kill('SIGCONT');
+    n.proc.kill('SIGTERM');
+  }
+  const t0 = Date.now();
+  while (list.some(alive) && Date.now() - t0 < grace) await sleep(20);
+  for (const n of list) if (alive(n)) n.proc.kill('SIGKILL');
+  const t1 = Date.now();
+  while (list.some(alive) && Date.now() - t1 < 5000) await sleep(20);
+  if (!keepDirs) for (const n of list) rmSync(n.dir, { recursive: true, force: true });
+}
+
+export function tail(node, lines = 40) {
+  return node.log.split('\n').slice(-lines).map((l) => `  [${node.label}] ${l}`).join('\n');
+}
+
+// Prints every node's log tail (for failure reports) and keeps their dirs.
+export function dumpLogs(nodes, lines = 40) {
+  keepDirs = true;
+  for (const n of nodes) {
+    console.log(`---- ${n.label} (${n.apiAddr}, raft ${n.raftAddr}, id ${n.id}, dir ${n.dir}) last ${lines} lines:`);
+    console.log(tail(n, lines));
+  }
+}
+
+// Aborts the whole test file after `ms` (a hang must not outlive the suite's bound).
+export function watchdog(ms, nodes) {
+  const t = setTimeout(() => {
+    console.log(`FAIL watchdog: the suite did not finish within ${ms} ms`);
+    if (nodes) dumpLogs(nodes);
+    process.exit(1);
+  }, ms);
+  t.unref();
+  return t;
+}
+
+export function sha256Of(path) {
+  return 'sha256:' + createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export function blobPath(node, digest) {
+  return join(node.modelsDir, 'blobs', digest.replace(':', '-'));
+}
+
+// sha256 of a node's blob file, or null when absent.
+export function blobDigestOn(node, digest) {
+  try {
+    return sha256Of(blobPath(node, digest));
+  } catch {
+    return null;
+  }
+}
+
+// Streams an NDJSON POST; calls onObj(obj) for each line as it arrives. Returns
+// {status, objs, text (concatenated `response`/message.content), final, error}.
+// A non-200 answer returns its body as error. Bounded by `timeout`.
+export async function streamPost(node, path, body, { timeout = 60000, headers = {}, onObj } = {}) {
+  const res = await fetchT(node.api + path, { method: 'POST', body: JSON.stringify(body), headers }, timeout);
+  const out = { status: res.status, objs: [], text: '', final: null, error: null };
+  if (res.status !== 200) {
+    out.error = `${res.status} ${await res.text()}`;
+    return out;
+  }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  const take = (line) => {
+    if (!line.trim()) return;
+    let obj;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      out.error = `not JSON: ${line.slice(0, 200)}`;
+      return;
+    }
+    out.objs.push(obj);
+    if (obj.error) out.error = obj.error;
+    if (typeof obj.response === 'string') out.text += obj.response;
+    else if (obj.message && typeof obj.message.content === 'string') out.text += obj.message.content;
+    if (obj.done) out.final = obj;
+    if (onObj) onObj(obj);
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        take(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    }
+    buf += dec.decode();
+    take(buf);
+  } catch (e) {
+    out.error = out.error || `stream broke: ${e.message}`;
+  }
+  return out;
+}
+
+// server.mjs's test(), also saying whether it passed (later tests may depend on it).
+export async function testOk(name, fn) {
+  let ok = false;
+  await test(name, async () => {
+    await fn();
+    ok = true;
+  });
+  return ok;
+}

@@ -1,0 +1,163 @@
+// End-to-end (issue 4): models across the cluster. A model pulled from the test
+// registry on one node spreads to the others; a fourth node joins and gets it
+// from its peers (the registry's blob GETs do not grow); a blob corrupted on one
+// peer is never served as good, and the peer's copy becomes correct again; /api/tags
+// lists cluster models on every node; /api/ps names the node a model runs on; a
+// delete on one node removes the model everywhere.
+// Usage: node test_cluster_models.mjs BIN SHARED_DIR
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModel, sha256File, skip, summary } from './lib/server.mjs';
+import { startRegistry } from './lib/registry.mjs';
+import {
+  startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, dumpLogs, watchdog, testOk,
+  postJSON, getJSON, blobDigestOn, blobPath, fetchT,
+} from './lib/cluster.mjs';
+
+const [bin, shared] = process.argv.slice(2);
+const stories = join(shared || '', 'models/stories260K.gguf');
+const tiny = join(shared || '', 'models/llama-2-tiny-random.gguf');
+if (!existsSync(stories) || !existsSync(tiny)) skip(`${stories} or ${tiny} is absent: the cluster tests need ../shared/models`);
+
+const nodes = [];
+watchdog(150000, nodes);
+let fails = 0;
+const t = async (name, fn) => {
+  if (!(await testOk(name, fn))) fails++;
+};
+
+const reg = await startRegistry({ auth: false, redirect: true });
+const host = new URL(reg.url).host;
+const pulled = `${host}/test/stories:v1`;
+const modelDigest = sha256File(stories);
+const config = JSON.stringify({
+  model_format: 'gguf', model_family: 'llama', model_families: ['llama'], model_type: '260K', file_type: 'F32',
+  architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [modelDigest] },
+});
+await reg.seed('test/stories', 'v1', [{ mediaType: 'application/vnd.ollama.image.model', path: stories }],
+  { mediaType: 'application/vnd.docker.container.image.v1+json', data: config });
+const holdsPulled = (m) => m.models.includes(pulled);
+
+try {
+  await t('three nodes; a model pulled on one node spreads to the others', async () => {
+    const ns = await startCluster(bin, 3, { env: { OLLAMA_NUM_PARALLEL: '2' } });
+    nodes.push(...ns);
+    nodes.token = ns.token;
+    const r = await postJSON(nodes[0], '/api/pull', { model: pulled, insecure: true, stream: false }, 30000);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'success', r.text);
+    for (const n of nodes) {
+      await waitStatus(n, (s) => s.nodes.every(holdsPulled), 20000, `${pulled} on every node`);
+      await waitFor(() => blobDigestOn(n, modelDigest) === modelDigest, 10000, `the model blob on ${n.label}`);
+    }
+    console.log(`     registry after 3 nodes: ${JSON.stringify({ blobGets: reg.stats.blobGets, bytes: reg.stats.bytesServed, data: reg.stats.dataRequests })}`);
+  });
+  if (nodes.length !== 3) throw new Error('the cluster did not form; the other tests need it');
+
+  await t('a 4th node joins and gets the model from its peers, not from the registry', async () => {
+    const before = { ...reg.stats };
+    const n3 = await makeNode(bin, { label: 'node3', env: { OLLAMA_NUM_PARALLEL: '2' } });
+    nodes.push(n3);
+    await joinNode(n3, nodes[1], nodes.token);
+    for (const n of nodes) await waitStatus(n, (s) => s.nodes.length === 4 && s.nodes.every((m) => m.state === 'up'), 15000, 'four members up');
+    await waitStatus(n3, (s) => holdsPulled(member(s, n3)), 20000, `${pulled} held by node3`);
+    assert.equal(blobDigestOn(n3, modelDigest), modelDigest, 'node3 has the exact bytes');
+    const after = reg.stats;
+    assert.equal(after.blobGets, before.blobGets, `registry blob GETs ${before.blobGets} -> ${after.blobGets}`);
+    assert.equal(after.bytesServed, before.bytesServed, `registry bytes ${before.bytesServed} -> ${after.bytesServed}`);
+    const s = await status(n3);
+    const me = member(s, n3);
+    assert.ok(!me.transfers || Array.isArray(me.transfers), 'transfers is an array');
+    const g = await postJSON(n3, '/api/generate', { model: pulled, prompt: 'Once', raw: true, stream: false, options: { num_predict: 4 } }, 30000);
+    assert.equal(g.status, 200, g.text);
+  });
+
+  await t('a blob corrupted on a peer is never served as good and is fetched again', async () => {
+    const victim = nodes[1];
+    const path = blobPath(victim, modelDigest);
+    const size = statSync(path).size;
+    const before = reg.stats.blobGets;
+    const fd = openSync(path, 'r+');
+    try {
+      const junk = Buffer.alloc(4096, 0x5a);
+      writeSync(fd, junk, 0, junk.length, Math.floor(size / 2));
+    } finally {
+      closeSync(fd);
+    }
+    assert.notEqual(sha256File(path), modelDigest, 'the file is corrupt now');
+    // A peer asks for it: 410 (failed its check) or, if already repaired, exactly the right bytes.
+    const r = await fetchT(`${victim.api}/api/cluster/blob/${modelDigest}`, { headers: { Authorization: `Bearer ${nodes.token}` } }, 15000);
+    const body = Buffer.from(await r.arrayBuffer());
+    if (r.status === 200) {
+      assert.equal('sha256:' + createHash('sha256').update(body).digest('hex'), modelDigest, 'a 200 answer carries the right bytes');
+    } else {
+      assert.equal(r.status, 410, `blob endpoint answered ${r.status} ${body.toString().slice(0, 200)}`);
+    }
+    const noAuth = await fetchT(`${victim.api}/api/cluster/blob/${modelDigest}`, {}, 5000);
+    assert.equal(noAuth.status, 403);
+    await waitFor(() => blobDigestOn(victim, modelDigest) === modelDigest, 20000, 'the repaired blob on the victim');
+    assert.equal(reg.stats.blobGets, before, 'repaired from peers, not from the registry');
+    const others = nodes.filter((n) => n !== victim);
+    for (const n of others) assert.equal(blobDigestOn(n, modelDigest), modelDigest, `${n.label} unaffected`);
+    const s = await waitStatus(others[0], (st) => holdsPulled(member(st, victim)), 10000, 'the victim holds the model again');
+    assert.ok(s);
+  });
+
+  await t('/api/tags on any node lists the cluster models', async () => {
+    assert.equal((await createModel(nodes[2].api, 'tiny', tiny)).status, 'success');
+    for (const n of nodes) {
+      await waitFor(async () => {
+        const tags = await getJSON(n, '/api/tags');
+        const names = tags.models.map((m) => m.name);
+        return names.includes('tiny:latest') && names.includes(pulled);
+      }, 15000, `both models in /api/tags of ${n.label}`);
+      const show = await postJSON(n, '/api/show', { model: 'tiny' });
+      assert.equal(show.status, 200, show.text);
+    }
+  });
+
+  await t('/api/ps names the node a model runs on', async () => {
+    const runner = nodes[3];
+    const g = await postJSON(runner, '/api/generate', { model: 'tiny', prompt: 'x', raw: true, stream: false, options: { num_predict: 2 } }, 30000);
+    assert.equal(g.status, 200, g.text);
+    const ids = new Set(nodes.flatMap((n) => [n.id, n.name, n.apiAddr]).filter(Boolean));
+    const ps = await waitFor(async () => {
+      const p = await getJSON(nodes[0], '/api/ps');
+      const e = p.models.find((m) => m.name === 'tiny:latest');
+      return e ? p : false;
+    }, 5000, 'tiny in /api/ps of node0');
+    const entries = ps.models.filter((m) => m.name === 'tiny:latest');
+    const named = entries.filter((e) => Object.values(e).some((v) => (typeof v === 'string' && ids.has(v)) ||
+      (v && typeof v === 'object' && Object.values(v).some((w) => typeof w === 'string' && ids.has(w)))));
+    assert.ok(named.length > 0, `an entry naming a node: ${JSON.stringify(entries)}`);
+  });
+
+  await t('delete on one node removes the model everywhere', async () => {
+    const r = await fetchT(`${nodes[1].api}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'tiny' }) });
+    assert.equal(r.status, 200, await r.text());
+    for (const n of nodes) {
+      await waitFor(async () => {
+        const names = (await getJSON(n, '/api/tags')).models.map((m) => m.name);
+        if (names.includes('tiny:latest')) return false;
+        const s = await status(n);
+        if (s.nodes.some((m) => m.models.includes('tiny:latest'))) return false;
+        const show = await postJSON(n, '/api/show', { model: 'tiny' });
+        return show.status === 404;
+      }, 15000, `tiny gone from ${n.label}`);
+      const names = (await getJSON(n, '/api/tags')).models.map((m) => m.name);
+      assert.ok(names.includes(pulled), 'the other model stays');
+    }
+    const tinyDigest = sha256File(tiny);
+    await waitFor(() => nodes.every((n) => blobDigestOn(n, tinyDigest) === null), 15000, 'the tiny blob removed on every node');
+  });
+} catch (e) {
+  fails++;
+  console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
+}
+if (fails > 0) dumpLogs(nodes, 60);
+await stopAll(nodes);
+await reg.close();
+const rc = summary();
+process.exit(fails > 0 ? 1 : rc);
