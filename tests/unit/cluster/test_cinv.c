@@ -279,9 +279,22 @@ static void test_prefixes_from_sched(void **state)
     tj_init(&ta);
     tj_init(&tb);
     sched_job *ja = submit(s, &ta, a, ha), *jb = submit(s, &tb, b, hb);
+    struct cinv v;
+    /* read while the runner works (thread safety; run under TSan/ASan too) */
+    uint64_t t_end = om_time_ns() + 30000000000ull;
+    for (int polls = 0; om_time_ns() < t_end; polls++) {
+        assert_int_equal(cinv_read(s, &v), 0);
+        assert_true(v.n_prefixes <= 2 && v.n_loaded <= 1);
+        for (int i = 0; i < v.n_prefixes; i++)
+            assert_true(v.prefixes[i] == ha || v.prefixes[i] == hb);
+        pthread_mutex_lock(&tb.mu);
+        bool done = tb.done;
+        pthread_mutex_unlock(&tb.mu);
+        if (done && polls > 0)
+            break;
+    }
     finish(&ta, ja, 0);
     finish(&tb, jb, 0);
-    struct cinv v;
     assert_int_equal(cinv_read(s, &v), 0);
     assert_int_equal(v.n_loaded, 1);
     assert_string_equal(v.loaded[0], "test:latest");
