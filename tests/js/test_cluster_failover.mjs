@@ -5,10 +5,10 @@
 // line, with exactly the uninterrupted text and eval_count.
 //
 // stories260K makes ~16k tokens/s, far faster than a test can react, so the
-// serving node is caught mid-stream with SIGSTOP as soon as the first chunk
-// reaches this client (then given short SIGCONT slices until every stream has
-// begun), and is SIGKILLed while stopped: the gateway sees exactly what a crash
-// mid-stream looks like (a connection that breaks before the final chunk).
+// serving node is SIGSTOPped before the streams are sent and then given short
+// SIGCONT slices (~1 ms) until every stream has its first chunks; it is
+// SIGKILLed while stopped: the gateway sees exactly what a crash mid-stream
+// looks like (a connection that breaks before the final chunk).
 // Usage: node test_cluster_failover.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -95,20 +95,16 @@ try {
       5000, 'stories loaded on the serving node only');
 
     const state = PROMPTS.map(() => ({ chunks: 0, done: false }));
-    let stopped = false;
     const onObj = (i) => (o) => {
       if (o.done) state[i].done = true;
       else state[i].chunks++;
-      if (!stopped) {
-        stopped = true;
-        srv.proc.kill('SIGSTOP');
-      }
     };
+    // Stopped before the requests: the gateway's requests wait in srv's socket; then
+    // short CPU slices until every stream has begun.
+    srv.proc.kill('SIGSTOP');
     const runs = PROMPTS.map((p, i) => streamPost(gw, '/api/generate', genBody(p), { timeout: 60000, onObj: onObj(i) }));
-    await waitFor(() => stopped, 20000, 'the first chunk through the gateway');
-    await sleep(50);
-    // Short slices until every stream has begun (or one finished).
-    for (let k = 0; k < 30 && !state.every((x) => x.chunks > 0) && !state.some((x) => x.done); k++) {
+    await sleep(150);
+    for (let k = 0; k < 40 && !state.every((x) => x.chunks > 0); k++) {
       srv.proc.kill('SIGCONT');
       await sleep(1);
       srv.proc.kill('SIGSTOP');
@@ -130,7 +126,7 @@ try {
       assert.equal(o.final.done_reason, refs[i].final.done_reason, `stream ${i} done_reason`);
       assert.ok(o.final.total_duration > 0);
     }
-    assert.ok(mid >= 1, `at least one stream was mid-stream when the node died (per stream: ${JSON.stringify(atKill)})`);
+    assert.ok(mid >= 4, `at least half the streams were mid-stream when the node died (per stream: ${JSON.stringify(atKill)})`);
   });
 
   await t('after the failover: the dead node is down, the others still serve', async () => {
