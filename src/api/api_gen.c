@@ -369,6 +369,9 @@ void api_gen_run(struct api_server *s, http_req *req, enum api_gen_kind kind, js
     if (model_spec(g, body, &sm, err, sizeof err))
         goto fail;
     sm.name = display;
+    g->forwarded = api_gen_is_forwarded(s, req);
+    if (api_gen_resume_parse(g, body, sm.num_ctx, err, sizeof err))
+        goto fail;
 
     if (empty && sm.keep_alive_set && sm.keep_alive_ns == 0) {
         sched_unload(s->sched, g->m->model_path);

@@ -48,7 +48,36 @@ struct api_gen {
     const struct tok_vocab *vocab;  /* set in prepare (valid while the job runs) */
     struct parse *parser;
     bool has_tools;
+
+    /* internal generation protocol (api_gen_fwd.c, docs/cluster.md) */
+    bool forwarded;             /* a gateway sent it: chunks carry _om_tokens */
+    int32_t *resume;            /* _om_resume.tokens, n_resume of them */
+    size_t n_resume;
+    int32_t n_prompt;           /* the prompt's tokens without the resumed ones */
+    int32_t *pend;              /* ids sampled since the last chunk */
+    size_t n_pend, cap_pend;
 };
+
+/* The header a gateway's proxied request carries (the cluster token). */
+#define API_FWD_HEADER "X-OllamaMax-Forwarded"
+
+/* api_gen_fwd.c: the serving side of the internal generation protocol. */
+/* Whether req carries X-OllamaMax-Forwarded equal to the (non-empty) cluster
+ * token; compared in constant time. */
+bool api_gen_is_forwarded(const struct api_server *s, http_req *req);
+/* Reads body's _om_resume into g (g->forwarded must be set first): refused
+ * (OM_EINVAL, err) when not forwarded, malformed, or longer than num_ctx
+ * (<= 0: a fixed bound). Ids are range-checked later (replay). */
+int api_gen_resume_parse(struct api_gen *g, const json_t *body, int32_t num_ctx, char *err,
+                         size_t errlen);
+/* Checks the resumed ids against the vocabulary and runs their text through
+ * the stop strings and g->parser, discarding what comes out. */
+int api_gen_resume_replay(struct api_gen *g, const struct tok_vocab *v, const json_t *stop,
+                          char *err, size_t errlen);
+/* Records a sampled id; attach moves the recorded ids into chunk as
+ * "_om_tokens" (only for forwarded requests). */
+void api_gen_tokens_push(struct api_gen *g, int32_t id);
+void api_gen_tokens_attach(struct api_gen *g, json_t *chunk);
 
 /* api_gen_run.c: the scheduler callbacks. */
 int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_prompt *out,

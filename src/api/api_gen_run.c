@@ -274,6 +274,20 @@ int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_
     int32_t num_keep = (int32_t)api_option_int(g->options, "num_keep", 4);
     if (num_keep < 0)
         num_keep = 0;
+    g->n_prompt = (int32_t)n;
+    if (g->n_resume > 0) { /* a resumed stream: what was generated follows the prompt */
+        rc = api_gen_resume_replay(g, info->vocab, json_object_get(g->options, "stop"), err,
+                                   errlen);
+        if (rc || g->n_resume >= (size_t)info->n_ctx) {
+            free(toks);
+            return rc ? rc : om_err(err, errlen, OM_EINVAL,
+                                    "_om_resume has %zu tokens, the context only %d",
+                                    g->n_resume, (int)info->n_ctx);
+        }
+        toks = om_xrealloc(toks, (n + g->n_resume) * sizeof *toks);
+        memcpy(toks + n, g->resume, g->n_resume * sizeof *toks);
+        n += g->n_resume;
+    }
     if ((int64_t)n >= info->n_ctx) {
         if (!g->truncate) {
             free(toks);
@@ -286,6 +300,11 @@ int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_
         size_t target = (size_t)info->n_ctx - 1 - (size_t)info->n_ctx / 4;
         if (target <= keep)
             target = keep + 1;
+        if (target - keep < g->n_resume) {
+            free(toks);
+            return om_err(err, errlen, OM_EINVAL,
+                          "the resumed stream does not fit the context (%d)", (int)info->n_ctx);
+        }
         size_t discard = n - target;
         memmove(toks + keep, toks + keep + discard, (n - keep - discard) * sizeof *toks);
         n = target;
@@ -319,6 +338,8 @@ int api_gen_prepare(void *ud, const struct sched_model_info *info, struct sched_
     out->logprobs = g->logprobs || g->top_logprobs > 0;
     out->top_logprobs = g->top_logprobs;
     out->return_tokens = g->kind == API_GEN_GENERATE && !g->raw;
+    out->n_resume = (int32_t)g->n_resume;
+    out->every_token = g->forwarded;
     return 0;
 }
 
@@ -377,6 +398,8 @@ static bool fill_chunk(struct api_gen *g, json_t *c, struct parse_out *po)
 int api_gen_piece(void *ud, const char *text, size_t len, const struct sched_piece *info)
 {
     struct api_gen *g = ud;
+    if (g->forwarded && info)
+        api_gen_tokens_push(g, info->token);
     struct parse_out po = {0};
     parse_feed(g->parser, text, len, &po);
     json_t *c = new_chunk(g);
@@ -399,6 +422,7 @@ int api_gen_piece(void *ud, const char *text, size_t len, const struct sched_pie
         return http_req_gone(g->req) ? 1 : 0;
     }
     json_object_set_new(c, "done", json_false());
+    api_gen_tokens_attach(g, c);
     return api_out_chunk(&g->out, c) ? 1 : 0;
 }
 
@@ -421,6 +445,7 @@ void api_gen_done(void *ud, const struct sched_result *res)
         json_t *c = new_chunk(g);
         if (fill_chunk(g, c, &po)) {
             json_object_set_new(c, "done", json_false());
+            api_gen_tokens_attach(g, c);
             api_out_chunk(&g->out, c);
         } else {
             json_decref(c);
@@ -451,10 +476,12 @@ void api_gen_done(void *ud, const struct sched_result *res)
         }
         set_ns(c, "total_duration", (int64_t)(om_time_ns() - g->t_start));
         set_ns(c, "load_duration", res->load_ns);
-        set_ns(c, "prompt_eval_count", res->prompt_eval_count);
+        /* resumed: the original prompt's count (eval_count has the resumed tokens) */
+        set_ns(c, "prompt_eval_count", g->n_resume ? g->n_prompt : res->prompt_eval_count);
         set_ns(c, "prompt_eval_duration", res->prompt_eval_ns);
         set_ns(c, "eval_count", res->eval_count);
         set_ns(c, "eval_duration", res->eval_ns);
+        api_gen_tokens_attach(g, c);
         api_out_final(&g->out, c);
     }
     api_gen_free(g);
@@ -474,6 +501,8 @@ void api_gen_free(struct api_gen *g)
     json_decref(g->body);
     free(g->model_name);
     free(g->debug_text);
+    free(g->resume);
+    free(g->pend);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }

@@ -162,6 +162,28 @@ int sched_job_prepare(struct sched_runner *r, sched_job *j, struct sched_prompt 
     return 0;
 }
 
+/* A resumed job: its last n_resume prompt tokens were already generated and
+ * their text sent; they bring the grammar, the UTF-8 hold-back and the stop
+ * strings to where the interrupted run had them, and count as generated. */
+static void resume_feed(struct sched_runner *r, struct sched_slot *sl)
+{
+    for (int32_t i = sl->p.n_tokens - sl->p.n_resume; i < sl->p.n_tokens; i++) {
+        int32_t t = sl->p.tokens[i];
+        sl->n_gen++;
+        if (tok_is_eog(r->vocab, t))
+            continue;
+        if (sl->gs) {
+            size_t len = 0;
+            const char *piece = tok_piece(r->vocab, t, 0, &len);
+            gram_state_advance(sl->gs, piece, len);
+        }
+        size_t n = 0, el = 0;
+        const char *e = NULL;
+        if (tok_stream_push(&sl->ts, r->vocab, t, 0, r->text, r->text_cap, &n) == 0)
+            smp_stop_feed(sl->stop, r->text, n, &e, &el);
+    }
+}
+
 void sched_slot_start(struct sched_runner *r, sched_job *j)
 {
     struct sched_prompt p;
@@ -189,6 +211,12 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
             return;
         }
         truncate_prompt(&p, r->n_ctx_seq);
+    }
+    if (p.n_resume < 0 || p.n_resume >= p.n_tokens) {
+        snprintf(err, sizeof(err), "%d resumed tokens with a prompt of %d", p.n_resume,
+                 p.n_tokens);
+        sched_job_end(j, &p, OM_EINVAL, err);
+        return;
     }
     if (p.top_logprobs < 0)
         p.top_logprobs = 0;
@@ -235,6 +263,7 @@ void sched_slot_start(struct sched_runner *r, sched_job *j)
     sl->n_prompt_done = lcp;
     sl->n_eval_prompt = 0;
     sl->n_gen = 0;
+    resume_feed(r, sl);
     sl->out_idx = -1;
     sl->t_start = 0;
     sl->t_prompt_done = 0;
@@ -263,7 +292,7 @@ void sched_slot_set_prefix(struct sched_runner *r, struct sched_slot *sl, uint64
 static int emit(struct sched_slot *sl, const char *text, size_t len, const struct sched_piece *pc)
 {
     sched_job *j = sl->job;
-    if (!j->cb.on_piece || (len == 0 && !sl->p.logprobs))
+    if (!j->cb.on_piece || (len == 0 && !sl->p.logprobs && !sl->p.every_token))
         return 0;
     return j->cb.on_piece(j->cb.ud, text, len, pc);
 }
@@ -373,6 +402,17 @@ void sched_slot_sample(struct sched_runner *r, struct sched_slot *sl)
         sl->state = SLOT_GEN;
         sl->t_prompt_done = now;
         sl->prompt_ns = (int64_t)(now - sl->t_start);
+    }
+    if (sl->p.n_resume > 0 && sl->n_gen == sl->p.n_resume) {
+        /* a resumed job whose earlier run had already ended */
+        if (smp_stop_hit(sl->stop) >= 0) {
+            sched_slot_finish(r, sl, 0, NULL, SCHED_DONE_STOP);
+            return;
+        }
+        if (sl->p.num_predict > 0 && sl->n_gen >= sl->p.num_predict) {
+            sched_slot_finish(r, sl, 0, NULL, SCHED_DONE_LENGTH);
+            return;
+        }
     }
     const float *logits = eng_get_logits(r->ctx, sl->out_idx);
     if (!logits) {
