@@ -57,12 +57,53 @@ int craft_map_raft_rc(int rv)
     }
 }
 
+/* ---- framing ---- */
+
+size_t craft_frame_len(size_t len)
+{
+    return 8 + ((len + 7) & ~(size_t)7);
+}
+
+void craft_frame(void *dst, const void *src, size_t len)
+{
+    unsigned char *d = dst;
+    uint64_t n = len;
+    for (int i = 0; i < 8; i++)
+        d[i] = (unsigned char)(n >> (8 * i));
+    if (len)
+        memcpy(d + 8, src, len);
+    memset(d + 8 + len, 0, craft_frame_len(len) - 8 - len);
+}
+
+const void *craft_unframe(const void *buf, size_t len, size_t *plen)
+{
+    const unsigned char *b = buf;
+    if (!b || len < 8)
+        return NULL;
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++)
+        n |= (uint64_t)b[i] << (8 * i);
+    if (n > len - 8)
+        return NULL;
+    *plen = (size_t)n;
+    return b + 8;
+}
+
 /* ---- FSM glue (loop thread) ---- */
 
 static int fsm_apply(struct raft_fsm *f, const struct raft_buffer *buf, void **result)
 {
     craft *c = f->data;
-    int rc = c->fsm.apply(c->fsm.user, buf->base, buf->len);
+    size_t n = 0;
+    const void *p = craft_unframe(buf->base, buf->len, &n);
+    int rc;
+    if (!p) {
+        om_log(OM_LOG_ERROR, "craft", "node %016llx: log entry of %zu bytes is not framed; skipped",
+               (unsigned long long)c->id, buf->len);
+        rc = OM_EFORMAT;
+    } else {
+        rc = c->fsm.apply(c->fsm.user, p, n);
+    }
     *result = (void *)(intptr_t)rc;
     return 0;
 }
@@ -79,18 +120,17 @@ static int fsm_snapshot(struct raft_fsm *f, struct raft_buffer *bufs[], unsigned
         return RAFT_BUSY;   /* transient for libraft: it retries at the next threshold */
     }
     struct raft_buffer *b = raft_malloc(sizeof *b);
-    void *copy = raft_malloc(ulen ? ulen : 1);
+    void *copy = raft_malloc(craft_frame_len(ulen));
     if (!b || !copy) {
         raft_free(b);
         raft_free(copy);
         free(ubuf);
         return RAFT_NOMEM;
     }
-    if (ulen)
-        memcpy(copy, ubuf, ulen);
+    craft_frame(copy, ubuf, ulen);
     free(ubuf);
     b->base = copy;
-    b->len = ulen;
+    b->len = craft_frame_len(ulen);
     *bufs = b;   /* raft frees both (fsm v1, no snapshot_finalize) */
     *n_bufs = 1;
     return 0;
@@ -99,7 +139,9 @@ static int fsm_snapshot(struct raft_fsm *f, struct raft_buffer *bufs[], unsigned
 static int fsm_restore(struct raft_fsm *f, struct raft_buffer *buf)
 {
     craft *c = f->data;
-    int rc = c->fsm.restore(c->fsm.user, buf->base, buf->len);
+    size_t n = 0;
+    const void *p = craft_unframe(buf->base, buf->len, &n);
+    int rc = p ? c->fsm.restore(c->fsm.user, p, n) : OM_EFORMAT;
     if (rc != 0) {
         om_log(OM_LOG_ERROR, "craft", "node %016llx: FSM restore of a %zu-byte snapshot failed: %s",
                (unsigned long long)c->id, buf->len, om_strerror(rc));

@@ -103,6 +103,15 @@ void creq_finish(craft *c, struct creq *q, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* craft.c */
+/* Entry and snapshot framing. libraft 0.15's disk format needs every entry's
+ * length to be a multiple of 8 (uv_segment.c asserts it, and release builds
+ * silently write a log they cannot read back), so a payload travels as
+ * u64 little-endian length, the bytes, zero padding to 8. */
+size_t craft_frame_len(size_t len);
+void craft_frame(void *dst, const void *src, size_t len);
+/* Returns the payload of a framed buffer or NULL when it is malformed. */
+const void *craft_unframe(const void *buf, size_t len, size_t *plen);
+
 /* Loop thread: copies raft's view into c->info under c->mu. */
 void craft_refresh_info(craft *c);
 /* Maps a raft_* status to our codes (CRAFT_ENOTLEADER, OM_E*). */

@@ -400,13 +400,13 @@ int craft_apply(craft *c, const void *buf, size_t len, int timeout_ms, char *err
         return om_err(err, errlen, OM_ENOMEM, "craft_apply: command of %zu bytes exceeds %u",
                       len, CRAFT_MAX_BUF);
     struct creq *q = creq_new(CREQ_APPLY, 0);
-    q->buf = raft_malloc(len);
+    q->len = craft_frame_len(len);
+    q->buf = raft_malloc(q->len);
     if (!q->buf) {
         free(q);
         return om_err(err, errlen, OM_ENOMEM, "craft_apply: out of memory for %zu bytes", len);
     }
-    memcpy(q->buf, buf, len);
-    q->len = len;
+    craft_frame(q->buf, buf, len);
     return submit_and_wait(c, q, timeout_ms, err, errlen);
 }
 

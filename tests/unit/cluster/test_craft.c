@@ -1,0 +1,531 @@
+/* tests: Raft glue (cluster/craft) with real libraft instances in this
+ * process, on 127.0.0.1 with free ports and temporary dirs: one node
+ * bootstrap + apply + restart; three voters apply the same entries; the
+ * leader stopped -> a new leader within 2 s and writes go on; a stopped node
+ * restarted from its dir catches up through an installed snapshot; standby
+ * role and promotion; remove; leadership transfer; not-leader errors. The
+ * FSM is a counter with an order-sensitive hash, so equal hashes mean equal
+ * logs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/om.h"
+#include "cluster/craft.h"
+
+#define ELECTION_MS 300
+#define HEARTBEAT_MS 50
+
+/* ---- the test FSM ---- */
+
+struct tfsm {
+    pthread_mutex_t mu;
+    uint64_t count, hash;
+    int restores;
+    uint64_t max_restored;   /* the largest count a snapshot brought */
+    int rejects;
+};
+
+static int tfsm_apply(void *user, const void *buf, size_t len)
+{
+    struct tfsm *f = user;
+    pthread_mutex_lock(&f->mu);
+    if (len == 6 && memcmp(buf, "reject", 6) == 0) {
+        f->rejects++;
+        pthread_mutex_unlock(&f->mu);
+        return OM_EINVAL;
+    }
+    f->count++;
+    for (size_t i = 0; i < len; i++)
+        f->hash = (f->hash ^ ((const unsigned char *)buf)[i]) * 1099511628211ull;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static int tfsm_snapshot(void *user, void **buf, size_t *len)
+{
+    struct tfsm *f = user;
+    uint64_t *b = malloc(16);
+    pthread_mutex_lock(&f->mu);
+    b[0] = f->count;
+    b[1] = f->hash;
+    pthread_mutex_unlock(&f->mu);
+    *buf = b;
+    *len = 16;
+    return 0;
+}
+
+static int tfsm_restore(void *user, const void *buf, size_t len)
+{
+    struct tfsm *f = user;
+    if (len != 16)
+        return OM_EFORMAT;
+    uint64_t b[2];
+    memcpy(b, buf, 16);
+    pthread_mutex_lock(&f->mu);
+    f->count = b[0];
+    f->hash = b[1];
+    f->restores++;
+    if (b[0] > f->max_restored)
+        f->max_restored = b[0];
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void tfsm_get(struct tfsm *f, uint64_t *count, uint64_t *hash)
+{
+    pthread_mutex_lock(&f->mu);
+    *count = f->count;
+    if (hash)
+        *hash = f->hash;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* ---- nodes ---- */
+
+struct node {
+    uint64_t id;
+    char dir[128];
+    char addr[64];
+    craft *c;
+    struct tfsm fsm;
+};
+
+static char g_root[64];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t l = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int g_test_no;   /* each test gets its own dirs */
+
+static void node_init(struct node *n, uint64_t id)
+{
+    memset(n, 0, sizeof *n);
+    n->id = id;
+    snprintf(n->dir, sizeof n->dir, "%s/t%d/n%llx", g_root, g_test_no, (unsigned long long)id);
+    snprintf(n->addr, sizeof n->addr, "127.0.0.1:%d", free_port());
+    pthread_mutex_init(&n->fsm.mu, NULL);
+}
+
+/* Starts (or restarts, keeping dir/addr) n; the FSM starts empty as after a
+ * process restart. */
+static void node_start(struct node *n, bool bootstrap, unsigned snap_threshold)
+{
+    pthread_mutex_lock(&n->fsm.mu);
+    n->fsm.count = n->fsm.hash = 0;
+    pthread_mutex_unlock(&n->fsm.mu);
+    struct craft_cfg cfg = {
+        .dir = n->dir, .id = n->id, .addr = n->addr, .bootstrap = bootstrap,
+        .election_ms = ELECTION_MS, .heartbeat_ms = HEARTBEAT_MS,
+        .snapshot_threshold = snap_threshold, .snapshot_trailing = snap_threshold ? 2 : 0,
+        .fsm = { tfsm_apply, tfsm_snapshot, tfsm_restore, &n->fsm },
+    };
+    char err[256] = "";
+    int rc = craft_start(&cfg, &n->c, err, sizeof err);
+    if (rc != 0)
+        fail_msg("craft_start %s: %s", n->addr, err);
+}
+
+static void node_stop(struct node *n)
+{
+    craft_stop(n->c);
+    n->c = NULL;
+}
+
+static uint64_t now_ms(void) { return om_time_ns() / 1000000; }
+
+/* Waits until one running node of ns says it leads; returns its index. */
+static int wait_leader(struct node *ns, int n, int timeout_ms)
+{
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    struct craft_info in;
+    while (now_ms() < end) {
+        for (int i = 0; i < n; i++) {
+            if (!ns[i].c)
+                continue;
+            craft_info(ns[i].c, &in);
+            if (in.is_leader)
+                return i;
+        }
+        usleep(10000);
+    }
+    fail_msg("no leader within %d ms", timeout_ms);
+    return -1;
+}
+
+static void wait_count(struct node *n, uint64_t want, int timeout_ms)
+{
+    uint64_t end = now_ms() + (uint64_t)timeout_ms, have = 0;
+    while (now_ms() < end) {
+        tfsm_get(&n->fsm, &have, NULL);
+        if (have == want)
+            return;
+        usleep(10000);
+    }
+    fail_msg("node %llu applied %llu entries, want %llu", (unsigned long long)n->id,
+             (unsigned long long)have, (unsigned long long)want);
+}
+
+static void apply_n(struct node *leader, int first, int n)
+{
+    char err[256], buf[32];
+    for (int i = first; i < first + n; i++) {
+        int len = snprintf(buf, sizeof buf, "entry-%d", i);
+        int rc = craft_apply(leader->c, buf, (size_t)len, 5000, err, sizeof err);
+        if (rc != 0)
+            fail_msg("apply %d on %llu: %s", i, (unsigned long long)leader->id, err);
+    }
+}
+
+static void add_ok(struct node *leader, struct node *n, enum craft_role role)
+{
+    char err[256] = "";
+    int rc = craft_add(leader->c, n->id, n->addr, role, 10000, err, sizeof err);
+    if (rc != 0)
+        fail_msg("craft_add %llu as %s: %s", (unsigned long long)n->id, craft_role_name(role), err);
+}
+
+static const struct craft_server *find_server(const struct craft_info *in, uint64_t id)
+{
+    for (int i = 0; i < in->n_servers; i++)
+        if (in->servers[i].id == id)
+            return &in->servers[i];
+    return NULL;
+}
+
+/* Three voters: n[0] bootstraps, n[1] and n[2] join through craft_add. */
+static void form3(struct node *ns, unsigned snap_threshold)
+{
+    for (int i = 0; i < 3; i++)
+        node_init(&ns[i], (uint64_t)(i + 1) * 0x1111);
+    node_start(&ns[0], true, snap_threshold);
+    node_start(&ns[1], false, snap_threshold);
+    node_start(&ns[2], false, snap_threshold);
+    assert_int_equal(wait_leader(ns, 1, 3000), 0);
+    add_ok(&ns[0], &ns[1], CRAFT_VOTER);
+    add_ok(&ns[0], &ns[2], CRAFT_VOTER);
+}
+
+static void stop_all(struct node *ns, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (ns[i].c)
+            node_stop(&ns[i]);
+}
+
+static int rm_cb(const char *p, const struct stat *s, int f, struct FTW *w)
+{
+    (void)s; (void)f; (void)w;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_root, sizeof g_root, "/tmp/test_craft-XXXXXX");
+    assert_non_null(mkdtemp(g_root));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nftw(g_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static int next_test(void **state)
+{
+    (void)state;
+    g_test_no++;
+    return 0;
+}
+
+static bool quick(void)
+{
+    const char *q = getenv("OM_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
+/* ---- tests ---- */
+
+static void test_single_node(void **state)
+{
+    (void)state;
+    struct node n;
+    node_init(&n, 0xabc);
+    node_start(&n, true, 0);
+    assert_int_equal(wait_leader(&n, 1, 2000), 0);
+    apply_n(&n, 0, 5);
+    uint64_t cnt, h1, h2;
+    tfsm_get(&n.fsm, &cnt, &h1);
+    assert_int_equal(cnt, 5);
+
+    char err[256];
+    assert_int_equal(craft_apply(n.c, "x", 0, 1000, err, sizeof err), OM_EINVAL);
+    /* a command the FSM rejects still counts as applied, and says so */
+    assert_int_equal(craft_apply(n.c, "reject", 6, 2000, err, sizeof err), OM_EINVAL);
+    assert_int_equal(n.fsm.rejects, 1);
+    apply_n(&n, 5, 1);   /* and the log goes on after it */
+
+    struct craft_info in;
+    craft_info(n.c, &in);
+    assert_true(in.is_leader);
+    assert_true(in.self == 0xabc && in.leader_id == 0xabc);
+    assert_string_equal(in.leader_addr, n.addr);
+    assert_int_equal(in.n_servers, 1);
+    assert_int_equal(in.servers[0].role, CRAFT_VOTER);
+    assert_true(in.last_applied >= 7 && in.commit_index >= in.last_applied && in.term >= 1);
+
+    /* restart from the dir: the state comes back from the log alone */
+    tfsm_get(&n.fsm, &cnt, &h1);
+    node_stop(&n);
+    node_start(&n, true, 0);   /* bootstrap on a used dir is ignored */
+    wait_count(&n, 6, 3000);
+    tfsm_get(&n.fsm, &cnt, &h2);
+    assert_true(h1 == h2);
+    apply_n(&n, 6, 2);
+    node_stop(&n);
+
+    /* bad configurations */
+    struct craft_cfg bad = { .dir = n.dir, .id = 0, .addr = n.addr,
+                             .fsm = { tfsm_apply, tfsm_snapshot, tfsm_restore, &n.fsm } };
+    craft *c = NULL;
+    assert_int_equal(craft_start(&bad, &c, err, sizeof err), OM_EINVAL);
+    bad.id = 5;
+    bad.addr = "no-port";
+    assert_int_equal(craft_start(&bad, &c, err, sizeof err), OM_EINVAL);
+    assert_null(c);
+    craft_stop(NULL);
+}
+
+static void test_three_nodes_failover(void **state)
+{
+    (void)state;
+    struct node ns[3];
+    form3(ns, 0);
+    int entries = quick() ? 5 : 20;
+    apply_n(&ns[0], 0, entries);
+    uint64_t c, h0, h;
+    for (int i = 0; i < 3; i++)
+        wait_count(&ns[i], (uint64_t)entries, 3000);
+    tfsm_get(&ns[0].fsm, &c, &h0);
+    for (int i = 1; i < 3; i++) {
+        tfsm_get(&ns[i].fsm, &c, &h);
+        assert_true(h == h0);
+    }
+    struct craft_info in;
+    craft_info(ns[1].c, &in);
+    assert_int_equal(in.n_servers, 3);
+    assert_true(in.leader_id == ns[0].id);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(find_server(&in, ns[i].id)->role, CRAFT_VOTER);
+
+    /* writes on a follower: not the leader, and nothing applied */
+    char err[256];
+    assert_int_equal(craft_apply(ns[1].c, "nope", 4, 2000, err, sizeof err), CRAFT_ENOTLEADER);
+    assert_int_equal(craft_add(ns[2].c, 0x9999, "127.0.0.1:1", CRAFT_VOTER, 2000, err, sizeof err),
+                     CRAFT_ENOTLEADER);
+    assert_int_equal(craft_transfer(ns[1].c, 0, 2000, err, sizeof err), CRAFT_ENOTLEADER);
+
+    /* the leader goes: a new one within 2 s, and writes go on */
+    uint64_t t0 = now_ms();
+    node_stop(&ns[0]);
+    int nl = wait_leader(ns, 3, 2000);
+    uint64_t dt = now_ms() - t0;
+    fprintf(stderr, "new leader %llu after %llu ms\n", (unsigned long long)ns[nl].id, (unsigned long long)dt);
+    assert_true(dt <= 2000);
+    assert_true(nl == 1 || nl == 2);
+    apply_n(&ns[nl], entries, 5);
+    wait_count(&ns[1], (uint64_t)entries + 5, 3000);
+    wait_count(&ns[2], (uint64_t)entries + 5, 3000);
+    stop_all(ns, 3);
+}
+
+static void test_restart_catches_up_by_snapshot(void **state)
+{
+    (void)state;
+    struct node ns[3];
+    form3(ns, 4);   /* snapshot every 4 entries, keep 2 */
+    apply_n(&ns[0], 0, 3);
+    wait_count(&ns[2], 3, 3000);
+    node_stop(&ns[2]);
+    int more = quick() ? 12 : 30;
+    apply_n(&ns[0], 3, more);
+    wait_count(&ns[1], 3 + (uint64_t)more, 3000);
+
+    node_start(&ns[2], false, 4);
+    wait_count(&ns[2], 3 + (uint64_t)more, 8000);
+    uint64_t c0, h0, c2, h2;
+    tfsm_get(&ns[0].fsm, &c0, &h0);
+    tfsm_get(&ns[2].fsm, &c2, &h2);
+    assert_true(h0 == h2);
+    pthread_mutex_lock(&ns[2].fsm.mu);
+    uint64_t restored = ns[2].fsm.max_restored;
+    pthread_mutex_unlock(&ns[2].fsm.mu);
+    fprintf(stderr, "restarted node: snapshot restored up to entry %llu\n", (unsigned long long)restored);
+    assert_true(restored > 3);   /* it got a snapshot taken after it stopped */
+    /* and it goes on with the cluster */
+    apply_n(&ns[0], 3 + more, 2);
+    wait_count(&ns[2], 5 + (uint64_t)more, 3000);
+    stop_all(ns, 3);
+}
+
+static void test_standby_remove_transfer(void **state)
+{
+    (void)state;
+    struct node ns[4];
+    form3(ns, 0);
+    node_init(&ns[3], 0x4444);
+    node_start(&ns[3], false, 0);
+    add_ok(&ns[0], &ns[3], CRAFT_STANDBY);
+    struct craft_info in;
+    craft_info(ns[0].c, &in);
+    assert_int_equal(in.n_servers, 4);
+    assert_int_equal(find_server(&in, ns[3].id)->role, CRAFT_STANDBY);
+    apply_n(&ns[0], 0, 4);
+    wait_count(&ns[3], 4, 3000);   /* a standby replicates the log */
+
+    /* idempotent add; a different address for a present id is refused */
+    add_ok(&ns[0], &ns[1], CRAFT_VOTER);
+    char err[256];
+    assert_int_equal(craft_add(ns[0].c, ns[1].id, "127.0.0.1:9", CRAFT_VOTER, 3000, err, sizeof err), OM_EEXIST);
+    /* promote, demote */
+    assert_int_equal(craft_assign(ns[0].c, ns[3].id, CRAFT_VOTER, 10000, err, sizeof err), 0);
+    craft_info(ns[0].c, &in);
+    assert_int_equal(find_server(&in, ns[3].id)->role, CRAFT_VOTER);
+    assert_int_equal(craft_assign(ns[0].c, ns[3].id, CRAFT_STANDBY, 10000, err, sizeof err), 0);
+    craft_info(ns[0].c, &in);
+    assert_int_equal(find_server(&in, ns[3].id)->role, CRAFT_STANDBY);
+
+    /* remove: gone from the configuration, gets no new entries */
+    assert_int_equal(craft_remove(ns[0].c, ns[3].id, 5000, err, sizeof err), 0);
+    craft_info(ns[0].c, &in);
+    assert_int_equal(in.n_servers, 3);
+    assert_null(find_server(&in, ns[3].id));
+    assert_int_equal(craft_remove(ns[0].c, ns[3].id, 2000, err, sizeof err), OM_ENOTFOUND);
+    assert_int_equal(craft_assign(ns[0].c, 0x7777, CRAFT_VOTER, 2000, err, sizeof err), OM_ENOTFOUND);
+    apply_n(&ns[0], 4, 3);
+    wait_count(&ns[1], 7, 3000);
+    usleep(300000);
+    uint64_t c3;
+    tfsm_get(&ns[3].fsm, &c3, NULL);
+    assert_int_equal(c3, 4);
+    node_stop(&ns[3]);
+
+    /* leadership transfer to a chosen voter */
+    assert_int_equal(craft_transfer(ns[0].c, ns[2].id, 5000, err, sizeof err), 0);
+    int nl = wait_leader(ns, 3, 2000);
+    assert_int_equal(nl, 2);
+    apply_n(&ns[2], 7, 2);
+    wait_count(&ns[0], 9, 3000);
+    stop_all(ns, 3);
+}
+
+struct adder { struct node *leader, *n; int rc; };
+
+static void *adder_main(void *arg)
+{
+    struct adder *a = arg;
+    char err[256];
+    a->rc = craft_add(a->leader->c, a->n->id, a->n->addr, CRAFT_VOTER, 15000, err, sizeof err);
+    if (a->rc != 0)
+        fprintf(stderr, "concurrent add %llu: %s\n", (unsigned long long)a->n->id, err);
+    return NULL;
+}
+
+static void test_concurrent_adds(void **state)
+{
+    (void)state;
+    /* four nodes join at once through one leader: the changes queue up and
+     * all land (libraft runs one at a time) */
+    struct node ns[5];
+    node_init(&ns[0], 0x5001);
+    node_start(&ns[0], true, 0);
+    assert_int_equal(wait_leader(ns, 1, 2000), 0);
+    pthread_t th[4];
+    struct adder ad[4];
+    for (int i = 1; i < 5; i++) {
+        node_init(&ns[i], 0x5001 + (uint64_t)i);
+        node_start(&ns[i], false, 0);
+        ad[i - 1] = (struct adder){ &ns[0], &ns[i], -1 };
+        pthread_create(&th[i - 1], NULL, adder_main, &ad[i - 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ad[i].rc, 0);
+    }
+    struct craft_info in;
+    craft_info(ns[0].c, &in);
+    assert_int_equal(in.n_servers, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(find_server(&in, ns[i].id)->role, CRAFT_VOTER);
+    apply_n(&ns[0], 0, 3);
+    for (int i = 1; i < 5; i++)
+        wait_count(&ns[i], 3, 3000);
+    stop_all(ns, 5);
+}
+
+static void test_timeout_and_stop(void **state)
+{
+    (void)state;
+    /* a node that was never added: no leader, applies fail fast as not-leader;
+     * stop while it waits for nothing is clean */
+    struct node n;
+    node_init(&n, 0x6001);
+    node_start(&n, false, 0);
+    char err[256];
+    assert_int_equal(craft_apply(n.c, "x", 1, 500, err, sizeof err), CRAFT_ENOTLEADER);
+    struct craft_info in;
+    craft_info(n.c, &in);
+    assert_false(in.is_leader);
+    assert_int_equal(in.n_servers, 0);
+    assert_true(in.leader_id == 0);
+    node_stop(&n);
+
+    /* a lone voter of a 2-voter cluster loses quorum: apply times out */
+    struct node ns[2];
+    node_init(&ns[0], 0x6002);
+    node_init(&ns[1], 0x6003);
+    node_start(&ns[0], true, 0);
+    node_start(&ns[1], false, 0);
+    assert_int_equal(wait_leader(ns, 1, 2000), 0);
+    add_ok(&ns[0], &ns[1], CRAFT_VOTER);
+    node_stop(&ns[1]);
+    int rc = craft_apply(ns[0].c, "lost", 4, 400, err, sizeof err);
+    assert_true(rc == OM_ETIMEDOUT || rc == CRAFT_ENOTLEADER);
+    node_stop(&ns[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_single_node, next_test),
+        cmocka_unit_test_setup(test_three_nodes_failover, next_test),
+        cmocka_unit_test_setup(test_restart_catches_up_by_snapshot, next_test),
+        cmocka_unit_test_setup(test_standby_remove_transfer, next_test),
+        cmocka_unit_test_setup(test_concurrent_adds, next_test),
+        cmocka_unit_test_setup(test_timeout_and_stop, next_test),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
