@@ -13,6 +13,7 @@
  * which a clockwise walk meets each node for the first time. Adding a node
  * only moves the keys whose nearest point is now one of the new node's. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,102 @@ uint64_t route_prefix_hash(const char *text, size_t len)
         len = ROUTE_PREFIX_BYTES;
     uint64_t h = mix64(fnv1a((const unsigned char *)(len ? text : ""), len) ^ (uint64_t)len);
     return h ? h : 1;
+}
+
+/* Bytes gathered for route_body_prefix_hash (the rest is dropped). */
+struct keybuf {
+    char b[ROUTE_PREFIX_BYTES];
+    size_t n;
+};
+
+static void kb_add(struct keybuf *k, const char *s, size_t len)
+{
+    size_t room = sizeof(k->b) - k->n;
+    if (len > room)
+        len = room;
+    memcpy(k->b + k->n, s, len);
+    k->n += len;
+}
+
+static bool kb_full(const struct keybuf *k)
+{
+    return k->n == sizeof(k->b);
+}
+
+static void kb_str(struct keybuf *k, const json_t *s)
+{
+    if (json_is_string(s))
+        kb_add(k, json_string_value(s), json_string_length(s));
+}
+
+/* "role\ncontent\n"; content a string or an array of parts with "text". */
+static void kb_message(struct keybuf *k, const char *role, const json_t *content)
+{
+    kb_add(k, role, strlen(role));
+    kb_add(k, "\n", 1);
+    if (json_is_string(content)) {
+        kb_str(k, content);
+    } else if (json_is_array(content)) {
+        for (size_t i = 0; i < json_array_size(content) && !kb_full(k); i++)
+            kb_str(k, json_object_get(json_array_get(content, i), "text"));
+    }
+    kb_add(k, "\n", 1);
+}
+
+/* Messages up to and including the first user message. Returns true when a
+ * user message was met. */
+static bool kb_messages(struct keybuf *k, const json_t *msgs)
+{
+    for (size_t i = 0; i < json_array_size(msgs) && !kb_full(k); i++) {
+        const json_t *m = json_array_get(msgs, i);
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (!role)
+            role = "";
+        kb_message(k, role, json_object_get(m, "content"));
+        if (strcmp(role, "user") == 0)
+            return true;
+    }
+    return false;
+}
+
+uint64_t route_body_prefix_hash(const json_t *body)
+{
+    struct keybuf k;
+    k.n = 0;
+    if (!json_is_object(body))
+        return 0;
+    const json_t *msgs = json_object_get(body, "messages");
+    const json_t *input = json_object_get(body, "input");
+    const json_t *prompt = json_object_get(body, "prompt");
+    const json_t *ctx = json_object_get(body, "context");
+    if (json_is_array(msgs) && json_array_size(msgs) > 0) {
+        kb_messages(&k, msgs);
+    } else if (json_is_array(input) || json_is_string(input)) {
+        const json_t *instr = json_object_get(body, "instructions");
+        if (json_is_string(instr))
+            kb_message(&k, "system", instr);
+        if (json_is_string(input))
+            kb_message(&k, "user", input);
+        else
+            kb_messages(&k, input);
+    } else if (json_is_array(ctx) && json_array_size(ctx) > 0) {
+        kb_add(&k, "ctx:", 4);
+        for (size_t i = 0; i < json_array_size(ctx) && i < 64; i++) {
+            char num[24];
+            int len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT ",",
+                               json_integer_value(json_array_get(ctx, i)));
+            kb_add(&k, num, (size_t)len);
+        }
+    } else if (json_is_string(prompt)) {
+        const json_t *sys = json_object_get(body, "system");
+        if (json_is_string(sys)) {
+            kb_add(&k, "system\n", 7);
+            kb_str(&k, sys);
+            kb_add(&k, "\n", 1);
+        }
+        kb_str(&k, prompt);
+    }
+    return k.n ? route_prefix_hash(k.b, k.n) : 0;
 }
 
 double route_ewma(double prev, double sample_ms)

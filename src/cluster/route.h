@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define ROUTE_VPOINTS 64          /* virtual points per node on the ring */
 #define ROUTE_PREFIX_BYTES 1024   /* bytes of prompt text hashed for affinity */
 #define ROUTE_MAX_NODES 256       /* route_order refuses more */
@@ -75,6 +77,25 @@ int route_order(enum route_strategy s, const struct route_node *nodes, int n, ui
  * (rendered template, or the raw prompt). Never 0 (0 means "none"); the
  * same on every node and every build. text may be NULL when len is 0. */
 uint64_t route_prefix_hash(const char *text, size_t len);
+
+/* The request's routing key for prefix_affinity, from the request body alone
+ * (the gateway has not rendered the template; the serving node sets the same
+ * value as sched_model.prefix_hash, from the same body, so that its reported
+ * prefixes match). route_prefix_hash of the first ROUTE_PREFIX_BYTES of:
+ *   chat ("messages", also OpenAI chat): "role\ncontent\n" of each message up
+ *     to and including the first "user" message (string content, or the
+ *     "text" of content parts), so that every turn of a conversation keeps
+ *     the key of its first turn;
+ *   OpenAI responses ("input" array of messages, "instructions"): the same,
+ *     with the instructions as a leading system message; "input" string: as
+ *     a user message;
+ *   generate with "context" (token ids of the previous turn): "ctx:" and its
+ *     first 64 ids in decimal;
+ *   generate / completions ("prompt" string): "system\n" system "\n" (when
+ *     given), then the prompt.
+ * Returns 0 when the body has none of these (no affinity). body is
+ * borrowed; the walk stops once the bytes are gathered. */
+uint64_t route_body_prefix_hash(const json_t *body);
 
 /* Exponentially weighted time to first token: sample_ms when prev < 0 (not
  * measured yet), else prev + ROUTE_EWMA_ALPHA * (sample_ms - prev). A

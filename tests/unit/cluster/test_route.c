@@ -1,7 +1,8 @@
 /* tests: the routing strategies (src/cluster/route.c) — each strategy's
  * order, candidates (holders, else placed; down and drained excluded), the
  * round-robin rotation, prefix_affinity's stability, bounded load and
- * has_prefix, latency's ordering, the prefix hash and the EWMA. */
+ * has_prefix, latency's ordering, the prefix hashes (text and request body)
+ * and the EWMA. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -325,6 +326,80 @@ static void test_prefix_hash(void **state)
     assert_true(diff > 10 && diff < 54); /* one bit in, many bits out */
 }
 
+static uint64_t body_hash(const char *text)
+{
+    json_error_t je;
+    json_t *b = json_loads(text, JSON_DECODE_ANY, &je);
+    if (!b)
+        fail_msg("test JSON does not parse: %s: %s", text, je.text);
+    uint64_t h = route_body_prefix_hash(b);
+    json_decref(b);
+    return h;
+}
+
+static void test_body_hash(void **state)
+{
+    (void)state;
+    /* every turn of a conversation keeps its first turn's key */
+    uint64_t t1 = body_hash("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                            "{\"role\":\"user\",\"content\":\"Why is the sky blue?\"}]}");
+    uint64_t t2 = body_hash("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                            "{\"role\":\"user\",\"content\":\"Why is the sky blue?\"},"
+                            "{\"role\":\"assistant\",\"content\":\"Rayleigh scattering.\"},"
+                            "{\"role\":\"user\",\"content\":\"And sunsets?\"}],\"stream\":false}");
+    assert_true(t1 != 0);
+    assert_true(t1 == t2);
+    assert_true(t1 == route_prefix_hash("system\nBe brief.\nuser\nWhy is the sky blue?\n", 43));
+    /* another conversation, or another system prompt: another key */
+    assert_true(t1 != body_hash("{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                "{\"role\":\"user\",\"content\":\"Why is grass green?\"}]}"));
+    assert_true(t1 != body_hash("{\"messages\":[{\"role\":\"system\",\"content\":\"Be long.\"},"
+                                "{\"role\":\"user\",\"content\":\"Why is the sky blue?\"}]}"));
+    /* OpenAI content parts and the responses API give the same key */
+    assert_true(t1 == body_hash("{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+                                "\"text\":\"Why is the sky blue?\"}]}]}"));
+    assert_true(t1 == body_hash("{\"instructions\":\"Be brief.\",\"input\":\"Why is the sky blue?\"}"));
+    assert_true(t1 == body_hash("{\"instructions\":\"Be brief.\",\"input\":[{\"role\":\"user\","
+                                "\"content\":\"Why is the sky blue?\"}]}"));
+    /* generate: the raw prompt's own hash, after the system prompt when given */
+    assert_true(body_hash("{\"prompt\":\"Once upon a time\"}") ==
+                route_prefix_hash("Once upon a time", 16));
+    assert_true(body_hash("{\"system\":\"S\",\"prompt\":\"P\"}") == route_prefix_hash("system\nS\nP", 10));
+    /* generate with context: the first 64 ids */
+    char c1[1024], c2[1024];
+    size_t n1 = 0, n2 = 0;
+    n1 += (size_t)snprintf(c1, sizeof(c1), "{\"prompt\":\"more\",\"context\":[");
+    n2 += (size_t)snprintf(c2, sizeof(c2), "{\"prompt\":\"other\",\"context\":[");
+    for (int i = 0; i < 80; i++) {
+        n1 += (size_t)snprintf(c1 + n1, sizeof(c1) - n1, "%s%d", i ? "," : "", 1000 + i);
+        if (i < 70)
+            n2 += (size_t)snprintf(c2 + n2, sizeof(c2) - n2, "%s%d", i ? "," : "", 1000 + i);
+    }
+    snprintf(c1 + n1, sizeof(c1) - n1, "]}");
+    snprintf(c2 + n2, sizeof(c2) - n2, "]}");
+    assert_true(body_hash(c1) != 0);
+    assert_true(body_hash(c1) == body_hash(c2));
+    assert_true(body_hash(c1) != body_hash("{\"prompt\":\"more\",\"context\":[1000,1001]}"));
+    /* only the first 1024 bytes count */
+    char big[4096];
+    int nb = snprintf(big, sizeof(big), "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    memset(big + nb, 'x', 2000);
+    snprintf(big + nb + 2000, sizeof(big) - (size_t)nb - 2000, "\"}]}");
+    uint64_t hb = body_hash(big);
+    big[nb + 1500] = 'y';
+    assert_true(hb == body_hash(big));
+    big[nb + 500] = 'y';
+    assert_true(hb != body_hash(big));
+    /* nothing to key on, or odd shapes: 0, no crash */
+    assert_true(body_hash("{}") == 0);
+    assert_true(body_hash("[]") == 0);
+    assert_true(body_hash("{\"prompt\":\"\"}") == 0);
+    assert_true(body_hash("{\"prompt\":5,\"messages\":7}") == 0);
+    assert_true(body_hash("{\"messages\":[1,null,{\"role\":3,\"content\":{}}]}") != 0);
+    assert_true(route_body_prefix_hash(NULL) == 0);
+}
+
 static void test_ewma(void **state)
 {
     (void)state;
@@ -352,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_affinity_has_prefix),
         cmocka_unit_test(test_latency),
         cmocka_unit_test(test_prefix_hash),
+        cmocka_unit_test(test_body_hash),
         cmocka_unit_test(test_ewma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
