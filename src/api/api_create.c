@@ -162,6 +162,8 @@ static void *prog_thread(void *arg)
 {
     struct api_prog *p = arg;
     int rc = run(p);
+    if (rc == 0 && p->kind != PROG_PUSH)
+        api_cluster_register(p->s, api_model_field(p->body));
     http_req_on_gone(p->req, NULL, NULL);
     if (rc) {
         if (!p->err[0])

@@ -152,6 +152,19 @@ void api_h_cluster_report(http_req *req, void *ctx);
 void api_h_cluster_blob(http_req *req, void *ctx);
 /* given equals the cluster token (constant time); false when there is none */
 bool api_cluster_token_ok(struct api_server *s, const char *given);
+/* ---- api_cluster_models.c ---- */
+/* The request came from a member (X-OllamaMax-Forwarded or Authorization:
+ * Bearer with the token): answer for this node alone. */
+bool api_forwarded(struct api_server *s, http_req *req);
+/* After a local create/pull/copy: the model into the cluster catalog. */
+void api_cluster_register(struct api_server *s, const char *name);
+/* After a local delete (or when the model is only elsewhere): out of the
+ * catalog. 0, or OM_ENOTFOUND when the catalog does not have it. */
+int api_cluster_unregister(struct api_server *s, const char *name);
+void api_cluster_tags_extra(struct api_server *s, json_t *list);
+void api_cluster_ps_extra(struct api_server *s, http_req *req, json_t *list);
+bool api_cluster_show_remote(struct api_server *s, http_req *req, const json_t *body,
+                             const char *name);
 
 /* ---- api_gen.c: the generate/chat engine shared by native and /v1 ---- */
 enum api_gen_kind { API_GEN_GENERATE, API_GEN_CHAT };

@@ -83,6 +83,7 @@ json_t *api_tags_json(struct api_server *s)
     }
     free(v);
     json_decref(c.arr);
+    api_cluster_tags_extra(s, sorted);
     return json_pack("{s:o}", "models", sorted);
 }
 
@@ -117,6 +118,7 @@ void api_h_ps(http_req *req, void *ctx)
         }
         json_array_append_new(arr, e);
     }
+    api_cluster_ps_extra(s, req, arr);
     api_respond_json(req, 200, json_pack("{s:o}", "models", arr));
 }
 
@@ -136,6 +138,10 @@ void api_h_show(http_req *req, void *ctx)
         return;
     }
     int rc = store_model_get(s->store, name, &m, err, sizeof err);
+    if (rc == OM_ENOTFOUND && api_cluster_show_remote(s, req, body, name)) {
+        json_decref(body);
+        return;
+    }
     if (rc) {
         char display[700], msg[800];
         store_name_display(&sn, display, sizeof display);
@@ -222,6 +228,8 @@ void api_h_copy(http_req *req, void *ctx)
         pthread_mutex_lock(&s->store_mu);
         int rc = store_copy(s->store, &a, &b);
         pthread_mutex_unlock(&s->store_mu);
+        if (rc == 0)
+            api_cluster_register(s, dst);
         if (rc == OM_ENOTFOUND) {
             snprintf(msg, sizeof msg, "model \"%s\" not found", src);
             status = 404;
@@ -259,6 +267,9 @@ void api_h_delete(http_req *req, void *ctx)
         pthread_mutex_lock(&s->store_mu);
         int rc = store_delete(s->store, &n, !s->env.noprune);
         pthread_mutex_unlock(&s->store_mu);
+        /* a cluster deletes everywhere: also a model this node does not hold */
+        if ((rc == 0 || rc == OM_ENOTFOUND) && api_cluster_unregister(s, name) == 0)
+            rc = 0;
         if (rc == OM_ENOTFOUND) {
             snprintf(msg, sizeof msg, "model '%s' not found", name);
             status = 404;

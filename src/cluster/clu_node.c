@@ -609,9 +609,6 @@ int clu_model_put(clu *c, const char *full_name, const char *manifest, char *err
     json_decref(m);
     if (!cmd)
         return om_err(err, errlen, OM_EINVAL, "invalid catalog entry for %s", full_name);
-    pthread_mutex_lock(&c->mu);
-    json_object_set_new(c->seen, full_name, json_true());
-    pthread_mutex_unlock(&c->mu);
     int rc = clu_propose(c, cmd, err, errlen);
     free(cmd);
     return rc;

@@ -420,6 +420,11 @@ static void rec_pass(clu *c)
         struct store_name sn;
         if (!seen || json_object_get(in_catalog, name) || store_name_parse(name, &sn))
             continue;
+        json_t *now = cstate_model(c->st, name); /* committed since the pass began? */
+        if (now) {
+            json_decref(now);
+            continue;
+        }
         if (c->store_mu)
             pthread_mutex_lock(c->store_mu);
         int rc = store_delete(c->store, &sn, true);
