@@ -177,6 +177,14 @@ void api_gen_run(struct api_server *s, http_req *req, enum api_gen_kind kind, js
 void api_embed_run(struct api_server *s, http_req *req, json_t *body, bool legacy,
                    const json_t *oai_req);
 
+/* ---- api_cluster_route.c ---- */
+/* api_gen_run / api_embed_run behind the cluster's routing: on a member the
+ * request may run on (and fail over between) other nodes; otherwise here. */
+void api_route_gen(struct api_server *s, http_req *req, enum api_gen_kind kind, json_t *body,
+                   struct api_out *out);
+void api_route_embed(struct api_server *s, http_req *req, json_t *body, bool legacy,
+                     const json_t *oai_req);
+
 /* The native /api/tags list (used by /v1/models too). */
 json_t *api_tags_json(struct api_server *s);
 

@@ -92,6 +92,8 @@ struct clu_target {
 };
 int clu_route(clu *c, const char *full_name, uint64_t prefix_hash, struct clu_target *out,
               int cap);
+/* Whether node id reports (self: always). */
+bool clu_node_up(clu *c, const char *id);
 /* The gateway's measured time to first token from node id (latency routing). */
 void clu_note_ttft(clu *c, const char *id, double ms);
 /* The other up members' reports, for cluster-wide /api/ps: [{"id","name",

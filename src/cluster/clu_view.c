@@ -403,3 +403,12 @@ json_t *clu_peers_up(clu *c)
     json_decref(rows);
     return out;
 }
+
+bool clu_node_up(clu *c, const char *id)
+{
+    pthread_mutex_lock(&c->mu);
+    struct clu_peer *p = clu_peer_get(c, id, false);
+    bool up = (p && clu_peer_up(c, p, mono_ns())) || !strcmp(id, c->id_hex);
+    pthread_mutex_unlock(&c->mu);
+    return up;
+}
