@@ -330,12 +330,12 @@ int chttp_post_stream(const char *url, const char *body, size_t len,
             break;
         if (!running)
             break;
-        if (o.cancel && atomic_load(o.cancel)) {
+        if ((o.cancel && atomic_load(o.cancel)) || (o.poll && o.poll(o.poll_ud))) {
             cancelled = true;
             break;
         }
-        /* before any byte the connect timeout and stall bound both apply */
-        if ((om_time_ns() - s.last_byte_ns) / 1000000u > (uint64_t)stall_ms) {
+        long bound = s.n_bytes == 0 && o.first_byte_ms > 0 ? o.first_byte_ms : stall_ms;
+        if ((om_time_ns() - s.last_byte_ns) / 1000000u > (uint64_t)bound) {
             stalled = true;
             break;
         }
@@ -370,7 +370,8 @@ int chttp_post_stream(const char *url, const char *body, size_t len,
         snprintf(res->err, sizeof res->err, "cancelled");
     } else if (stalled) {
         res->end = s.n_bytes == 0 && res->status == 0 ? CHTTP_END_CONNECT : CHTTP_END_STALLED;
-        snprintf(res->err, sizeof res->err, "no data for %ld ms", stall_ms);
+        snprintf(res->err, sizeof res->err, "no data for %ld ms",
+                 s.n_bytes == 0 && o.first_byte_ms > 0 ? o.first_byte_ms : stall_ms);
     } else if (res->status && (res->status < 200 || res->status >= 300) &&
                (cc == CURLE_OK || s.errbody.over)) {
         res->end = CHTTP_END_HTTP_ERROR;

@@ -71,6 +71,12 @@ struct chttp_stream_opts {
     long stall_ms;              /* no byte for this long breaks the stream; 0 = 30 s */
     long total_ms;              /* whole-call bound; 0 = none */
     atomic_bool *cancel;        /* set from any thread to stop at once; may be NULL */
+    long first_byte_ms;         /* bound before the first body byte (the peer may be loading a
+                                   model); 0 = stall_ms */
+    /* Called about every 50 ms on the calling thread while the stream runs;
+     * non-zero cancels it (CHTTP_END_CANCELLED). May be NULL. */
+    int (*poll)(void *ud);
+    void *poll_ud;
 };
 
 struct chttp_stream_result {
