@@ -76,6 +76,7 @@ try {
     await waitFor(async () => (await getJSON(nodes[0], '/api/cluster/settings')).routing === 'least_loaded', 5000, 'least_loaded on node0');
   });
 
+  let srvKilled = false;
   await t('8 streams; the serving node is SIGKILLed mid-stream; every text is the uninterrupted greedy text', async () => {
     const gw = nodes[0];
     const srv = nodes[1];
@@ -112,6 +113,7 @@ try {
     }
     const atKill = state.map((x) => (x.done ? 'done' : x.chunks));
     await kill(srv, 'SIGKILL');
+    srvKilled = true;
     console.log(`     chunks per stream when the serving node was killed: ${JSON.stringify(atKill)}`);
     const mid = state.filter((x) => !x.done && x.chunks > 0).length;
     const outs = await Promise.all(runs);
@@ -130,6 +132,7 @@ try {
   });
 
   await t('after the failover: the dead node is down, the others still serve', async () => {
+    assert.ok(srvKilled, 'needs the previous test to have killed the serving node');
     const dead = nodes[1];
     const rest = [nodes[0], nodes[2]];
     for (const n of rest) await waitStatus(n, (s) => member(s, dead).state === 'down', 6000, 'the killed node marked down');

@@ -104,12 +104,27 @@ export function status(node, timeout = 2000) {
   return getJSON(node, '/api/cluster/status', timeout);
 }
 
-// Polls a node's status until pred(status) is truthy; returns that status.
-export function waitStatus(node, pred, timeout, what) {
-  return waitFor(async () => {
-    const s = await status(node);
-    return pred(s) ? s : false;
-  }, timeout, `${what} (status of ${node.label})`);
+// Compact view of a status answer for failure messages.
+export function brief(st) {
+  if (!st || !Array.isArray(st.nodes)) return JSON.stringify(st);
+  const nodes = st.nodes.map((m) => `${m.name}/${m.id}:${m.state}:${m.role} models=${JSON.stringify(m.models)} loaded=${JSON.stringify(m.loaded)} a=${m.active} q=${m.queued}`);
+  return `self=${st.self} leader=${st.leader} term=${st.term} settings=${JSON.stringify(st.settings)} nodes=[${nodes.join('; ')}]`;
+}
+
+// Polls a node's status until pred(status) is truthy; returns that status. On
+// timeout the error shows the last status seen.
+export async function waitStatus(node, pred, timeout, what) {
+  let last = null;
+  try {
+    return await waitFor(async () => {
+      const s = await status(node);
+      last = s;
+      return pred(s) ? s : false;
+    }, timeout, `${what} (status of ${node.label})`);
+  } catch (e) {
+    if (last) e.message += `\n      last status: ${brief(last)}`;
+    throw e;
+  }
 }
 
 // The member object for `target` (a harness node, by id) in a status answer.
