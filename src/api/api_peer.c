@@ -10,8 +10,8 @@
  * meanwhile never mixes two files into one answer.
  *
  * Verification cache: one entry per blob path with the (dev, ino, size,
- * mtime) of the version that was checked and its state (being checked, or
- * good). A file whose identity changed is checked again. Only one thread
+ * mtime) of the version that was checked and its state (being checked,
+ * good, or bad: requests that waited for a failed check answer 410 too). A file whose identity changed is checked again. Only one thread
  * checks a given version; the others wait for its result (or take over when
  * the checking thread's client left). */
 #include "api/api_peer.h"
@@ -51,8 +51,10 @@ struct vent {
     ino_t ino;
     off_t size;
     int64_t mtime_ns;
-    bool good;      /* else being checked */
+    int state;      /* V_* */
 };
+
+enum { V_CHECKING, V_GOOD, V_BAD };
 
 static struct vent g_vc[VCACHE_MAX];
 static int g_nvc;
@@ -83,36 +85,30 @@ static void vc_drop(struct vent *e)
 }
 
 /* Claims the right to check (path, st): 1 = the caller must check it, 0 = it
- * is known good, OM_EIO when the client left while waiting. g_mu held. */
+ * is known good, OM_EFORMAT = known bad, OM_EIO when the client left while
+ * waiting. g_mu held. */
 static int vc_claim_locked(const char *path, const struct stat *st, http_req *req)
 {
     for (;;) {
         struct vent *e = vc_find(path);
-        if (e && !vent_same(e, st)) { /* another version of the file: forget the old one */
-            if (!e->good) {
-                /* someone checks the old version; wait for them to finish */
-            } else {
-                vc_drop(e);
-                e = NULL;
-            }
+        if (e && !vent_same(e, st) && e->state != V_CHECKING) {
+            vc_drop(e); /* another version of the file: forget the old one */
+            e = NULL;
         }
-        if (e && vent_same(e, st) && e->good)
-            return 0;
+        if (e && vent_same(e, st) && e->state != V_CHECKING)
+            return e->state == V_GOOD ? 0 : OM_EFORMAT;
         if (!e) {
-            if (g_nvc == VCACHE_MAX) { /* drop a good entry (the first one) */
-                for (int i = 0; i < g_nvc; i++)
-                    if (g_vc[i].good) {
-                        vc_drop(&g_vc[i]);
-                        break;
-                    }
-            }
+            for (int i = 0; i < g_nvc && g_nvc == VCACHE_MAX; i++)
+                if (g_vc[i].state != V_CHECKING)
+                    vc_drop(&g_vc[i]); /* full: make room */
             if (g_nvc < VCACHE_MAX) {
                 g_vc[g_nvc++] = (struct vent){.path = om_xstrdup(path), .dev = st->st_dev,
                                               .ino = st->st_ino, .size = st->st_size,
-                                              .mtime_ns = st_mtime_ns(st)};
+                                              .mtime_ns = st_mtime_ns(st), .state = V_CHECKING};
                 return 1;
             }
         }
+        /* being checked by another thread (this version or an older one) */
         if (http_req_gone(req))
             return OM_EIO;
         struct timespec ts;
@@ -126,14 +122,15 @@ static int vc_claim_locked(const char *path, const struct stat *st, http_req *re
     }
 }
 
-/* Ends a claim: good keeps the entry as verified, else it is removed. */
-static void vc_settle(const char *path, bool good)
+/* Ends a claim with the check's result: 0 good, OM_EFORMAT bad, anything
+ * else unknown (the entry is removed; the next request checks again). */
+static void vc_settle(const char *path, int rc)
 {
     pthread_mutex_lock(&g_mu);
     struct vent *e = vc_find(path);
-    if (e && !e->good) {
-        if (good)
-            e->good = true;
+    if (e && e->state == V_CHECKING) {
+        if (rc == 0 || rc == OM_EFORMAT)
+            e->state = rc == 0 ? V_GOOD : V_BAD;
         else
             vc_drop(e);
     }
@@ -228,8 +225,8 @@ static void quarantine(const struct job *j)
     char to[4300];
     const char *slash = strrchr(j->path, '/');
     size_t dn = slash ? (size_t)(slash - j->path + 1) : 0;
-    snprintf(to, sizeof to, "%.*s.%s-corrupt-%lld", (int)dn, j->path, j->path + dn,
-             (long long)time(NULL));
+    snprintf(to, sizeof to, "%.*s.%s-corrupt-%lld-%llu", (int)dn, j->path, j->path + dn,
+             (long long)time(NULL), (unsigned long long)j->st.st_ino);
     if (rename(j->path, to) != 0)
         om_log(OM_LOG_ERROR, "cluster", "blob %s failed verification; cannot move it away: %s",
                j->digest, strerror(errno));
@@ -249,7 +246,7 @@ static int job_verify(struct job *j, char *buf)
     if (rc <= 0)
         return rc;
     rc = job_hash(j, buf);
-    vc_settle(j->path, rc == 0);
+    vc_settle(j->path, rc);
     if (rc == OM_EFORMAT) {
         struct api_peer_stats *v[2] = {&g_stats, j->stats};
         for (int i = 0; i < 2; i++)

@@ -8,7 +8,7 @@
  *        unsatisfiable, malformed or multi-part range;
  *   400  invalid digest; 404 {"error":"blob not found"} when absent;
  *   410  {"error":"blob failed verification"}: the blob's sha256 did not match
- *        its name; it was renamed away (blobs/.sha256-<hex>-corrupt-<time>, kept
+ *        its name; it was renamed away (blobs/.sha256-<hex>-corrupt-<time>-<inode>, kept
  *        for inspection, logged) so the reconciler fetches it again;
  *   503  too many transfers at once (see API_PEER_MAX_STREAMS).
  * With "Accept-Encoding: zstd" the body is zstd-compressed (Content-Encoding:

@@ -483,33 +483,71 @@ static bool token_ok(const char *t)
     return true;
 }
 
-/* After a second attempt: logs the peers whose chunks differ from the first
- * attempt's (h1) and returns how many chunks differ. */
-static int blame(struct xjob *x, const unsigned char *h1, const int16_t *p1, char *who,
-                 size_t cap)
+/* The chunks whose bytes differ between the previous attempt (prev) and the
+ * partial, as a malloc'd list; *n gets their number (-1 on a read error). */
+static int *diff_chunks(struct xjob *x, int *n)
 {
-    unsigned char *h2 = NULL;
-    if (!h1 || cxfer_files_chunk_hashes(&x->f, &h2) != 0)
-        return -1;
-    int ndiff = 0;
+    unsigned char *h1 = NULL, *h2 = NULL;
+    *n = -1;
+    if (cxfer_files_chunk_hashes(&x->f, x->f.pfd, &h1) != 0 ||
+        cxfer_files_chunk_hashes(&x->f, x->f.fd, &h2) != 0) {
+        free(h1);
+        free(h2);
+        return NULL;
+    }
+    int *d = om_xmalloc((size_t)x->f.nchunks * sizeof *d + 1);
+    *n = 0;
+    for (int c = 0; c < x->f.nchunks; c++)
+        if (memcmp(h1 + (size_t)c * 32, h2 + (size_t)c * 32, 32) != 0)
+            d[(*n)++] = c;
+    free(h1);
+    free(h2);
+    return d;
+}
+
+static void name_peers(const struct xjob *x, const int16_t *by, const int *d, int nd, char *out,
+                       size_t cap)
+{
     bool named[CXFER_MAX_PEERS] = {0};
     size_t n = 0;
-    who[0] = 0;
-    for (int c = 0; c < x->f.nchunks; c++) {
-        if (memcmp(h1 + (size_t)c * 32, h2 + (size_t)c * 32, 32) == 0)
+    out[0] = 0;
+    for (int i = 0; i < nd && n < cap; i++) {
+        int p = by[d[i]];
+        if (p < 0 || named[p])
             continue;
-        ndiff++;
-        int a = p1[c], b = x->cpeer[c];
-        int pp[2] = {a, b};
-        for (int k = 0; k < 2; k++) {
-            if (pp[k] < 0 || named[pp[k]] || n >= cap)
-                continue;
-            named[pp[k]] = true;
-            n += (size_t)snprintf(who + n, cap - n, "%s%s", n ? ", " : "", x->peers[pp[k]].addr);
-        }
+        named[p] = true;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", x->peers[p].addr);
     }
-    free(h2);
-    return ndiff;
+}
+
+/* Both attempts failed: for each peer q that served a differing chunk in the
+ * second attempt, try the file with those chunks taken from the first attempt
+ * instead (q lied, the others did not). 0 when one verifies (committed). */
+static int find_liar(struct xjob *x, const int *d, int nd, char *err, size_t errlen)
+{
+    bool tried[CXFER_MAX_PEERS] = {0};
+    for (int i = 0; i < nd; i++) {
+        int q = x->cpeer[d[i]];
+        if (q < 0 || tried[q])
+            continue;
+        tried[q] = true;
+        int rc = 0;
+        for (int k = 0; k < nd && !rc; k++)
+            if (x->cpeer[d[k]] == q)
+                rc = cxfer_files_swap(&x->f, d[k]);
+        if (!rc && cxfer_files_verify(&x->f, NULL, 0) == 0) {
+            om_log(OM_LOG_ERROR, "cluster",
+                   "blob %s: peer %s served bytes that do not match the digest; the blob was "
+                   "assembled from the other peers", x->f.digest, x->peers[q].addr);
+            return cxfer_files_commit(&x->f, err, errlen);
+        }
+        for (int k = 0; k < nd && !rc; k++) /* swap back */
+            if (x->cpeer[d[k]] == q)
+                rc = cxfer_files_swap(&x->f, d[k]);
+        if (rc)
+            return om_err(err, errlen, rc, "blob %s: %s", x->f.digest, om_strerror(rc));
+    }
+    return OM_EFORMAT;
 }
 
 static int fetch(struct xjob *x, char *err, size_t errlen)
@@ -521,43 +559,41 @@ static int fetch(struct xjob *x, char *err, size_t errlen)
     if (rc != OM_EFORMAT)
         return rc ? rc : cxfer_files_commit(&x->f, err, errlen);
 
-    /* a mismatch: keep the first attempt's chunk hashes and peers, refetch
-     * every chunk from another peer where there is one */
+    /* a mismatch: keep the first attempt as prev and fetch every chunk again,
+     * each from another peer than the first time where there is one */
     om_log(OM_LOG_WARN, "cluster", "%s; fetching it again from other peers", err);
-    unsigned char *h1 = NULL;
     int16_t *p1 = om_xmalloc((size_t)x->f.nchunks * sizeof *p1 + 1);
     memcpy(p1, x->cpeer, (size_t)x->f.nchunks * sizeof *p1);
-    if (cxfer_files_chunk_hashes(&x->f, &h1) != 0)
-        h1 = NULL;
     memcpy(x->avoid, p1, (size_t)x->f.nchunks * sizeof *p1);
     for (int c = 0; c < x->f.nchunks; c++)
         x->cpeer[c] = -1;
     x->done_bytes = 0;
-    rc = cxfer_files_reset(&x->f, err, errlen);
+    rc = cxfer_files_keep_prev(&x->f, err, errlen);
     if (!rc)
         rc = run_chunks(x, err, errlen);
     if (!rc)
         rc = cxfer_files_verify(&x->f, err, errlen);
-    char who[600];
-    int ndiff = rc == 0 || rc == OM_EFORMAT ? blame(x, h1, p1, who, sizeof who) : -1;
+    int nd = -1;
+    int *d = rc == 0 || rc == OM_EFORMAT ? diff_chunks(x, &nd) : NULL;
+    char who[600] = "";
     if (rc == 0) {
-        if (ndiff > 0)
-            om_log(OM_LOG_WARN, "cluster",
-                   "blob %s: %d chunk(s) differed between the two attempts; bad bytes came from "
-                   "one of: %s", x->f.digest, ndiff, who);
+        name_peers(x, p1, d, nd, who, sizeof who);
+        om_log(OM_LOG_ERROR, "cluster",
+               "blob %s: %d chunk(s) of the first attempt did not match the second, verified "
+               "one; they came from: %s", x->f.digest, nd, who[0] ? who : "an earlier run");
         rc = cxfer_files_commit(&x->f, err, errlen);
     } else if (rc == OM_EFORMAT) {
-        cxfer_files_discard(&x->f);
-        if (ndiff > 0)
+        rc = nd > 0 ? find_liar(x, d, nd, err, errlen) : OM_EFORMAT;
+        if (rc == OM_EFORMAT) {
+            cxfer_files_discard(&x->f);
+            name_peers(x, x->cpeer, d, OM_MAX(nd, 0), who, sizeof who);
             om_err(err, errlen, OM_EFORMAT,
-                   "blob %s: sha256 mismatch twice (%d chunk(s) differed between attempts; "
-                   "peers involved: %s)", x->f.digest, ndiff, who);
-        else
-            om_err(err, errlen, OM_EFORMAT,
-                   "blob %s: sha256 mismatch twice: the peers serve bytes that do not match the "
-                   "digest", x->f.digest);
+                   "blob %s: sha256 mismatch after a second fetch from other peers (%d "
+                   "chunk(s) differed between attempts%s%s)", x->f.digest, OM_MAX(nd, 0),
+                   who[0] ? "; peers: " : "", who);
+        }
     }
-    free(h1);
+    free(d);
     free(p1);
     return rc;
 }
@@ -608,6 +644,7 @@ int cxfer_fetch(struct store_root *store, const char *digest, int64_t size,
     snprintf(f->path, sizeof f->path, "%s", path);
     snprintf(f->part, sizeof f->part, "%s-xfer", path);
     snprintf(f->state, sizeof f->state, "%s-xfer.state", path);
+    snprintf(f->prev, sizeof f->prev, "%s-xfer.prev", path);
     f->size = size;
     int rc = cxfer_files_open(f, (int64_t)opts.chunk, &x->prog.resumed, err, errlen);
     if (!rc && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == size) {
@@ -629,6 +666,8 @@ int cxfer_fetch(struct store_root *store, const char *digest, int64_t size,
         if (x->m)
             curl_multi_cleanup(x->m);
     }
+    if (rc && rc != OM_ECANCELED && rc != OM_EBUSY && f->sfd >= 0 && x->done_bytes == 0)
+        cxfer_files_discard(f); /* nothing to resume from: leave no litter */
     if (rc == 0) {
         x->prog.done = size;
         x->prog.peers_used = 0;

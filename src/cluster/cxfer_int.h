@@ -31,11 +31,13 @@ struct cxfer_files {
     char path[4200];  /* final blob path */
     char part[4300];  /* <path>-xfer */
     char state[4300]; /* <path>-xfer.state */
+    char prev[4300];  /* <path>-xfer.prev: the first attempt after a mismatch */
     int64_t size, chunk;
     int nchunks;
     uint8_t *cstate;  /* CH_* per chunk */
     int fd;           /* partial, O_RDWR */
     int sfd;          /* state file, O_APPEND, flock'ed */
+    int pfd;          /* prev, or -1 */
     int *pending;     /* chunks done in memory, not yet recorded */
     int npending;
 };
@@ -48,8 +50,9 @@ static inline int64_t cxfer_chunk_len(const struct cxfer_files *f, int c)
 
 /* Locks the state file (OM_EBUSY when another fetch holds it), then resumes
  * from it when it matches (digest, size) with a partial of the right size, or
- * starts afresh with want_chunk. Fills f (path, part, state must be set by the
- * caller, and digest/size); *resumed gets the bytes already finished. */
+ * starts afresh with want_chunk. Fills f (path, part, state, prev, digest and
+ * size must be set by the caller); *resumed gets the bytes already finished.
+ * Call cxfer_files_close whatever the result. */
 int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed, char *err,
                      size_t errlen);
 /* Marks chunk c finished in memory; cxfer_files_flush records it. */
@@ -61,12 +64,20 @@ int cxfer_files_reset(struct cxfer_files *f, char *err, size_t errlen);
 /* sha256 of the partial against the digest: 0, OM_EFORMAT on mismatch (err
  * names both digests), other codes for I/O. */
 int cxfer_files_verify(struct cxfer_files *f, char *err, size_t errlen);
-/* sha256 of every chunk of the partial (nchunks * 32 bytes, malloc'd). */
-int cxfer_files_chunk_hashes(const struct cxfer_files *f, unsigned char **out);
+/* sha256 of every chunk of the file fd (f->fd or f->pfd) into *out
+ * (nchunks * 32 bytes, malloc'd). */
+int cxfer_files_chunk_hashes(const struct cxfer_files *f, int fd, unsigned char **out);
+/* Keeps the partial of a failed attempt as prev and starts an empty partial
+ * and state (every chunk to do again). */
+int cxfer_files_keep_prev(struct cxfer_files *f, char *err, size_t errlen);
+/* Swaps the bytes of chunk c between the partial and prev. */
+int cxfer_files_swap(struct cxfer_files *f, int c);
+/* Closes and removes prev. */
+void cxfer_files_drop_prev(struct cxfer_files *f);
 /* Renames the verified partial to its blob name (or drops it when the blob
  * appeared meanwhile), removes the state file. */
 int cxfer_files_commit(struct cxfer_files *f, char *err, size_t errlen);
-/* Removes the partial and the state file (a corrupt download). */
+/* Removes the partial, prev and the state file (a corrupt download). */
 void cxfer_files_discard(struct cxfer_files *f);
 /* Closes the files (unlocks) and frees the tables; keeps what is on disk. */
 void cxfer_files_close(struct cxfer_files *f);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,8 @@ int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed
                      size_t errlen)
 {
     *resumed = 0;
-    f->fd = f->sfd = -1;
+    f->fd = f->sfd = f->pfd = -1;
+    unlink(f->prev); /* a leftover of a crash during a mismatch check */
     f->sfd = open(f->state, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (f->sfd < 0)
         return om_err(err, errlen, -errno, "%s: %s", f->state, strerror(errno));
@@ -204,7 +206,7 @@ int cxfer_files_verify(struct cxfer_files *f, char *err, size_t errlen)
     return 0;
 }
 
-int cxfer_files_chunk_hashes(const struct cxfer_files *f, unsigned char **out)
+int cxfer_files_chunk_hashes(const struct cxfer_files *f, int fd, unsigned char **out)
 {
     unsigned char *h = om_xcalloc((size_t)f->nchunks + 1, 32);
     size_t bufcap = 1 << 20;
@@ -215,7 +217,7 @@ int cxfer_files_chunk_hashes(const struct cxfer_files *f, unsigned char **out)
         int64_t off = (int64_t)c * f->chunk, end = off + cxfer_chunk_len(f, c);
         EVP_DigestInit_ex(md, EVP_sha256(), NULL);
         while (off < end && !rc) {
-            ssize_t r = pread(f->fd, buf, (size_t)OM_MIN((int64_t)bufcap, end - off), off);
+            ssize_t r = pread(fd, buf, (size_t)OM_MIN((int64_t)bufcap, end - off), off);
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0)
@@ -268,8 +270,65 @@ int cxfer_files_commit(struct cxfer_files *f, char *err, size_t errlen)
     return 0;
 }
 
+static int pio_full(int fd, char *buf, size_t n, int64_t off, bool wr)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = wr ? pwrite(fd, buf + done, n - done, off + (int64_t)done)
+                       : pread(fd, buf + done, n - done, off + (int64_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : OM_EIO;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+int cxfer_files_keep_prev(struct cxfer_files *f, char *err, size_t errlen)
+{
+    cxfer_files_drop_prev(f);
+    if (rename(f->part, f->prev) != 0)
+        return om_err(err, errlen, -errno, "%s: rename: %s", f->prev, strerror(errno));
+    f->pfd = f->fd;
+    f->fd = open(f->part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->fd < 0)
+        return om_err(err, errlen, -errno, "%s: %s", f->part, strerror(errno));
+    return cxfer_files_reset(f, err, errlen);
+}
+
+int cxfer_files_swap(struct cxfer_files *f, int c)
+{
+    const size_t piece = 1 << 20;
+    char *a = om_xmalloc(piece), *b = om_xmalloc(piece);
+    int rc = 0;
+    int64_t off = (int64_t)c * f->chunk, end = off + cxfer_chunk_len(f, c);
+    for (; off < end && !rc; off += (int64_t)piece) {
+        size_t n = (size_t)OM_MIN((int64_t)piece, end - off);
+        rc = pio_full(f->fd, a, n, off, false);
+        if (!rc)
+            rc = pio_full(f->pfd, b, n, off, false);
+        if (!rc)
+            rc = pio_full(f->fd, b, n, off, true);
+        if (!rc)
+            rc = pio_full(f->pfd, a, n, off, true);
+    }
+    free(a);
+    free(b);
+    return rc;
+}
+
+void cxfer_files_drop_prev(struct cxfer_files *f)
+{
+    if (f->pfd >= 0)
+        close(f->pfd);
+    f->pfd = -1;
+    unlink(f->prev);
+}
+
 void cxfer_files_discard(struct cxfer_files *f)
 {
+    cxfer_files_drop_prev(f);
     unlink(f->part);
     unlink(f->state);
 }
@@ -278,6 +337,7 @@ void cxfer_files_close(struct cxfer_files *f)
 {
     if (f->fd >= 0)
         close(f->fd);
+    cxfer_files_drop_prev(f);
     if (f->sfd >= 0)
         close(f->sfd); /* drops the flock */
     f->fd = f->sfd = -1;
