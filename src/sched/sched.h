@@ -54,11 +54,11 @@ struct sched_model {
     bool embedding;        /* embedding model: one sequence, pooled output */
     int64_t keep_alive_ns; /* this request's keep_alive */
     bool keep_alive_set;   /* false: keep the runner's current duration (or the default) */
-    uint64_t prefix_hash;  /* not load identity: route_prefix_hash (src/cluster/route.h) of the
-                              first 1024 bytes of this job's prompt text as the model sees it
-                              (rendered template, or raw prompt); 0 = unknown. The slot that
-                              runs the job reports it in sched_prefixes while its KV cache
-                              holds the prompt. */
+    uint64_t prefix_hash;  /* not load identity: the request's prefix_affinity key,
+                              route_body_prefix_hash(body) (src/cluster/route.h), the same
+                              value the gateway routes on; 0 = none. The slot that runs the
+                              job reports it in sched_prefixes while its KV cache holds the
+                              prompt. */
 };
 
 /* What prepare() is told about the loaded model. */
