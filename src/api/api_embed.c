@@ -342,7 +342,7 @@ void api_h_embed(http_req *req, void *ctx)
     json_t *body = api_body_json(req);
     if (!body)
         return;
-    api_embed_run(ctx, req, body, false, NULL);
+    api_route_embed(ctx, req, body, false, NULL);
     json_decref(body);
 }
 
@@ -351,6 +351,6 @@ void api_h_embeddings(http_req *req, void *ctx)
     json_t *body = api_body_json(req);
     if (!body)
         return;
-    api_embed_run(ctx, req, body, true, NULL);
+    api_route_embed(ctx, req, body, true, NULL);
     json_decref(body);
 }

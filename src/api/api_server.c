@@ -72,7 +72,7 @@ static void native_gen(http_req *req, void *ctx, enum api_gen_kind kind)
     api_out_init(&out, req,
                  json_is_false(json_object_get(body, "stream")) ? API_OUT_ONCE : API_OUT_NDJSON,
                  false, NULL);
-    api_gen_run(ctx, req, kind, body, &out);
+    api_route_gen(ctx, req, kind, body, &out);
     json_decref(body);
 }
 

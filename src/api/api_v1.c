@@ -49,7 +49,7 @@ static void v1_gen(http_req *req, struct api_server *s, enum api_gen_kind kind)
     struct oai_conv *conv = oai_conv_new(kind == API_GEN_CHAT ? OAI_CHAT : OAI_COMPLETION, body);
     struct api_out out;
     api_out_init(&out, req, API_OUT_OAI, json_is_true(json_object_get(body, "stream")), conv);
-    api_gen_run(s, req, kind, native, &out);
+    api_route_gen(s, req, kind, native, &out);
     json_decref(native);
     json_decref(body);
 }
@@ -79,7 +79,7 @@ void api_h_v1_responses(http_req *req, void *ctx)
     struct api_out out;
     api_out_init(&out, req, API_OUT_OAI_RESP, json_is_true(json_object_get(body, "stream")), NULL);
     out.resp = oai_resp_new(body);
-    api_gen_run(ctx, req, API_GEN_CHAT, native, &out);
+    api_route_gen(ctx, req, API_GEN_CHAT, native, &out);
     json_decref(native);
     json_decref(body);
 }
@@ -96,7 +96,7 @@ void api_h_v1_embeddings(http_req *req, void *ctx)
         api_respond_json(req, 400, oai_error(400, err));
         return;
     }
-    api_embed_run(ctx, req, native, false, body);
+    api_route_embed(ctx, req, native, false, body);
     json_decref(native);
     json_decref(body);
 }
