@@ -11,7 +11,12 @@
  * key is the clockwise distance from the key to the nearest of its
  * ROUTE_VPOINTS points, and sorting by that distance is exactly the order in
  * which a clockwise walk meets each node for the first time. Adding a node
- * only moves the keys whose nearest point is now one of the new node's. */
+ * only moves the keys whose nearest point is now one of the new node's.
+ *
+ * The key itself (route_body_prefix_hash) comes from the request body, not
+ * from the rendered prompt: the gateway never renders templates, and a key
+ * over "everything up to the first user message" stays the same for every
+ * turn of a conversation, which is what brings it back to its KV cache. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
