@@ -2,18 +2,20 @@
 // registry on one node spreads to the others; a fourth node joins and gets it
 // from its peers (the registry's blob GETs do not grow); a blob corrupted on one
 // peer is never served as good, and the peer's copy becomes correct again; /api/tags
-// lists cluster models on every node; /api/ps names the node a model runs on; a
-// delete on one node removes the model everywhere.
+// lists cluster models on every node; with replication 1 a new model is held by
+// one node, served through every node, and /api/ps names that node; a delete on
+// one node removes the model everywhere.
 // Usage: node test_cluster_models.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, sha256File, skip, summary } from './lib/server.mjs';
+import { createModel, sha256File, skip, summary, synth } from './lib/server.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import {
   startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, dumpLogs, watchdog, testOk,
-  postJSON, getJSON, blobDigestOn, blobPath, fetchT,
+  postJSON, getJSON, blobDigestOn, blobPath, fetchT, setSetting,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -28,7 +30,8 @@ const t = async (name, fn) => {
   if (!(await testOk(name, fn))) fails++;
 };
 
-const reg = await startRegistry({ auth: false, redirect: true });
+const work = mkdtempSync(join(tmpdir(), 'omx-cluster-models-'));
+const reg = await startRegistry({ dir: join(work, 'registry'), auth: false, redirect: true });
 const host = new URL(reg.url).host;
 const pulled = `${host}/test/stories:v1`;
 const modelDigest = sha256File(stories);
@@ -120,21 +123,46 @@ try {
     }
   });
 
-  await t('/api/ps names the node a model runs on', async () => {
-    const runner = nodes[3];
-    const g = await postJSON(runner, '/api/generate', { model: 'tiny', prompt: 'x', raw: true, stream: false, options: { num_predict: 2 } }, 30000);
-    assert.equal(g.status, 200, g.text);
-    const ids = new Set(nodes.flatMap((n) => [n.id, n.name, n.apiAddr]).filter(Boolean));
-    const ps = await waitFor(async () => {
-      const p = await getJSON(nodes[0], '/api/ps');
-      const e = p.models.find((m) => m.name === 'tiny:latest');
-      return e ? p : false;
-    }, 5000, 'tiny in /api/ps of node0');
-    const entries = ps.models.filter((m) => m.name === 'tiny:latest');
-    const named = entries.filter((e) => Object.values(e).some((v) => (typeof v === 'string' && ids.has(v)) ||
-      (v && typeof v === 'object' && Object.values(v).some((w) => typeof w === 'string' && ids.has(w)))));
-    assert.ok(named.length > 0, `an entry naming a node: ${JSON.stringify(entries)}`);
+  await t('replication 1: one node holds a new model, every node serves it (proxied), /api/ps names the holder', async () => {
+    await setSetting(nodes[0], nodes, 'replication', '1');
+    try {
+      await soloChecks();
+    } finally {
+      await setSetting(nodes[1], nodes, 'replication', '0');
+    }
+    const holders = (s) => s.nodes.filter((m) => m.models.includes('solo:latest')).map((m) => m.id);
+    await waitStatus(nodes[3], (s) => holders(s).length === nodes.length, 20000, 'solo on every node with replication 0');
   });
+
+  async function soloChecks() {
+    const solo = synth(bin, 'llama', join(work, 'solo.gguf'));
+    assert.equal((await createModel(nodes[2].api, 'solo', solo)).status, 'success');
+    const holders = (s) => s.nodes.filter((m) => m.models.includes('solo:latest')).map((m) => m.id);
+    let held = null;
+    await waitFor(async () => {
+      const h = holders(await status(nodes[0]));
+      if (h.length !== 1) return (held = null);
+      if (held && held.id === h[0] && Date.now() - held.since > 2000) return true;
+      if (!held || held.id !== h[0]) held = { id: h[0], since: Date.now() };
+      return false;
+    }, 15000, 'exactly one holder of solo, stable for 2 s');
+    const holder = nodes.find((n) => n.id === held.id);
+    console.log(`     solo held by ${holder.label} only`);
+    for (const n of nodes) {
+      const g = await postJSON(n, '/api/generate', { model: 'solo', prompt: 'x', raw: true, stream: false, options: { num_predict: 2 } }, 30000);
+      assert.equal(g.status, 200, `generate solo on ${n.label}: ${g.text}`);
+      assert.equal(g.json.done, true);
+    }
+    const other = nodes.find((n) => n !== holder);
+    const ps = await waitFor(async () => {
+      const p = await getJSON(other, '/api/ps');
+      return p.models.some((m) => m.name === 'solo:latest') ? p : false;
+    }, 5000, `solo in /api/ps of ${other.label}`);
+    const entries = ps.models.filter((m) => m.name === 'solo:latest');
+    assert.equal(entries.length, 1, JSON.stringify(entries));
+    assert.equal(entries[0].node_id, holder.id, JSON.stringify(entries[0]));
+    assert.equal(entries[0].node, holder.name, JSON.stringify(entries[0]));
+  }
 
   await t('delete on one node removes the model everywhere', async () => {
     for (const n of nodes) {
@@ -166,5 +194,6 @@ try {
 if (fails > 0) dumpLogs(nodes, 60);
 await stopAll(nodes);
 await reg.close();
+rmSync(work, { recursive: true, force: true });
 const rc = summary();
 process.exit(fails > 0 ? 1 : rc);

@@ -434,3 +434,15 @@ export async function testOk(name, fn) {
   });
   return ok;
 }
+
+// POST /api/cluster/settings {key, value} on `via`; checks 200, then waits until every
+// node in `all` answers GET /api/cluster/settings with the new value. Returns the POST's
+// JSON answer (docs/cluster.md: "the settings after the change"), for the caller to check.
+export async function setSetting(via, all, key, value, timeout = 5000) {
+  const r = await postJSON(via, '/api/cluster/settings', { key, value });
+  if (r.status !== 200) throw new Error(`POST /api/cluster/settings ${key}=${value} on ${via.label}: ${r.status} ${r.text}`);
+  for (const n of all) {
+    await waitFor(async () => (await getJSON(n, '/api/cluster/settings'))[key] === value, timeout, `${key}=${value} on ${n.label}`);
+  }
+  return r.json;
+}
