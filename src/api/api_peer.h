@@ -35,7 +35,7 @@
 
 struct store_root;
 
-#define API_PEER_MAX_STREAMS 64
+#define API_PEER_MAX_STREAMS 32 /* each may queue up to ~9 MiB for a slow reader */
 
 /* Counters of one server (or the process-wide ones of api_peer_blob). */
 struct api_peer_stats {

@@ -51,6 +51,7 @@ struct xfer {
     struct xjob *x;
     int chunk, peer;
     int64_t off, len, got, wire, wire_max;
+    int64_t last_ns;   /* start, then the last header or body bytes */
     CURL *h;
     struct curl_slist *hl;
     bool checked, zstd, zend, failed;
@@ -68,6 +69,7 @@ struct xjob {
     CURLM *m;
     struct xfer *xf;   /* o.max_parallel slots; h == NULL when free */
     int nactive;
+    int ntodo, scan_from; /* chunks to do; none below scan_from */
     int16_t *cpeer;    /* peer that served each chunk in this attempt (-1: none) */
     int16_t *avoid;    /* peer to avoid per chunk (-1: none) */
     struct cxfer_progress prog;
@@ -89,6 +91,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
     struct xfer *t = ud;
     size_t len = sz * n;
+    t->last_ns = (int64_t)om_time_ns();
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new header block */
         t->crange[0] = t->cenc[0] = 0;
         return len;
@@ -183,6 +186,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     struct xfer *t = ud;
     size_t len = sz * n;
+    t->last_ns = (int64_t)om_time_ns();
     if (!xfer_check(t))
         return 0;
     t->wire += (int64_t)len;
@@ -221,7 +225,7 @@ static int xfer_start(struct xjob *x, struct xfer *t, int c, int p)
 {
     struct xpeer *pe = &x->peers[p];
     *t = (struct xfer){.x = x, .chunk = c, .peer = p, .off = (int64_t)c * x->f.chunk,
-                       .len = cxfer_chunk_len(&x->f, c)};
+                       .len = cxfer_chunk_len(&x->f, c), .last_ns = (int64_t)om_time_ns()};
     t->wire_max = x->o.compress ? (int64_t)ZSTD_compressBound((size_t)t->len) + 65536 : t->len;
     t->h = curl_easy_init();
     if (!t->h)
@@ -243,9 +247,6 @@ static int xfer_start(struct xjob *x, struct xfer *t, int c, int p)
     curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "http");
     curl_easy_setopt(t->h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(t->h, CURLOPT_CONNECTTIMEOUT_MS, (long)x->o.connect_timeout_ms);
-    curl_easy_setopt(t->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(t->h, CURLOPT_LOW_SPEED_TIME,
-                     (long)OM_MAX(1, (x->o.stall_timeout_ms + 999) / 1000));
     curl_easy_setopt(t->h, CURLOPT_BUFFERSIZE, 131072L);
     curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(t->h, CURLOPT_WRITEDATA, t);
@@ -259,6 +260,7 @@ static int xfer_start(struct xjob *x, struct xfer *t, int c, int p)
         return OM_EIO;
     }
     x->f.cstate[c] = CH_BUSY;
+    x->ntodo--;
     pe->active++;
     x->nactive++;
     return 0;
@@ -282,6 +284,8 @@ static void xfer_end(struct xjob *x, struct xfer *t, bool ok)
         x->done_bytes += t->len;
     } else {
         x->f.cstate[t->chunk] = CH_TODO;
+        x->ntodo++;
+        x->scan_from = OM_MIN(x->scan_from, t->chunk);
     }
 }
 
@@ -387,6 +391,10 @@ static int fail_all(struct xjob *x, char *err, size_t errlen)
 static int run_chunks(struct xjob *x, char *err, size_t errlen)
 {
     int rc = 0;
+    x->ntodo = 0;
+    x->scan_from = 0;
+    for (int c = 0; c < x->f.nchunks; c++)
+        x->ntodo += x->f.cstate[c] == CH_TODO;
     int64_t last_emit = 0, last_flush = (int64_t)om_time_ns();
     for (;;) {
         if (x->o.cancel && *x->o.cancel) {
@@ -394,12 +402,11 @@ static int run_chunks(struct xjob *x, char *err, size_t errlen)
             break;
         }
         int64_t now = (int64_t)om_time_ns();
-        int todo = 0;
-        for (int c = 0, slot = 0; c < x->f.nchunks; c++) {
+        while (x->scan_from < x->f.nchunks && x->f.cstate[x->scan_from] != CH_TODO)
+            x->scan_from++;
+        for (int c = x->scan_from, slot = 0; c < x->f.nchunks && x->nactive < x->o.max_parallel;
+             c++) {
             if (x->f.cstate[c] != CH_TODO)
-                continue;
-            todo++;
-            if (x->nactive >= x->o.max_parallel)
                 continue;
             int p = pick_peer(x, c, now);
             if (p < 0)
@@ -413,7 +420,7 @@ static int run_chunks(struct xjob *x, char *err, size_t errlen)
             om_err(err, errlen, rc, "blob %s: cannot start a transfer", x->f.digest);
             break;
         }
-        if (todo == 0 && x->nactive == 0)
+        if (x->ntodo == 0 && x->nactive == 0)
             break;
         if (x->nactive == 0 && !any_live(x)) {
             rc = fail_all(x, err, errlen);
@@ -432,6 +439,14 @@ static int run_chunks(struct xjob *x, char *err, size_t errlen)
                 xfer_done(x, t, msg->data.result);
         }
         now = (int64_t)om_time_ns();
+        for (int i = 0; i < x->o.max_parallel; i++) {
+            struct xfer *t = &x->xf[i];
+            int64_t limit = t->checked ? x->o.stall_timeout_ms : x->o.first_byte_timeout_ms;
+            if (t->h && now - t->last_ns > limit * 1000000LL) {
+                xfer_fail(t, "%s", t->checked ? "stalled" : "no answer in time");
+                xfer_done(x, t, CURLE_OK);
+            }
+        }
         if (now - last_flush >= FLUSH_NS) {
             if ((rc = cxfer_files_flush(&x->f, err, errlen)) != 0)
                 break;
@@ -630,6 +645,8 @@ int cxfer_fetch(struct store_root *store, const char *digest, int64_t size,
         opts.connect_timeout_ms = 5000;
     if (opts.stall_timeout_ms <= 0)
         opts.stall_timeout_ms = 30000;
+    if (opts.first_byte_timeout_ms <= 0)
+        opts.first_byte_timeout_ms = 300000;
 
     struct xjob *x = om_xcalloc(1, sizeof *x);
     x->o = opts;

@@ -64,7 +64,9 @@ struct cxfer_opts {
     cxfer_progress_fn progress; /* may be NULL */
     void *user;
     int connect_timeout_ms;  /* 0 = 5000 */
-    int stall_timeout_ms;    /* a transfer without a byte for this long fails; 0 = 30000 */
+    int stall_timeout_ms;    /* a transfer whose body stops for this long fails; 0 = 30000 */
+    int first_byte_timeout_ms; /* the answer's headers must come within this; 0 = 300000
+                                  (a peer checks a blob's sha256 before it first serves it) */
 };
 
 /* Fetches blob `digest` ("sha256:<hex>", any accepted spelling) of `size`

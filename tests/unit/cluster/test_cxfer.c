@@ -26,7 +26,7 @@
 
 #define TOKEN "omx-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-enum { MODE_NORMAL, MODE_SLOW, MODE_OVERLONG, MODE_BADRANGE, MODE_FLIP };
+enum { MODE_NORMAL, MODE_SLOW, MODE_OVERLONG, MODE_BADRANGE, MODE_FLIP, MODE_HANG };
 
 struct peer {
     http_server *http;
@@ -84,6 +84,11 @@ static void h_blob(http_req *req, void *ctx)
     atomic_fetch_add(&p->hits, 1);
     if (p->mode == MODE_SLOW)
         sleep_ms(15);
+    if (p->mode == MODE_HANG) { /* a peer that accepts and then says nothing */
+        sleep_ms(1200);
+        http_respond_error(req, 500, "too late");
+        return;
+    }
     if (p->mode == MODE_NORMAL || p->mode == MODE_SLOW) {
         api_peer_blob_ex(req, p->store, http_req_param(req, "digest"), &p->stats);
         return;
@@ -263,6 +268,11 @@ static void test_one_peer(void **state)
     assert_false(store_blob_exists(dst.store, d2));
     assert_false(file_exists_suffix(&dst, d2, "-xfer"));
     free(small);
+    /* the empty blob */
+    char d0[72];
+    put(&a, "", 0, d0);
+    assert_int_equal(cxfer_fetch(dst.store, d0, 0, &a.addr, 1, &o, err, sizeof err), 0);
+    check_blob(&dst, d0, "", 0);
     free(data);
     peer_free(&a);
     peer_free(&dst);
@@ -677,6 +687,36 @@ static void test_lying_peer(void **state)
     peer_free(&dst);
 }
 
+/* A peer that never answers is given up after the first-byte timeout and
+ * its chunks go to the other peer. */
+static void test_stalled_peer(void **state)
+{
+    (void)state;
+    struct peer hang, good, dst;
+    peer_start(&hang, MODE_HANG);
+    peer_start(&good, MODE_NORMAL);
+    peer_start(&dst, MODE_NORMAL);
+    size_t n = 500000;
+    char *data = rand_blob(n, 14), digest[72], err[512] = "";
+    put(&hang, data, n, digest);
+    put(&good, data, n, digest);
+    struct prog g = {0};
+    struct cxfer_peer addrs[2] = {hang.addr, good.addr};
+    struct cxfer_opts o = {.token = TOKEN, .chunk = 64 << 10, .first_byte_timeout_ms = 300,
+                           .progress = on_prog, .user = &g};
+    uint64_t t0 = om_time_ns();
+    assert_int_equal(cxfer_fetch(dst.store, digest, (int64_t)n, addrs, 2, &o, err, sizeof err), 0);
+    assert_true(om_time_ns() - t0 < 1000000000ull); /* did not wait for the hanging answers */
+    check_blob(&dst, digest, data, n);
+    assert_int_equal(g.last.bytes_from_peer[0], 0);
+    assert_int_equal(g.last.bytes_from_peer[1], (int64_t)n);
+    assert_true(log_has(hang.addr.api_addr, "no answer in time"));
+    free(data);
+    peer_free(&hang);
+    peer_free(&good);
+    peer_free(&dst);
+}
+
 /* Two fetches of one blob into one store at once: the second is refused. */
 static void test_busy(void **state)
 {
@@ -717,7 +757,7 @@ int main(void)
         cmocka_unit_test(test_peer_dies),       cmocka_unit_test(test_all_missing),
         cmocka_unit_test(test_compression),     cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_hostile),         cmocka_unit_test(test_lying_peer),
-        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_stalled_peer),    cmocka_unit_test(test_busy),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
