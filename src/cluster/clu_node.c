@@ -245,7 +245,11 @@ int clu_start(const struct clu_cfg *cfg, clu **out, char *err, size_t errlen)
     clu *c = om_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->wait_mu, NULL);
-    pthread_cond_init(&c->wait_cv, NULL);
+    pthread_condattr_t ca; /* clu_wait's deadlines are CLOCK_MONOTONIC */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->wait_cv, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(c->data_dir, sizeof c->data_dir, "%s", cfg->data_dir);
     snprintf(c->api_addr, sizeof c->api_addr, "%s:%d",
              strcmp(cfg->api_host, "0.0.0.0") ? cfg->api_host : "127.0.0.1", cfg->api_port);

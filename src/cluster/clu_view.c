@@ -360,10 +360,16 @@ int clu_route(clu *c, const char *full_name, uint64_t prefix_hash, struct clu_ta
     int usable = route_order(strat, rn, n, prefix_hash, &c->rr, order);
     pthread_mutex_unlock(&c->mu);
     int k = 0;
-    for (int i = 0; i < usable && k < cap; i++, k++) {
-        snprintf(out[k].id, sizeof out[k].id, "%s", rn[order[i]].id);
+    /* the usable candidates, then as a last resort for failover the drained
+     * nodes that hold the model (drain refuses new requests, not rescue) */
+    for (int i = 0; i < n && k < cap; i++) {
+        const struct route_node *r = &rn[order[i]];
+        if (i >= usable && !(usable > 0 && r->up && r->drained && r->holds))
+            continue;
+        snprintf(out[k].id, sizeof out[k].id, "%s", r->id);
         snprintf(out[k].api_addr, sizeof out[k].api_addr, "%s", addrs[order[i]]);
-        out[k].self = !strcmp(rn[order[i]].id, c->id_hex);
+        out[k].self = !strcmp(r->id, c->id_hex);
+        k++;
     }
     free(rn);
     free(order);
