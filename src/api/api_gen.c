@@ -200,6 +200,7 @@ static int model_spec(struct api_gen *g, const json_t *body, struct sched_model 
     sm->num_batch = (int32_t)api_option_int(g->options, "num_batch", 0);
     sm->num_thread = (int32_t)api_option_int(g->options, "num_thread", 0);
     sm->embedding = false;
+    sm->prefix_hash = route_body_prefix_hash(body); /* reported for prefix_affinity */
     return api_keep_alive(json_object_get(body, "keep_alive"), &sm->keep_alive_ns,
                           &sm->keep_alive_set, err, errlen);
 }
