@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api_gen_int.h"
+#include "cluster/route.h"
 #include "base/om.h"
 #include "prompt/prompt.h"
 #include "store/models.h"
