@@ -31,6 +31,8 @@ static void creq_unref_locked(struct creq *q)
 
 void creq_finish(craft *c, struct creq *q, int rc, const char *fmt, ...)
 {
+    /* the caller may read craft_info as soon as it wakes: make it current */
+    craft_refresh_info(c);
     pthread_mutex_lock(&c->mu);
     q->done = true;
     q->rc = rc;
