@@ -335,7 +335,7 @@ static void run_embed(struct pxy *p)
             p->o.local_embed(p->s, p->req, p->orig, p->legacy, p->oai_req);
             return;
         }
-        char url[320], err[512] = "";
+        char url[320], err[400] = "";
         snprintf(url, sizeof url, "http://%s%s", t->api_addr, path);
         int status = 0;
         json_t *ans = NULL;
@@ -352,10 +352,9 @@ static void run_embed(struct pxy *p)
             embed_respond(p, status, ans);
             return;
         }
-        snprintf(p->last_err, sizeof p->last_err, "%s: %s", t->id,
-                 rc ? err : json_string_value(json_object_get(ans, "error"))
-                          ? json_string_value(json_object_get(ans, "error"))
-                          : "bad answer");
+        const char *em = json_string_value(json_object_get(ans, "error"));
+        snprintf(p->last_err, sizeof p->last_err, "%s: %.400s", t->id,
+                 rc ? err : em ? em : "bad answer");
         if (rc == 0 && status >= 500 && p->cur == p->n - 1 && json_is_object(ans)) {
             embed_respond(p, status, ans);
             return;
