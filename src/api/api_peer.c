@@ -43,6 +43,19 @@ static _Atomic int g_active;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER; /* verification results, threads ending */
 
+/* Waits on g_cv (g_mu held) for at most ms milliseconds. */
+static void wait_locked(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&g_cv, &g_mu, &ts);
+}
+
 /* ---- verification cache ---- */
 
 struct vent {
@@ -111,14 +124,7 @@ static int vc_claim_locked(const char *path, const struct stat *st, http_req *re
         /* being checked by another thread (this version or an older one) */
         if (http_req_gone(req))
             return OM_EIO;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&g_cv, &g_mu, &ts);
+        wait_locked(100);
     }
 }
 
@@ -484,14 +490,7 @@ int api_peer_drain(int timeout_ms)
     uint64_t end = om_time_ns() + (uint64_t)timeout_ms * 1000000;
     pthread_mutex_lock(&g_mu);
     while (atomic_load(&g_active) > 0 && om_time_ns() < end) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&g_cv, &g_mu, &ts);
+        wait_locked(20);
     }
     int left = atomic_load(&g_active);
     pthread_mutex_unlock(&g_mu);

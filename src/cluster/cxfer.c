@@ -151,7 +151,12 @@ static bool xfer_check(struct xfer *t)
             xfer_fail(t, "%s", "zstd: out of memory");
             return false;
         }
-        ZSTD_DCtx_setParameter(t->dz, ZSTD_d_windowLogMax, 27); /* bounds its memory */
+        /* a frame of one chunk never needs a window larger than the chunk: a
+         * peer cannot make us allocate more */
+        int wlog = 10;
+        while (wlog < 27 && ((int64_t)1 << wlog) < t->len)
+            wlog++;
+        ZSTD_DCtx_setParameter(t->dz, ZSTD_d_windowLogMax, wlog);
     } else if (t->cenc[0] && strcasecmp(t->cenc, "identity") != 0) {
         xfer_fail(t, "unexpected Content-Encoding \"%s\"", t->cenc);
         return false;

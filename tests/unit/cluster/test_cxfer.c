@@ -26,7 +26,7 @@
 
 #define TOKEN "omx-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-enum { MODE_NORMAL, MODE_SLOW, MODE_OVERLONG, MODE_BADRANGE, MODE_FLIP, MODE_HANG };
+enum { MODE_NORMAL, MODE_SLOW, MODE_OVERLONG, MODE_BADRANGE, MODE_FLIP, MODE_HANG, MODE_BADZSTD };
 
 struct peer {
     http_server *http;
@@ -115,6 +115,8 @@ static void h_blob(http_req *req, void *ctx)
         data[a] ^= 0x5a; /* right length, wrong bytes */
     if ((size_t)a + n > len)
         n = len - (size_t)a;
+    if (p->mode == MODE_BADZSTD)
+        http_add_header(req, "Content-Encoding", "zstd"); /* raw bytes are no zstd frame */
     http_add_header(req, "Content-Range", cr);
     http_respond(req, 206, "application/octet-stream", data + a, n);
     free(data);
@@ -622,14 +624,16 @@ static void test_ranges(void **state)
 static void test_hostile(void **state)
 {
     (void)state;
-    struct peer h, hb, dst;
+    struct peer h, hb, hz, dst;
     peer_start(&h, MODE_OVERLONG);
     peer_start(&hb, MODE_BADRANGE);
+    peer_start(&hz, MODE_BADZSTD);
     peer_start(&dst, MODE_NORMAL);
     size_t n = 300000;
     char *data = rand_blob(n, 10), digest[72], err[512] = "";
     put(&h, data, n, digest);
     put(&hb, data, n, digest);
+    put(&hz, data, n, digest);
     struct cxfer_opts o = {.token = TOKEN, .chunk = 64 << 10};
     int rc = cxfer_fetch(dst.store, digest, (int64_t)n, &h.addr, 1, &o, err, sizeof err);
     assert_int_equal(rc, OM_EIO);
@@ -640,6 +644,16 @@ static void test_hostile(void **state)
     assert_int_equal(rc, OM_EIO);
     assert_non_null(strstr(err, "Content-Range"));
     assert_false(store_blob_exists(dst.store, digest));
+    /* zstd that we did not ask for, then zstd that is not zstd */
+    rc = cxfer_fetch(dst.store, digest, (int64_t)n, &hz.addr, 1, &o, err, sizeof err);
+    assert_int_equal(rc, OM_EIO);
+    assert_non_null(strstr(err, "unexpected Content-Encoding"));
+    o.compress = true;
+    rc = cxfer_fetch(dst.store, digest, (int64_t)n, &hz.addr, 1, &o, err, sizeof err);
+    assert_int_equal(rc, OM_EIO);
+    assert_non_null(strstr(err, "bad zstd data"));
+    assert_false(store_blob_exists(dst.store, digest));
+    o.compress = false;
     /* a size claim that does not match what peers have is never believed */
     rc = cxfer_fetch(dst.store, digest, (int64_t)n + 7, &h.addr, 1, &o, err, sizeof err);
     assert_int_not_equal(rc, 0);
@@ -647,6 +661,7 @@ static void test_hostile(void **state)
     free(data);
     peer_free(&h);
     peer_free(&hb);
+    peer_free(&hz);
     peer_free(&dst);
 }
 
