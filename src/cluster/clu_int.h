@@ -55,6 +55,7 @@ struct clu {
     bool register_local; /* a new member: put its local models into the catalog */
     bool left;           /* left the cluster: serves as a single node */
     volatile int stop;
+    unsigned kick; /* under wait_mu: bumped to end every clu_wait early */
     pthread_mutex_t wait_mu;
     pthread_cond_t wait_cv;
 };
@@ -65,8 +66,11 @@ int clu_post(clu *c, const char *addr, const char *path, const json_t *body, int
              int *status, json_t **resp, char *err, size_t errlen);
 /* api_addr of node id from the nodes table, or "" */
 void clu_node_addr(clu *c, const char *id, char *out, size_t cap);
-/* Sleeps up to ms unless the clu is stopping (returns true then). */
+/* Sleeps up to ms unless the clu is stopping (returns true then) or is
+ * kicked (clu_kick: something changed that the threads should act on now —
+ * a new held list to report, a peer that now holds a model). */
 bool clu_wait(clu *c, int ms);
+void clu_kick(clu *c);
 
 /* ---- clu_view.c ---- */
 int clu_view_start(clu *c);

@@ -37,7 +37,9 @@ bool clu_wait(clu *c, int ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&c->wait_mu);
-    while (!c->stop && pthread_cond_timedwait(&c->wait_cv, &c->wait_mu, &ts) == 0)
+    unsigned k0 = c->kick;
+    while (!c->stop && c->kick == k0 &&
+           pthread_cond_timedwait(&c->wait_cv, &c->wait_mu, &ts) == 0)
         ;
     bool stop = c->stop;
     pthread_mutex_unlock(&c->wait_mu);
@@ -344,6 +346,14 @@ fail_raft:
 fail:
     clu_stop(c);
     return rc;
+}
+
+void clu_kick(clu *c)
+{
+    pthread_mutex_lock(&c->wait_mu);
+    c->kick++;
+    pthread_cond_broadcast(&c->wait_cv);
+    pthread_mutex_unlock(&c->wait_mu);
 }
 
 void clu_halt(clu *c)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/om.h"
@@ -124,8 +125,20 @@ static bool is_loopback_host(const char *host)
     return !strncmp(host, "127.", 4) || !strncmp(host, "localhost", 9) || !strncmp(host, "[::1]", 5);
 }
 
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Brings one catalog model here. 0 when held completely. */
-static int fetch_model(clu *c, const char *name, const json_t *manifest)
+/* Registry attempts per model: after a failure the next waits REG_RETRY_NS. */
+#define REG_RETRY_NS (30LL * 1000000000)
+#define REG_GRACE_NS (10LL * 1000000000) /* peers get this long to report a new model */
+static json_t *g_reg_next; /* {name: earliest next try (om_time_ns)} — the reconciler's own */
+
+static int fetch_model(clu *c, const char *name, const json_t *manifest, int64_t updated_ns)
 {
     struct store_name sn;
     if (store_name_parse(name, &sn))
@@ -143,7 +156,15 @@ static int fetch_model(clu *c, const char *name, const json_t *manifest)
     struct cxfer_peer peers[CXFER_MAX_PEERS];
     int np = peers_holding(c, name, peers, CXFER_MAX_PEERS);
     if (!complete && np == 0) {
-        /* nobody here has it: from the registry of its name */
+        /* nobody here has it: from the registry of its name, once the members
+         * had time to report it, and not more often than REG_RETRY_NS */
+        int64_t now = (int64_t)om_time_ns();
+        if (!g_reg_next)
+            g_reg_next = json_object();
+        json_t *next = json_object_get(g_reg_next, name);
+        if (wall_ns() - updated_ns < REG_GRACE_NS || (next && now < json_integer_value(next)))
+            return OM_EAGAIN;
+        json_object_set_new(g_reg_next, name, json_integer(now + REG_RETRY_NS));
         struct reg_opts ro = {.insecure = is_loopback_host(sn.host), .no_prune = 1};
         rc = reg_pull(c->store, name, &ro, NULL, NULL, &c->stop, err, sizeof err);
         if (rc)
@@ -397,7 +418,7 @@ static void rec_pass(clu *c)
                 scrub_blob(c, digests[b]);
         }
         if (hold && !c->stop)
-            fetch_model(c, name, manifest);
+            fetch_model(c, name, manifest, json_integer_value(json_object_get(m, "updated_ns")));
         bool complete = !store_name_parse(name, &sn) && local_matches(c, &sn, manifest);
         if (complete) {
             const char *digests[512];
@@ -438,9 +459,12 @@ static void rec_pass(clu *c)
     }
     json_decref(local);
     pthread_mutex_lock(&c->mu);
+    bool changed = !json_equal(c->held, held);
     json_decref(c->held);
     c->held = held;
     pthread_mutex_unlock(&c->mu);
+    if (changed)
+        clu_kick(c); /* report the new list now */
     json_decref(in_catalog);
     json_decref(models);
     json_decref(settings);
@@ -450,12 +474,17 @@ void *clu_rec_main(void *arg)
 {
     clu *c = arg;
     uint64_t last = 0;
+    unsigned kick = 0;
     int idle = 0;
     while (!c->stop) {
         uint64_t v = cstate_version(c->st);
-        /* a full pass on every catalog change and every 2 s (scrub, peers) */
-        if (!c->left && (v != last || ++idle >= 8)) {
+        pthread_mutex_lock(&c->wait_mu);
+        unsigned k = c->kick;
+        pthread_mutex_unlock(&c->wait_mu);
+        /* a full pass on every catalog change, every kick, and every 2 s */
+        if (!c->left && (v != last || k != kick || ++idle >= 8)) {
             last = v;
+            kick = k;
             idle = 0;
             rec_pass(c);
         }
@@ -465,5 +494,7 @@ void *clu_rec_main(void *arg)
     free(g_ver);
     g_ver = NULL;
     g_nver = 0;
+    json_decref(g_reg_next);
+    g_reg_next = NULL;
     return NULL;
 }

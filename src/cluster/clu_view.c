@@ -107,13 +107,18 @@ int clu_report_in(clu *c, const json_t *report, char *err, size_t errlen)
     json_decref(known);
     pthread_mutex_lock(&c->mu);
     struct clu_peer *p = clu_peer_get(c, id, true);
+    bool changed = false;
     if (p) {
+        changed = strcmp(id, c->id_hex) &&
+                  (!p->report || !json_equal(json_object_get(p->report, "models"), models));
         json_decref(p->report);
         p->report = json_deep_copy(report);
         p->last_ns = mono_ns();
         p->down_since_ns = 0;
     }
     pthread_mutex_unlock(&c->mu);
+    if (changed)
+        clu_kick(c); /* the reconciler may fetch from this peer now */
     return 0;
 }
 
