@@ -44,10 +44,10 @@ const bodies = {
 
 // Checks resumes at several chunk boundaries of a forwarded stream against the
 // uninterrupted text.
-async function checkResumes(kind, opts) {
+async function checkResumes(kind, opts, extra = {}) {
   const path = `/api/${kind}`;
-  const plain = await run(path, bodies[kind](opts));
-  const fwd = await run(path, bodies[kind](opts), FWD);
+  const plain = await run(path, { ...bodies[kind](opts), ...extra });
+  const fwd = await run(path, { ...bodies[kind](opts), ...extra }, FWD);
   assert.equal(fwd.text, plain.text, 'forwarded text = plain text');
   assert.ok(plain.text.length > 20, `some text: ${JSON.stringify(plain.text)}`);
   for (const c of plain.chunks) assert.equal(c._om_tokens, undefined, 'no _om_tokens without the header');
@@ -67,7 +67,7 @@ async function checkResumes(kind, opts) {
   assert.ok(pick.length >= 3);
   for (const i of pick) {
     const { k, before } = cuts[i];
-    const body = { ...bodies[kind](opts), _om_resume: { tokens: fwd.ids.slice(0, k) } };
+    const body = { ...bodies[kind](opts), ...extra, _om_resume: { tokens: fwd.ids.slice(0, k) } };
     const res = await run(path, body, FWD);
     assert.equal(before + res.text, plain.text, `cut after ${k} tokens`);
     assert.deepEqual(res.ids, fwd.ids.slice(k), `ids after the cut (k=${k})`);
@@ -114,6 +114,13 @@ try {
     assert.equal(r.plain.final.done_reason, 'stop');
     // some tokens were held back (a possible stop prefix) and came with a later chunk
     assert.ok(r.fwd.chunks.some((c) => c._om_tokens.length > 1), 'held-back ids reported later');
+  });
+
+  await test('grammar (format json) and logprobs continue across the cut', async () => {
+    const r = await checkResumes('generate', { num_predict: 30 }, { format: 'json', logprobs: true, top_logprobs: 2 });
+    assert.match(r.plain.text, /^\s*[{[]/, 'constrained output');
+    const lp = r.fwd.chunks.flatMap((c) => c.logprobs || []);
+    assert.equal(lp.length, r.fwd.ids.length, 'one logprobs entry per token');
   });
 
   await test('without the header: no _om_tokens, _om_resume refused', async () => {
