@@ -28,13 +28,15 @@ async function run(path, body, headers = {}) {
   const final = chunks[chunks.length - 1];
   assert.equal(final.done, true, raw);
   const piece = (c) => (c.message ? c.message.content || '' : c.response || '');
-  let text = '';
+  const thought = (c) => (c.message ? c.message.thinking || '' : c.thinking || '');
+  let text = '', thinking = '';
   const ids = [];
   for (const c of chunks) {
     text += piece(c);
+    thinking += thought(c);
     if (c._om_tokens) ids.push(...c._om_tokens);
   }
-  return { chunks, text, ids, final, piece };
+  return { chunks, text, thinking, ids, final, piece, thought };
 }
 
 const bodies = {
@@ -44,7 +46,7 @@ const bodies = {
 
 // Checks resumes at several chunk boundaries of a forwarded stream against the
 // uninterrupted text.
-async function checkResumes(kind, opts, extra = {}) {
+async function checkResumes(kind, opts, extra = {}, every = false) {
   const path = `/api/${kind}`;
   const plain = await run(path, { ...bodies[kind](opts), ...extra });
   const fwd = await run(path, { ...bodies[kind](opts), ...extra }, FWD);
@@ -56,20 +58,22 @@ async function checkResumes(kind, opts, extra = {}) {
   assert.equal(fwd.final.eval_count, plain.final.eval_count);
   // cut points: after chunk i (the ids a gateway holds when the stream breaks there)
   const cuts = [];
-  let n = 0, before = '';
+  let n = 0, before = '', thBefore = '';
   for (const c of fwd.chunks.slice(0, -1)) {
     n += c._om_tokens.length;
     before += fwd.piece(c);
-    cuts.push({ k: n, before });
+    thBefore += fwd.thought(c);
+    cuts.push({ k: n, before, thBefore });
   }
-  const pick = [0, 1, 2, Math.floor(cuts.length / 2), cuts.length - 2, cuts.length - 1]
+  const pick = (every ? cuts.map((_, i) => i) : [0, 1, 2, Math.floor(cuts.length / 2), cuts.length - 2, cuts.length - 1])
     .filter((i, j, a) => i >= 0 && i < cuts.length && a.indexOf(i) === j);
   assert.ok(pick.length >= 3);
   for (const i of pick) {
-    const { k, before } = cuts[i];
+    const { k, before, thBefore } = cuts[i];
     const body = { ...bodies[kind](opts), ...extra, _om_resume: { tokens: fwd.ids.slice(0, k) } };
     const res = await run(path, body, FWD);
     assert.equal(before + res.text, plain.text, `cut after ${k} tokens`);
+    assert.equal(thBefore + res.thinking, plain.thinking, `thinking, cut after ${k} tokens`);
     assert.deepEqual(res.ids, fwd.ids.slice(k), `ids after the cut (k=${k})`);
     assert.equal(res.final.eval_count, plain.final.eval_count, `eval_count (k=${k})`);
     // the original prompt's token count (plain runs may count fewer: prefix cache hits)
@@ -121,6 +125,23 @@ try {
     assert.match(r.plain.text, /^\s*[{[]/, 'constrained output');
     const lp = r.fwd.chunks.flatMap((c) => c.logprobs || []);
     assert.equal(lp.length, r.fwd.ids.length, 'one logprobs entry per token');
+  });
+
+  await test('thinking/content split: the parser state continues across the cut', async () => {
+    // thinking tags " Lily" … " play": the prompt opens thinking, the story closes it
+    const tpl = '{{- range .Messages }}{{ if eq .Role "user" }}{{ .Content }}{{ else if eq .Role "assistant" }}' +
+      '{{ if .Thinking }} Lily{{ .Thinking }} play{{ end }}{{ .Content }}{{ end }}{{ end }}{{ if .Think }} Lily{{ end }}';
+    await createModel(U, 'thinker', stories, { template: tpl });
+    const body = { model: 'thinker', think: true, messages: [{ role: 'user', content: 'Once upon a time' }] };
+    const saved = bodies.chat;
+    bodies.chat = (opts) => ({ ...body, options: { temperature: 0, num_predict: 40, ...opts } });
+    try {
+      const r = await checkResumes('chat', {}, {}, true);
+      assert.ok(r.plain.thinking.length > 5 && r.plain.text.length > 5,
+        `both parts: ${JSON.stringify([r.plain.thinking, r.plain.text])}`);
+    } finally {
+      bodies.chat = saved;
+    }
   });
 
   await test('without the header: no _om_tokens, _om_resume refused', async () => {
