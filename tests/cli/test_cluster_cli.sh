@@ -23,35 +23,48 @@ cleanup() {
 trap cleanup EXIT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# a free port whose successor is free too (serve's default Raft port)
+# a free port whose successor is free too (serve's default Raft port), below
+# the kernel's ephemeral range (32768+) so no outgoing connection takes it
+# between this check and serve's bind (and Raft ports >= 32767 currently
+# fail in raft_start)
 free_port() {
     for _ in $(seq 100); do
-        local p=$((20000 + RANDOM % 40000))
+        local p=$((20000 + RANDOM % 12000))
         if port_free "$p" && port_free $((p + 1)); then echo "$p"; return 0; fi
     done
     return 1
 }
-PORT=$(free_port) || { echo "FAIL: no free port" >&2; exit 1; }
 mkdir -p "$T/models" "$T/home" "$T/data"
 export HOME=$T/home OLLAMA_MODELS=$T/models OLLAMAMAX_DATA=$T/data
-export OLLAMA_HOST=127.0.0.1:$PORT
 unset OLLAMAMAX_JOIN OLLAMAMAX_CLUSTER_TOKEN OLLAMAMAX_RAFT_ADDR
 
-"$BIN" serve --cluster-init >"$T/serve.log" 2>&1 &
-PIDS+=($!)
-SRV_PID=$!
+# The cluster node. A port found free can still be taken before serve binds
+# it (other tests' connections use the same range): then try another.
+# Listening on 127.0.0.1:PORT and Raft on PORT+1 (the default).
 up=
-for _ in $(seq 150); do
-    if "$BIN" cluster status --json >"$T/st.json" 2>"$T/st.err"; then
-        # up once a leader is elected
-        if node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
-                    process.exit(s.leader ? 0 : 1)' "$T/st.json" 2>/dev/null; then
-            up=1
-            break
+for attempt in 1 2 3; do
+    PORT=$(free_port) || { echo "FAIL: no free port" >&2; exit 1; }
+    export OLLAMA_HOST=127.0.0.1:$PORT
+    rm -rf "$T/data" && mkdir -p "$T/data"
+    "$BIN" serve --cluster-init >"$T/serve.log" 2>&1 &
+    SRV_PID=$!
+    PIDS+=($SRV_PID)
+    for _ in $(seq 150); do
+        if "$BIN" cluster status --json >"$T/st.json" 2>"$T/st.err"; then
+            # up once a leader is elected
+            if node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+                        process.exit(s.leader ? 0 : 1)' "$T/st.json" 2>/dev/null; then
+                up=1
+                break
+            fi
         fi
-    fi
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.2
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    [ -n "$up" ] && break
+    # retry only when serve died for a taken port (API or Raft)
+    kill -0 "$SRV_PID" 2>/dev/null && break
+    grep -Eqi 'in use|bind|listen' "$T/serve.log" || break
 done
 if [ -z "$up" ]; then
     if ! kill -0 "$SRV_PID" 2>/dev/null && grep -Eq 'unknown flag|unrecognized' "$T/serve.log"; then
@@ -177,21 +190,31 @@ run "help" 0 "$BIN" cluster --help
 grep -q -- '--cluster-init' "$T/out" || fail "help: serve flags missing"
 
 # a single node without a cluster answers 409 with its text
-PORT2=$(free_port) || fail "no second free port"
-if [ -n "$PORT2" ]; then
-    mkdir -p "$T/models2" "$T/data2"
+mkdir -p "$T/models2" "$T/data2"
+up2=
+for attempt in 1 2 3; do
+    PORT2=$(free_port) || break
     OLLAMA_HOST=127.0.0.1:$PORT2 OLLAMA_MODELS=$T/models2 OLLAMAMAX_DATA=$T/data2 \
         "$BIN" serve >"$T/serve2.log" 2>&1 &
-    PIDS+=($!)
+    PID2=$!
+    PIDS+=($PID2)
     for _ in $(seq 150); do
-        OLLAMA_HOST=127.0.0.1:$PORT2 "$BIN" list >/dev/null 2>&1 && break
+        if OLLAMA_HOST=127.0.0.1:$PORT2 "$BIN" list >/dev/null 2>&1; then up2=1; break; fi
+        kill -0 "$PID2" 2>/dev/null || break
         sleep 0.2
     done
+    [ -n "$up2" ] && break
+    kill -0 "$PID2" 2>/dev/null && break
+    grep -Eqi 'in use|bind|listen' "$T/serve2.log" || break
+done
+if [ -n "$up2" ]; then
     OLLAMA_HOST=127.0.0.1:$PORT2 run "single node status" 1 "$BIN" cluster status
     [ "$(cat "$T/err")" = "Error: cluster is not enabled on this node" ] ||
         fail "single node: $(cat "$T/err")"
     OLLAMA_HOST=127.0.0.1:$PORT2 run "single node nodes --json" 1 "$BIN" cluster nodes --json
     [ -s "$T/out" ] && fail "single node --json: printed on stdout: $(cat "$T/out")"
+else
+    fail "the single node did not come up: $(tail -5 "$T/serve2.log")"
 fi
 
 # no server at all
