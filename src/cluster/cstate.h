@@ -5,6 +5,17 @@
  * invalid command changes nothing (deterministically, so every replica
  * rejects it the same way). Node ids are 16 lower-case hex digits.
  *
+ * Beyond docs/cluster.md's fields: node_put and model_put may carry "ts"
+ * (wall-clock ns, stamped by the builders below) that becomes added_ns /
+ * updated_ns, so every replica stores the proposer's time (apply reads no
+ * clock); model_put may carry "digest" (sha256:<hex>, else the sha256 of
+ * the manifest's canonical JSON). Checks: ids 16 lower-case hex, not 0;
+ * names/addresses 1..255 bytes (model names 1..512); a manifest is an object
+ * with a "layers" array of {"digest","size"}; placement_set needs a model in
+ * the catalog and member nodes; node_drain needs a member; settings routing
+ * in least_loaded|round_robin|prefix_affinity|latency, replication 0..1000.
+ * node_del / model_del of an absent entry succeed (idempotent).
+ *
  * Threads: apply/snapshot/restore run on craft's loop thread, reads from any
  * thread; one mutex guards the connection. */
 #ifndef CSTATE_H
