@@ -118,10 +118,11 @@ try {
       assert.ok(o.final, `stream ${i} has a final chunk`);
       assert.ok(!o.objs.some((x) => x.error), `stream ${i}: an error line`);
       assert.ok(!o.objs.some((x) => '_om_tokens' in x || '_om_resume' in x), `stream ${i}: internal fields reached the client`);
-      assert.equal(o.text, refs[i].text, `stream ${i} (${JSON.stringify(PROMPTS[i])}) text`);
-      assert.equal(o.final.eval_count, refs[i].final.eval_count, `stream ${i} eval_count`);
-      assert.equal(o.final.prompt_eval_count, refs[i].final.prompt_eval_count, `stream ${i} prompt_eval_count`);
-      assert.equal(o.final.done_reason, refs[i].final.done_reason, `stream ${i} done_reason`);
+      const show = (k) => `stream ${i} (${JSON.stringify(PROMPTS[i])}, ${atKill[i]} chunks at the kill) ${k}: ${JSON.stringify(k === 'text' ? o.text : o.final[k])}, uninterrupted ${JSON.stringify(k === 'text' ? refs[i].text : refs[i].final[k])}`;
+      assert.equal(o.text, refs[i].text, show('text'));
+      assert.equal(o.final.eval_count, refs[i].final.eval_count, show('eval_count'));
+      assert.equal(o.final.prompt_eval_count, refs[i].final.prompt_eval_count, show('prompt_eval_count'));
+      assert.equal(o.final.done_reason, refs[i].final.done_reason, show('done_reason'));
       assert.ok(o.final.total_duration > 0);
     }
     assert.ok(mid >= 4, `at least half the streams were mid-stream when the node died (per stream: ${JSON.stringify(atKill)})`);

@@ -123,7 +123,7 @@ try {
     }
   });
 
-  await t('replication 1: one node holds a new model, every node serves it (proxied), /api/ps names the holder', async () => {
+  await t('replication 1: a new model on one or two nodes, every node serves it (proxied), /api/ps names the holder', async () => {
     await setSetting(nodes[0], nodes, 'replication', '1');
     try {
       await soloChecks();
@@ -138,30 +138,42 @@ try {
     const solo = synth(bin, 'llama', join(work, 'solo.gguf'));
     assert.equal((await createModel(nodes[2].api, 'solo', solo)).status, 'success');
     const holders = (s) => s.nodes.filter((m) => m.models.includes('solo:latest')).map((m) => m.id);
+    // The placed node holds it; the creating node may keep its own copy too.
     let held = null;
+    let seen = [];
     await waitFor(async () => {
-      const h = holders(await status(nodes[0]));
-      if (h.length !== 1) return (held = null);
-      if (held && held.id === h[0] && Date.now() - held.since > 2000) return true;
-      if (!held || held.id !== h[0]) held = { id: h[0], since: Date.now() };
+      const h = holders(await status(nodes[0])).sort();
+      seen = h;
+      if (h.length < 1 || h.length > 2) return (held = null);
+      const key = h.join();
+      if (held && held.key === key && Date.now() - held.since > 2000) return true;
+      if (!held || held.key !== key) held = { key, ids: h, since: Date.now() };
       return false;
-    }, 15000, 'exactly one holder of solo, stable for 2 s');
-    const holder = nodes.find((n) => n.id === held.id);
-    console.log(`     solo held by ${holder.label} only`);
+    }, 15000, 'one or two holders of solo (placed + creator), stable for 2 s').catch((e) => {
+      e.message += `; holders last seen: ${JSON.stringify(seen.map((id) => nodes.find((n) => n.id === id)?.label ?? id))}`;
+      throw e;
+    });
+    const holding = nodes.filter((n) => held.ids.includes(n.id));
+    const other = nodes.find((n) => !held.ids.includes(n.id));
+    console.log(`     solo held by ${holding.map((n) => n.label)} only`);
     for (const n of nodes) {
       const g = await postJSON(n, '/api/generate', { model: 'solo', prompt: 'x', raw: true, stream: false, options: { num_predict: 2 } }, 30000);
       assert.equal(g.status, 200, `generate solo on ${n.label}: ${g.text}`);
       assert.equal(g.json.done, true);
     }
-    const other = nodes.find((n) => n !== holder);
+    const show = await postJSON(other, '/api/show', { model: 'solo' });
+    assert.equal(show.status, 200, `show solo on ${other.label} (not a holder): ${show.text}`);
     const ps = await waitFor(async () => {
       const p = await getJSON(other, '/api/ps');
       return p.models.some((m) => m.name === 'solo:latest') ? p : false;
     }, 5000, `solo in /api/ps of ${other.label}`);
     const entries = ps.models.filter((m) => m.name === 'solo:latest');
-    assert.equal(entries.length, 1, JSON.stringify(entries));
-    assert.equal(entries[0].node_id, holder.id, JSON.stringify(entries[0]));
-    assert.equal(entries[0].node, holder.name, JSON.stringify(entries[0]));
+    assert.ok(entries.length >= 1, JSON.stringify(entries));
+    for (const e of entries) {
+      const h = holding.find((n) => n.id === e.node_id);
+      assert.ok(h, `ps entry on a holder: ${JSON.stringify(e)}`);
+      assert.equal(e.node, h.name, JSON.stringify(e));
+    }
   }
 
   await t('delete on one node removes the model everywhere', async () => {

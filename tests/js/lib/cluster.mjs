@@ -420,7 +420,7 @@ export async function streamPost(node, path, body, { timeout = 60000, headers = 
     buf += dec.decode();
     take(buf);
   } catch (e) {
-    out.error = out.error || `stream broke: ${e.message}`;
+    out.error = out.error || `stream broke after ${out.objs.length} lines (${out.final ? 'after' : 'before'} the final one): ${e.message}`;
   }
   return out;
 }
