@@ -1,6 +1,6 @@
 // End-to-end (issue 4): routing and mid-stream failover on a three-node cluster.
 // A model created on one node reaches all; round_robin spreads requests over the
-// nodes; eight concurrent greedy streams sent to a gateway are served by another
+// nodes; a drained node gets no new requests; eight concurrent greedy streams sent to a gateway are served by another
 // node, which is SIGKILLed mid-stream: every stream completes without an error
 // line, with exactly the uninterrupted text and eval_count.
 //
@@ -11,12 +11,13 @@
 // looks like (a connection that breaks before the final chunk).
 // Usage: node test_cluster_failover.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, sha256File, skip, summary, sleep } from './lib/server.mjs';
+import { createModel, sha256File, skip, summary, sleep, synth } from './lib/server.mjs';
 import {
   startCluster, status, waitStatus, waitFor, member, kill, stopAll, dumpLogs, watchdog, testOk,
-  postJSON, getJSON, blobDigestOn, streamPost, setSetting,
+  postJSON, getJSON, blobDigestOn, streamPost, setSetting, brief, runCli,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -24,6 +25,7 @@ const stories = join(shared || '', 'models/stories260K.gguf');
 const tiny = join(shared || '', 'models/llama-2-tiny-random.gguf');
 if (!existsSync(stories) || !existsSync(tiny)) skip(`${stories} or ${tiny} is absent: the cluster tests need ../shared/models`);
 
+const work = mkdtempSync(join(tmpdir(), 'omx-cluster-failover-'));
 const nodes = [];
 watchdog(150000, nodes);
 let fails = 0;
@@ -70,6 +72,41 @@ try {
     console.log(`     loaded: ${JSON.stringify(s.nodes.map((m) => [m.name, m.loaded]))}`);
     await setSetting(nodes[2], nodes, 'routing', 'least_loaded');
     assert.equal(answer.routing, 'round_robin', `the POST's answer shows the change: ${JSON.stringify(answer)}`);
+  });
+
+  await t('drain (CLI): no new requests reach the drained node; undrain (HTTP) brings it back', async () => {
+    const drained = nodes[2];
+    const fresh = synth(bin, 'llama', join(work, 'fresh.gguf'));
+    assert.equal((await createModel(nodes[1].api, 'fresh', fresh)).status, 'success');
+    for (const n of nodes) {
+      await waitStatus(n, (s) => s.nodes.every((m) => m.models.includes('fresh:latest')), 20000, 'fresh held by every node');
+    }
+    const out = await runCli(nodes[0], ['cluster', 'drain', drained.name]);
+    assert.equal(out.code, 0, `cluster drain: ${out.stdout}${out.stderr}`);
+    for (const n of nodes) await waitStatus(n, (s) => member(s, drained).state === 'draining', 5000, 'draining everywhere');
+    await setSetting(nodes[0], nodes, 'routing', 'round_robin');
+    try {
+      for (let i = 0; i < 6; i++) {
+        const g = await postJSON(nodes[i % 2], '/api/generate', { model: 'fresh', prompt: `x ${i}`, raw: true, stream: false, options: { num_predict: 2 } }, 30000);
+        assert.equal(g.status, 200, g.text);
+      }
+      const d = await postJSON(drained, '/api/generate', { model: 'fresh', prompt: 'y', raw: true, stream: false, options: { num_predict: 2 } }, 30000);
+      assert.equal(d.status, 200, `a request sent to the drained node itself is served elsewhere: ${d.text}`);
+      const s = await waitStatus(nodes[0], (st) => member(st, nodes[0]).loaded.includes('fresh:latest') &&
+        member(st, nodes[1]).loaded.includes('fresh:latest'), 5000, 'fresh loaded on both undrained nodes');
+      await new Promise((r) => setTimeout(r, 1200)); // one more report round
+      const s2 = await status(nodes[1]);
+      assert.ok(!member(s2, drained).loaded.includes('fresh:latest'), `fresh loaded on the drained node: ${brief(s2)}`);
+      assert.ok(s);
+    } finally {
+      await setSetting(nodes[1], nodes, 'routing', 'least_loaded');
+      const r = await postJSON(nodes[1], '/api/cluster/undrain', { node: drained.id });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { node: drained.id, state: 'up' });
+    }
+    for (const n of nodes) await waitStatus(n, (s) => member(s, drained).state === 'up', 5000, 'up again everywhere');
+    const bad = await postJSON(nodes[0], '/api/cluster/drain', { node: 'no-such-node' });
+    assert.equal(bad.status, 404, bad.text);
   });
 
   let srvKilled = false;
@@ -147,5 +184,6 @@ try {
 }
 if (fails > 0) dumpLogs(nodes, 60);
 await stopAll(nodes);
+rmSync(work, { recursive: true, force: true });
 const rc = summary();
 process.exit(fails > 0 ? 1 : rc);

@@ -6,13 +6,12 @@
 // `ollamamax cluster leave` removes a node. See docs/cluster.md.
 // Usage: node test_cluster_form.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, sleep } from './lib/server.mjs';
 import {
   startCluster, makeNode, startNode, status, waitStatus, waitFor, member, kill, restart, stopAll,
-  dumpLogs, watchdog, testOk, setSetting, postJSON, getJSON, blobDigestOn, streamPost, fetchT,
+  dumpLogs, watchdog, testOk, setSetting, runCli, postJSON, getJSON, blobDigestOn, streamPost, fetchT,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -71,6 +70,14 @@ try {
     assert.deepEqual(listed.nodes.map((m) => m.id).sort(), [...ids].sort());
     const settings = await getJSON(nodes[2], '/api/cluster/settings');
     assert.deepEqual(settings, { routing: 'least_loaded', replication: '0' });
+    const cli = await runCli(nodes[1], ['cluster', 'status', '--json']);
+    assert.equal(cli.code, 0, `cluster status --json: ${cli.stdout}${cli.stderr}`);
+    const cs = JSON.parse(cli.stdout);
+    assert.equal(cs.self, nodes[1].id);
+    assert.deepEqual(cs.nodes.map((m) => m.id).sort(), [...ids].sort());
+    const table = await runCli(nodes[1], ['cluster', 'status']);
+    assert.equal(table.code, 0, table.stderr);
+    for (const n of nodes) assert.ok(table.stdout.includes(n.name), `the table names ${n.name}:\n${table.stdout}`);
   });
   if (nodes.length !== 3) throw new Error('the cluster did not form; the other tests need it');
 
@@ -209,10 +216,7 @@ try {
     const s = await status(nodes[0]);
     const leaving = nodes.find((n) => n.id !== s.leader);
     const rest = nodes.filter((n) => n !== leaving);
-    const out = await new Promise((resolve) => {
-      execFile(bin, ['cluster', 'leave'], { env: { ...leaving.env }, timeout: 20000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? err.code ?? err.signal : 0, stdout, stderr }));
-    });
+    const out = await runCli(leaving, ['cluster', 'leave']);
     assert.equal(out.code, 0, `cluster leave: ${out.code}\n${out.stdout}\n${out.stderr}`);
     for (const n of rest) {
       await waitStatus(n, (v) => v.nodes.length === 2 && !v.nodes.some((m) => m.id === leaving.id) && rest.some((x) => x.id === v.leader),

@@ -15,7 +15,7 @@
 //   nodes.token; nodes[0].api ('http://127.0.0.1:P'); nodes[0].id (16 hex)
 //   await waitStatus(nodes[1], (s) => s.nodes.length === 3, 5000, 'three members');
 //   await kill(nodes[0]); await restart(nodes[0]); await stopAll();
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -445,4 +445,13 @@ export async function setSetting(via, all, key, value, timeout = 5000) {
     await waitFor(async () => (await getJSON(n, '/api/cluster/settings'))[key] === value, timeout, `${key}=${value} on ${n.label}`);
   }
   return r.json;
+}
+
+// Runs the CLI (`ollamamax ARGS…`) as a client of `node` (its environment, so its
+// OLLAMA_HOST); bounded. Returns {code, stdout, stderr}.
+export function runCli(node, args, timeout = 20000) {
+  return new Promise((resolve) => {
+    execFile(node.bin, args, { env: node.env, timeout }, (err, stdout, stderr) =>
+      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }));
+  });
 }
