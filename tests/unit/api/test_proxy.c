@@ -36,7 +36,7 @@ struct node {
     http_server *h;
     enum mode mode;
     int break_after;   /* > 0: end the stream after this many chunks, no final */
-    int stall_after;   /* > 0: after this many chunks send nothing for 3 s */
+    int stall_after;   /* > 0: after this many chunks send nothing for 5 s */
     int per_chunk;     /* ids per chunk (1 or 2) */
     int delay_ms;      /* between chunks */
     atomic_int calls;
@@ -110,7 +110,7 @@ static void *node_stream(void *arg)
             break;
         }
         if (nd->stall_after && sent == nd->stall_after) {
-            for (int k = 0; k < 150 && !http_req_gone(r); k++)
+            for (int k = 0; k < 250 && !http_req_gone(r); k++)
                 sleep_ms(20);
             broke = true;
             break;
@@ -423,7 +423,7 @@ static void test_failover_twice_held_ids(void **state)
                              "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
                              NULL);
     assert_int_equal(r.status, 200);
-    assert_true((om_time_ns() - t0) / 1000000u < 2500);
+    assert_true((om_time_ns() - t0) / 1000000u < 3000); /* the stall bound, not the 5 s */
     json_t *final;
     char *text = ndjson_text(&r, true, &final);
     assert_string_equal(text, full_text());
@@ -538,7 +538,7 @@ static void test_client_gone(void **state)
 {
     (void)state;
     reset_nodes();
-    g_nodes[0].delay_ms = 100;
+    g_nodes[0].delay_ms = 200; /* the whole stream would take 4 s */
     targets("A");
     struct cresp r = {0};
     r.abort_after = 1;
@@ -547,10 +547,9 @@ static void test_client_gone(void **state)
     curl_easy_perform(c);
     curl_easy_cleanup(c);
     uint64_t t0 = om_time_ns();
-    while (atomic_load(&g_nodes[0].gone) == 0 && (om_time_ns() - t0) / 1000000u < 2000)
+    while (atomic_load(&g_nodes[0].gone) == 0 && (om_time_ns() - t0) / 1000000u < 3000)
         sleep_ms(10);
     assert_int_equal(atomic_load(&g_nodes[0].gone), 1); /* upstream cancelled */
-    assert_true((om_time_ns() - t0) / 1000000u < 1000);
     cresp_free(&r);
 }
 
