@@ -121,11 +121,13 @@ static bool add_ids(struct pxy *p, const json_t *a)
     return true;
 }
 
-/* A mid-stream error line that a healthy node would not give: the serving
- * node is going away (its jobs cancelled), so another node may continue. */
+/* A mid-stream error line that says the serving node is going away (its jobs
+ * cancelled, its models unloaded at shutdown): another node may continue.
+ * Other errors (sampling, grammar) would repeat there and pass as they are. */
 static bool error_is_transient(const char *msg)
 {
-    return strstr(msg, "cancel") || strstr(msg, "shutting down") || strstr(msg, "busy");
+    return strstr(msg, "cancel") || strstr(msg, "shutting down") || strstr(msg, "busy") ||
+           strstr(msg, "unloaded");
 }
 
 /* One upstream line. */

@@ -38,6 +38,8 @@ struct node {
     int break_after;   /* > 0: end the stream after this many chunks, no final */
     int stall_after;   /* > 0: after this many chunks send nothing for 5 s */
     int per_chunk;     /* ids per chunk (1 or 2) */
+    int err_after;     /* > 0: after this many chunks an {"error": err_msg} line */
+    const char *err_msg;
     int delay_ms;      /* between chunks */
     atomic_int calls;
     atomic_int gone;
@@ -106,6 +108,11 @@ static void *node_stream(void *arg)
         if (nd->delay_ms)
             sleep_ms(nd->delay_ms);
         if (nd->break_after && sent == nd->break_after) {
+            broke = true;
+            break;
+        }
+        if (nd->err_after && sent == nd->err_after) {
+            send_line(r, json_pack("{s:s}", "error", nd->err_msg));
             broke = true;
             break;
         }
@@ -277,7 +284,7 @@ static void reset_nodes(void)
     for (int i = 0; i < 3; i++) {
         struct node *nd = &g_nodes[i];
         nd->mode = SERVE;
-        nd->break_after = nd->stall_after = nd->delay_ms = 0;
+        nd->break_after = nd->stall_after = nd->delay_ms = nd->err_after = 0;
         nd->per_chunk = 1;
         atomic_store(&nd->calls, 0);
         atomic_store(&nd->gone, 0);
@@ -522,6 +529,28 @@ static void test_errors(void **state)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "w2 "));
     assert_non_null(strstr(r.body, "{\"error\":\"no node could serve the request"));
+    cresp_free(&r);
+
+    /* an error line from a node going away: failover; any other: passed on */
+    reset_nodes();
+    g_nodes[0].err_after = 5;
+    g_nodes[0].err_msg = "the model was unloaded";
+    targets("AB");
+    r = http_do("POST", url(g_gw, "/api/generate"), "{\"model\":\"m\"}", NULL);
+    text = ndjson_text(&r, false, &final);
+    assert_string_equal(text, full_text());
+    check_resume(&g_nodes[1], 5);
+    free(text);
+    json_decref(final);
+    cresp_free(&r);
+    reset_nodes();
+    g_nodes[0].err_after = 5;
+    g_nodes[0].err_msg = "no token satisfies the grammar";
+    targets("AB");
+    r = http_do("POST", url(g_gw, "/api/generate"), "{\"model\":\"m\"}", NULL);
+    assert_non_null(strstr(r.body, "w4 "));
+    assert_non_null(strstr(r.body, "{\"error\":\"no token satisfies the grammar\"}"));
+    assert_int_equal(atomic_load(&g_nodes[1].calls), 0);
     cresp_free(&r);
 
     /* a client's _om_resume is refused */
