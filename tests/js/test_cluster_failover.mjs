@@ -2,7 +2,8 @@
 // A model created on one node reaches all; round_robin spreads requests over the
 // nodes; a drained node gets no new requests; eight concurrent greedy streams sent to a gateway are served by another
 // node, which is SIGKILLed mid-stream: every stream completes without an error
-// line, with exactly the uninterrupted text and eval_count.
+// line, with exactly the uninterrupted text and counts. Then the same for /api/chat
+// and /v1/chat/completions streams, after the killed node has come back.
 //
 // stories260K makes ~16k tokens/s, far faster than a test can react, so the
 // serving node is SIGSTOPped before the streams are sent and then given short
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, sleep, synth } from './lib/server.mjs';
 import {
   startCluster, status, waitStatus, waitFor, member, kill, stopAll, dumpLogs, watchdog, testOk,
-  postJSON, getJSON, blobDigestOn, streamPost, setSetting, brief, runCli,
+  postJSON, getJSON, blobDigestOn, streamPost, streamSSE, setSetting, brief, runCli, restart,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -39,6 +40,75 @@ const PROMPTS = [
 ];
 const NUM_PREDICT = 60;
 const genBody = (prompt) => ({ model: 'stories', prompt, raw: true, stream: true, options: { temperature: 0, num_predict: NUM_PREDICT } });
+
+// One failover round. reqs [{label, path, body, sse}] run first on srv itself (the
+// forwarded header: answered by srv alone, which also loads the model there only) for
+// the uninterrupted reference; then through gw while srv is SIGSTOPped, given ~1 ms
+// CPU slices until every stream has a few chunks, and SIGKILLed. Every stream must
+// then end like its reference: same text, same counts, no error, no internal field.
+async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
+  const fwd = { 'X-OllamaMax-Forwarded': nodes.token };
+  const run = (node, r, opts) => (r.sse ? streamSSE : streamPost)(node, r.path, r.body, opts);
+  // A clean slate: unloaded on every node (no KV cache anywhere), so the references'
+  // prompt_eval_count is the whole prompt, as the resuming node reports it.
+  for (const n of nodes.filter((x) => x.proc && x.proc.exitCode === null && x.proc.signalCode === null)) {
+    const r = await postJSON(n, '/api/generate', { model: 'stories', keep_alive: 0 }, 10000, fwd);
+    assert.equal(r.status, 200, `unload on ${n.label}: ${r.text}`);
+  }
+  await waitStatus(gw, (s) => s.nodes.every((m) => !m.loaded.includes('stories:latest')), 5000, 'stories unloaded everywhere');
+  const refs = await Promise.all(reqs.map((r) => run(srv, r, { headers: fwd, timeout: 30000 })));
+  for (const [i, r] of refs.entries()) {
+    assert.equal(r.error, null, `reference ${reqs[i].label}: ${r.error}`);
+    assert.ok(reqs[i].sse ? r.done && r.finish : r.final, `reference ${reqs[i].label} is complete`);
+  }
+  // The gateway sees the model loaded on srv only, so least_loaded sends every stream there.
+  await waitStatus(gw, (s) => s.nodes.filter((m) => m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
+    5000, 'stories loaded on the serving node only');
+  const state = reqs.map(() => ({ chunks: 0, done: false }));
+  const onObj = (i) => (o) => {
+    const c = o.choices && o.choices[0];
+    if (o.done || (c && c.finish_reason)) state[i].done = true;
+    else if (!reqs[i].sse || (c && c.delta && c.delta.content)) state[i].chunks++;
+  };
+  // Stopped before the requests: the gateway's requests wait in srv's socket.
+  srv.proc.kill('SIGSTOP');
+  const runs = reqs.map((r, i) => run(gw, r, { timeout: 60000, onObj: onObj(i) }));
+  await sleep(150);
+  for (let k = 0; k < 50 && !state.every((x) => x.chunks >= 3) && !state.some((x) => x.done); k++) {
+    srv.proc.kill('SIGCONT');
+    await sleep(1);
+    srv.proc.kill('SIGSTOP');
+    await sleep(40);
+  }
+  const atKill = state.map((x) => (x.done ? 'done' : x.chunks));
+  await kill(srv, 'SIGKILL');
+  onKilled();
+  console.log(`     chunks per stream when the serving node was killed: ${JSON.stringify(atKill)}`);
+  const mid = state.filter((x) => !x.done && x.chunks > 0).length;
+  const outs = await Promise.all(runs);
+  for (const [i, o] of outs.entries()) {
+    const ref = refs[i];
+    const what = `${reqs[i].label} (${atKill[i]} chunks at the kill)`;
+    const same = (k, a, b) => assert.deepEqual(a, b, `${what} ${k}: ${JSON.stringify(a)}, uninterrupted ${JSON.stringify(b)}`);
+    assert.equal(o.error, null, `${what}: ${o.error}`);
+    assert.ok(!o.objs.some((x) => x.error), `${what}: an error line`);
+    assert.ok(!o.objs.some((x) => '_om_tokens' in x || '_om_resume' in x), `${what}: internal fields reached the client`);
+    same('text', o.text, ref.text);
+    if (reqs[i].sse) {
+      assert.ok(o.done, `${what}: [DONE]`);
+      same('finish_reason', o.finish, ref.finish);
+      same('usage', o.usage && { p: o.usage.prompt_tokens, c: o.usage.completion_tokens }, ref.usage && { p: ref.usage.prompt_tokens, c: ref.usage.completion_tokens });
+    } else {
+      assert.ok(o.final, `${what}: a final chunk`);
+      same('eval_count', o.final.eval_count, ref.final.eval_count);
+      same('prompt_eval_count', o.final.prompt_eval_count, ref.final.prompt_eval_count);
+      same('done_reason', o.final.done_reason, ref.final.done_reason);
+      assert.ok(o.final.total_duration > 0);
+    }
+  }
+  assert.ok(mid >= reqs.length / 2, `at least half the streams were mid-stream when the node died (per stream: ${JSON.stringify(atKill)})`);
+  return { refs, outs, atKill };
+}
 
 try {
   await t('three nodes; models created on one node reach all nodes', async () => {
@@ -111,58 +181,13 @@ try {
 
   let srvKilled = false;
   await t('8 streams; the serving node is SIGKILLed mid-stream; every text is the uninterrupted greedy text', async () => {
-    const gw = nodes[0];
-    const srv = nodes[1];
-    const fwd = { 'X-OllamaMax-Forwarded': nodes.token };
-    // Reference: the same 8 requests served by srv itself (the forwarded header makes it
-    // serve locally, without proxying); this also loads the model on srv only.
-    const refs = await Promise.all(PROMPTS.map((p) => streamPost(srv, '/api/generate', genBody(p), { headers: fwd, timeout: 30000 })));
+    const reqs = PROMPTS.map((p) => ({ label: JSON.stringify(p), path: '/api/generate', body: genBody(p) }));
+    const { refs } = await failoverRound(nodes[0], nodes[1], reqs, () => (srvKilled = true));
     for (const [i, r] of refs.entries()) {
-      assert.equal(r.error, null, `reference ${i}: ${r.error}`);
-      assert.ok(r.final, `reference ${i} has a final chunk`);
       const ids = r.objs.flatMap((o) => o._om_tokens || []);
       assert.equal(ids.length, r.final.eval_count, `reference ${i}: _om_tokens add up to eval_count`);
       assert.ok(r.final.eval_count >= 10, `reference ${i}: ${r.final.eval_count} tokens`);
     }
-    // The gateway sees stories loaded on srv only, so least_loaded sends all eight there.
-    await waitStatus(gw, (s) => s.nodes.filter((m) => m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
-      5000, 'stories loaded on the serving node only');
-
-    const state = PROMPTS.map(() => ({ chunks: 0, done: false }));
-    const onObj = (i) => (o) => {
-      if (o.done) state[i].done = true;
-      else state[i].chunks++;
-    };
-    // Stopped before the requests: the gateway's requests wait in srv's socket; then
-    // short CPU slices until every stream has its first few chunks.
-    srv.proc.kill('SIGSTOP');
-    const runs = PROMPTS.map((p, i) => streamPost(gw, '/api/generate', genBody(p), { timeout: 60000, onObj: onObj(i) }));
-    await sleep(150);
-    for (let k = 0; k < 50 && !state.every((x) => x.chunks >= 3) && !state.some((x) => x.done); k++) {
-      srv.proc.kill('SIGCONT');
-      await sleep(1);
-      srv.proc.kill('SIGSTOP');
-      await sleep(40);
-    }
-    const atKill = state.map((x) => (x.done ? 'done' : x.chunks));
-    await kill(srv, 'SIGKILL');
-    srvKilled = true;
-    console.log(`     chunks per stream when the serving node was killed: ${JSON.stringify(atKill)}`);
-    const mid = state.filter((x) => !x.done && x.chunks > 0).length;
-    const outs = await Promise.all(runs);
-    for (const [i, o] of outs.entries()) {
-      assert.equal(o.error, null, `stream ${i}: ${o.error}`);
-      assert.ok(o.final, `stream ${i} has a final chunk`);
-      assert.ok(!o.objs.some((x) => x.error), `stream ${i}: an error line`);
-      assert.ok(!o.objs.some((x) => '_om_tokens' in x || '_om_resume' in x), `stream ${i}: internal fields reached the client`);
-      const show = (k) => `stream ${i} (${JSON.stringify(PROMPTS[i])}, ${atKill[i]} chunks at the kill) ${k}: ${JSON.stringify(k === 'text' ? o.text : o.final[k])}, uninterrupted ${JSON.stringify(k === 'text' ? refs[i].text : refs[i].final[k])}`;
-      assert.equal(o.text, refs[i].text, show('text'));
-      assert.equal(o.final.eval_count, refs[i].final.eval_count, show('eval_count'));
-      assert.equal(o.final.prompt_eval_count, refs[i].final.prompt_eval_count, show('prompt_eval_count'));
-      assert.equal(o.final.done_reason, refs[i].final.done_reason, show('done_reason'));
-      assert.ok(o.final.total_duration > 0);
-    }
-    assert.ok(mid >= 4, `at least half the streams were mid-stream when the node died (per stream: ${JSON.stringify(atKill)})`);
   });
 
   await t('after the failover: the dead node is down, the others still serve', async () => {
@@ -178,6 +203,24 @@ try {
     const s = await status(nodes[2]);
     assert.ok(rest.some((n) => n.id === s.leader), 'a live leader');
   });
+  await t('chat and OpenAI streams fail over too (the killed node back first, then another one killed)', async () => {
+    assert.ok(srvKilled, 'needs the first failover');
+    await restart(nodes[1]);
+    for (const n of nodes) {
+      await waitStatus(n, (s) => s.nodes.every((m) => m.state === 'up' && m.models.includes('stories:latest')), 15000, 'all up, all holding stories');
+    }
+    const reqs = [];
+    for (const p of PROMPTS.slice(0, 4)) {
+      reqs.push({ label: `chat ${JSON.stringify(p)}`, path: '/api/chat',
+        body: { model: 'stories', messages: [{ role: 'user', content: p }], stream: true, options: { temperature: 0, num_predict: NUM_PREDICT } } });
+    }
+    for (const p of PROMPTS.slice(4, 6)) {
+      reqs.push({ label: `v1 ${JSON.stringify(p)}`, path: '/v1/chat/completions', sse: true,
+        body: { model: 'stories', messages: [{ role: 'user', content: p }], stream: true, temperature: 0, max_tokens: NUM_PREDICT, stream_options: { include_usage: true } } });
+    }
+    await failoverRound(nodes[0], nodes[2], reqs);
+  });
+
 } catch (e) {
   fails++;
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);

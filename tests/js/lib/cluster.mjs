@@ -455,3 +455,57 @@ export function runCli(node, args, timeout = 20000) {
       resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr }));
   });
 }
+
+// Streams an OpenAI-style SSE POST (/v1/...): calls onObj(obj) per `data:` event.
+// Returns {status, objs, text (choices[0].delta.content), finish (last finish_reason),
+// usage, done ([DONE] seen), error}. Bounded by `timeout`.
+export async function streamSSE(node, path, body, { timeout = 60000, headers = {}, onObj } = {}) {
+  const res = await fetchT(node.api + path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } }, timeout);
+  const out = { status: res.status, objs: [], text: '', finish: null, usage: null, done: false, error: null };
+  if (res.status !== 200) {
+    out.error = `${res.status} ${await res.text()}`;
+    return out;
+  }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  const take = (line) => {
+    line = line.replace(/\r$/, '');
+    if (!line.startsWith('data:')) return;
+    const data = line.slice(5).trim();
+    if (data === '[DONE]') {
+      out.done = true;
+      return;
+    }
+    let obj;
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      out.error = `not JSON: ${data.slice(0, 200)}`;
+      return;
+    }
+    out.objs.push(obj);
+    if (obj.error) out.error = typeof obj.error === 'string' ? obj.error : JSON.stringify(obj.error);
+    const c = obj.choices && obj.choices[0];
+    if (c && c.delta && typeof c.delta.content === 'string') out.text += c.delta.content;
+    if (c && c.finish_reason) out.finish = c.finish_reason;
+    if (obj.usage) out.usage = obj.usage;
+    if (onObj) onObj(obj);
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        take(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    }
+    take(buf + dec.decode());
+  } catch (e) {
+    out.error = out.error || `stream broke after ${out.objs.length} events (${out.done ? 'after' : 'before'} [DONE]): ${e.message}`;
+  }
+  return out;
+}
