@@ -62,6 +62,10 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     struct creq *q = req->data;
     craft *cc = q->c;
     cc->n_raft_applies--;
+    if (status != 0 && cc->raft_closing) {
+        creq_finish(cc, q, OM_ECANCELED, "craft stopped before the command was applied");
+        return;
+    }
     if (status != 0) {
         creq_finish(cc, q, craft_map_raft_rc(status), "raft apply: %s", raft_strerror(status));
         return;

@@ -604,6 +604,92 @@ static void test_timeout_and_stop(void **state)
     node_stop(&ns[0]);   /* with that apply still held by raft */
 }
 
+struct writer { struct node *n; int id, count, ok, timeouts; };
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    char err[256], buf[32];
+    for (int i = 0; i < w->count; i++) {
+        /* each writer has its own entry range; tiny timeouts on odd entries
+         * abandon requests that raft still holds (freed later) */
+        int len = snprintf(buf, sizeof buf, "entry-%d", w->id * 100000 + i);
+        int rc = craft_apply(w->n->c, buf, (size_t)len, (i & 1) ? 1 : 5000, err, sizeof err);
+        if (rc == 0)
+            w->ok++;
+        else if (rc == OM_ETIMEDOUT)
+            w->timeouts++;
+        else
+            fail_msg("writer %d: %s", w->id, err);
+    }
+    return NULL;
+}
+
+struct blocked { struct node *n; int rc; };
+
+static void *blocked_main(void *arg)
+{
+    struct blocked *b = arg;
+    char err[256];
+    b->rc = craft_apply(b->n->c, "entry-1", 7, 20000, err, sizeof err);
+    return NULL;
+}
+
+static void test_threads_and_stop(void **state)
+{
+    (void)state;
+    /* many threads write through one leader at once */
+    struct node n;
+    node_init(&n, 0x7001);
+    node_start(&n, true, 16);
+    assert_int_equal(wait_leader(&n, 1, 2000), 0);
+    enum { NW = 6 };
+    int per = quick() ? 20 : 60;
+    pthread_t th[NW];
+    struct writer w[NW];
+    for (int i = 0; i < NW; i++) {
+        w[i] = (struct writer){ &n, i + 1, per, 0, 0 };
+        pthread_create(&th[i], NULL, writer_main, &w[i]);
+    }
+    int ok = 0, tmo = 0;
+    for (int i = 0; i < NW; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        tmo += w[i].timeouts;
+        assert_true(w[i].ok >= per / 2);   /* every 5000 ms apply succeeded */
+    }
+    /* every committed entry gets applied, including those whose callers
+     * gave up (their requests are freed by raft's callback; ASan checks) */
+    struct craft_info in;
+    uint64_t end = now_ms() + 3000;
+    do {
+        usleep(10000);
+        craft_info(n.c, &in);
+    } while (in.last_applied < in.commit_index && now_ms() < end);
+    assert_true(in.last_applied == in.commit_index);
+    fprintf(stderr, "%d threads: %d applies confirmed, %d timed out (1 ms)\n", NW, ok, tmo);
+
+    /* stop with a caller blocked inside craft_apply: it returns at once */
+    struct node ns[2];
+    node_init(&ns[0], 0x7002);
+    node_init(&ns[1], 0x7003);
+    node_start(&ns[0], true, 0);
+    node_start(&ns[1], false, 0);
+    assert_int_equal(wait_leader(ns, 1, 2000), 0);
+    add_ok(ns, 1, &ns[1], CRAFT_VOTER);
+    node_stop(&ns[1]);   /* no quorum from now on: applies hang until stop */
+    struct blocked b = { &ns[0], 1 };
+    pthread_t bt;
+    pthread_create(&bt, NULL, blocked_main, &b);
+    usleep(100000);
+    uint64_t t0 = now_ms();
+    node_stop(&ns[0]);
+    pthread_join(bt, NULL);
+    assert_true(now_ms() - t0 < 3000);
+    assert_true(b.rc == OM_ECANCELED || b.rc == CRAFT_ENOTLEADER);
+    node_stop(&n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -615,6 +701,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup(test_standby_remove_transfer, next_test),
         cmocka_unit_test_setup(test_concurrent_adds, next_test),
         cmocka_unit_test_setup(test_timeout_and_stop, next_test),
+        cmocka_unit_test_setup(test_threads_and_stop, next_test),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
