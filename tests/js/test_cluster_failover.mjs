@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, sleep, synth } from './lib/server.mjs';
 import {
   startCluster, status, waitStatus, waitFor, member, kill, stopAll, dumpLogs, watchdog, testOk,
-  postJSON, getJSON, blobDigestOn, streamPost, streamSSE, setSetting, brief, runCli, restart,
+  postJSON, getJSON, blobDigestOn, streamPost, streamSSE, setSetting, brief, runCli, restart, servedBy,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -131,17 +131,77 @@ try {
 
   await t('round_robin spreads requests over the nodes', async () => {
     const answer = await setSetting(nodes[1], nodes, 'routing', 'round_robin');
-    for (let i = 0; i < 6; i++) {
-      const g = await postJSON(nodes[0], '/api/generate', { model: 'tiny', prompt: `hello ${i}`, raw: true, stream: false, options: { num_predict: 3 } }, 30000);
+    const gen = (via, i) => async () => {
+      const g = await postJSON(via, '/api/generate', { model: 'tiny', prompt: `hello ${i}`, raw: true, stream: false, options: { num_predict: 3 } }, 30000);
       assert.equal(g.status, 200, g.text);
       assert.equal(g.json.done, true);
-    }
+    };
+    for (let i = 0; i < 6; i++) await gen(nodes[0], i)();
     // Six requests rotating over three candidates: the model is loaded on all three.
     const s = await waitStatus(nodes[0], (st) => st.nodes.filter((m) => m.loaded.includes('tiny:latest')).length === 3, 5000,
       'tiny loaded on all three nodes');
     console.log(`     loaded: ${JSON.stringify(s.nodes.map((m) => [m.name, m.loaded]))}`);
+    // Now that every node has it loaded, who served each request (from /api/ps keep-alive deadlines).
+    const counts = new Map();
+    for (let i = 0; i < 6; i++) {
+      const ids = await servedBy(nodes[1], 'tiny:latest', gen(nodes[0], i));
+      assert.equal(ids.length, 1, `request ${i} served by ${JSON.stringify(ids)}`);
+      counts.set(ids[0], (counts.get(ids[0]) || 0) + 1);
+    }
+    console.log(`     round_robin, 6 requests: ${JSON.stringify([...counts].map(([id, c]) => [nodes.find((n) => n.id === id).label, c]))}`);
+    assert.deepEqual([...counts.values()], [2, 2, 2], 'two requests per node');
     await setSetting(nodes[2], nodes, 'routing', 'least_loaded');
     assert.equal(answer.routing, 'round_robin', `the POST's answer shows the change: ${JSON.stringify(answer)}`);
+  });
+
+  await t('latency: a gateway tries every node it has not measured yet', async () => {
+    await setSetting(nodes[0], nodes, 'routing', 'latency');
+    try {
+      // node1 has proxied nothing so far (the requests above went through node0).
+      const seen = new Set();
+      const order = [];
+      for (let i = 0; i < 3; i++) {
+        const ids = await servedBy(nodes[0], 'tiny:latest', async () => {
+          const g = await postJSON(nodes[1], '/api/generate', { model: 'tiny', prompt: `l ${i}`, raw: true, stream: false, options: { num_predict: 2 } }, 30000);
+          assert.equal(g.status, 200, g.text);
+        });
+        assert.equal(ids.length, 1, `request ${i} served by ${JSON.stringify(ids)}`);
+        seen.add(ids[0]);
+        order.push(nodes.find((n) => n.id === ids[0]).label);
+      }
+      assert.equal(seen.size, 3, `the first three requests through a new gateway go to three different nodes: ${order}`);
+    } finally {
+      await setSetting(nodes[1], nodes, 'routing', 'least_loaded');
+    }
+  });
+
+  await t('prefix_affinity: every turn of a conversation goes to the same node, whatever the gateway', async () => {
+    await setSetting(nodes[0], nodes, 'routing', 'prefix_affinity');
+    try {
+      const where = [];
+      for (let c = 0; c < 6; c++) {
+        const messages = [{ role: 'user', content: `conversation ${c}: tell me about the number ${c * 7}` }];
+        const served = [];
+        for (let turn = 0; turn < 3; turn++) {
+          const via = nodes[(c + turn) % 3];
+          let reply;
+          const ids = await servedBy(nodes[0], 'tiny:latest', async () => {
+            const r = await postJSON(via, '/api/chat', { model: 'tiny', messages, stream: false, options: { num_predict: 4, temperature: 0 } }, 30000);
+            assert.equal(r.status, 200, r.text);
+            reply = r.json.message;
+          });
+          assert.equal(ids.length, 1, `conversation ${c} turn ${turn} served by ${JSON.stringify(ids)}`);
+          served.push(ids[0]);
+          messages.push({ role: 'assistant', content: reply.content }, { role: 'user', content: `and turn ${turn + 1}?` });
+        }
+        assert.equal(new Set(served).size, 1, `conversation ${c} moved between nodes: ${served.map((id) => nodes.find((n) => n.id === id).label)}`);
+        where.push(nodes.find((n) => n.id === served[0]).label);
+      }
+      console.log(`     conversations -> nodes: ${JSON.stringify(where)}`);
+      assert.ok(new Set(where).size >= 2, `six conversations all on one node: ${where}`);
+    } finally {
+      await setSetting(nodes[1], nodes, 'routing', 'least_loaded');
+    }
   });
 
   await t('drain (CLI): no new requests reach the drained node; undrain (HTTP) brings it back', async () => {

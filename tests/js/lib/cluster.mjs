@@ -509,3 +509,25 @@ export async function streamSSE(node, path, body, { timeout = 60000, headers = {
   }
   return out;
 }
+
+// node_id -> expires_at (ms) of `model` on every node, from /api/ps on `via` (which
+// lists the up peers' loaded models with node_id).
+export async function psExpiry(via, model) {
+  const ps = await getJSON(via, '/api/ps');
+  const m = new Map();
+  for (const e of ps.models) if (e.name === model && e.node_id) m.set(e.node_id, Date.parse(e.expires_at));
+  return m;
+}
+
+// Which node(s) served the requests made by fn(): those whose keep-alive deadline for
+// `model` moved (by more than 2 ms; peers' figures jitter by nanoseconds). The model
+// must already be loaded where it may be served, so that its entry exists before.
+export async function servedBy(via, model, fn) {
+  const before = await psExpiry(via, model);
+  await sleep(5);
+  await fn();
+  const after = await psExpiry(via, model);
+  const ids = [];
+  for (const [id, t] of after) if (!before.has(id) || t - before.get(id) > 2) ids.push(id);
+  return ids;
+}
