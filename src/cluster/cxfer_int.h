@@ -1,7 +1,7 @@
-/* cluster/cxfer: private layout shared by cxfer.c (transfers over curl
- * multi, scheduling, the public call) and cxfer_state.c (the partial file,
- * the state file of finished chunks, the sha256 checks).
- *
+/* cluster/cxfer: private layout shared by cxfer.c (the public call, the
+ * sha256 check and the mismatch handling), cxfer_run.c (the chunk transfers
+ * over curl multi, scheduling over the peers) and cxfer_state.c (the partial
+ * file, the state file of finished chunks, the sha256 of files and chunks). *
  * State file blobs/sha256-<hex>-xfer.state, text:
  *   "omxfer 1 sha256:<hex> <size> <chunk>\n"   header
  *   "<index>\n"                                one line per finished chunk
@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <curl/curl.h>
+#include <zstd.h>
 
 #include "cluster/cxfer.h"
 
@@ -81,5 +84,57 @@ int cxfer_files_commit(struct cxfer_files *f, char *err, size_t errlen);
 void cxfer_files_discard(struct cxfer_files *f);
 /* Closes the files (unlocks) and frees the tables; keeps what is on disk. */
 void cxfer_files_close(struct cxfer_files *f);
+
+/* ---- transfers (cxfer_run.c) ---- */
+
+struct cxfer_job;
+
+/* A peer as one fetch sees it. */
+struct cxfer_pst {
+    char addr[256];
+    char url[512];
+    bool dead, notfound;   /* notfound: it answered 404 or 410 */
+    int active, busy;
+    int64_t paused_until;
+    char why[200];
+};
+
+/* One chunk asked from one peer (a slot of cxfer_job.xf; h == NULL: free). */
+struct cxfer_tx {
+    struct cxfer_job *x;
+    int chunk, peer;
+    int64_t off, len, got, wire, wire_max;
+    int64_t last_ns;   /* start, then the last header or body bytes */
+    CURL *h;
+    struct curl_slist *hl;
+    bool checked, zstd, zend, failed;
+    char crange[128], cenc[64];
+    ZSTD_DCtx *dz;
+    char why[200];
+    int status;
+};
+
+/* One fetch: its files, peers, options (defaults filled in) and slots. */
+struct cxfer_job {
+    struct cxfer_files f;
+    struct cxfer_pst peers[CXFER_MAX_PEERS];
+    int npeers;
+    struct cxfer_opts o;
+    CURLM *m;
+    struct cxfer_tx *xf;   /* o.max_parallel slots; h == NULL when free */
+    int nactive;
+    int ntodo, scan_from; /* chunks to do; none below scan_from */
+    int16_t *cpeer;    /* peer that served each chunk in this attempt (-1: none) */
+    int16_t *avoid;    /* peer to avoid per chunk (-1: none) */
+    struct cxfer_progress prog;
+    int64_t done_bytes; /* finished chunks */
+    char zbuf[1 << 16];
+};
+
+/* Fetches every chunk still to do (CH_TODO) from the live peers, recording
+ * finished ones; returns 0 when all are in and recorded, OM_ECANCELED,
+ * OM_ENOTFOUND / OM_EIO when every peer was dropped (err lists why), or a
+ * local file error. Progress goes to x->o.progress on the way. */
+int cxfer_run_chunks(struct cxfer_job *x, char *err, size_t errlen);
 
 #endif
