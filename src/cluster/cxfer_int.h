@@ -1,7 +1,8 @@
 /* cluster/cxfer: private layout shared by cxfer.c (the public call, the
  * sha256 check and the mismatch handling), cxfer_run.c (the chunk transfers
  * over curl multi, scheduling over the peers) and cxfer_state.c (the partial
- * file, the state file of finished chunks, the sha256 of files and chunks). *
+ * file, the state file of finished chunks, the sha256 of files and chunks).
+ *
  * State file blobs/sha256-<hex>-xfer.state, text:
  *   "omxfer 1 sha256:<hex> <size> <chunk>\n"   header
  *   "<index>\n"                                one line per finished chunk
