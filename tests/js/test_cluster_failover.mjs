@@ -3,7 +3,8 @@
 // nodes; a drained node gets no new requests; eight concurrent greedy streams sent to a gateway are served by another
 // node, which is SIGKILLed mid-stream: every stream completes without an error
 // line, with exactly the uninterrupted text and counts. Then the same for /api/chat
-// and /v1/chat/completions streams, after the killed node has come back.
+// and /v1/chat/completions streams served by the Raft leader, after the first
+// killed node has come back.
 //
 // stories260K makes ~16k tokens/s, far faster than a test can react, so the
 // serving node is SIGSTOPped before the streams are sent and then given short
@@ -263,7 +264,7 @@ try {
     const s = await status(nodes[2]);
     assert.ok(rest.some((n) => n.id === s.leader), 'a live leader');
   });
-  await t('chat and OpenAI streams fail over too (the killed node back first, then another one killed)', async () => {
+  await t('chat and OpenAI streams fail over too, the serving node being the Raft leader (the first killed node back first)', async () => {
     assert.ok(srvKilled, 'needs the first failover');
     await restart(nodes[1]);
     for (const n of nodes) {
@@ -278,7 +279,15 @@ try {
       reqs.push({ label: `v1 ${JSON.stringify(p)}`, path: '/v1/chat/completions', sse: true,
         body: { model: 'stories', messages: [{ role: 'user', content: p }], stream: true, temperature: 0, max_tokens: NUM_PREDICT, stream_options: { include_usage: true } } });
     }
-    await failoverRound(nodes[0], nodes[2], reqs);
+    // This time the serving node is the Raft leader.
+    const s = await status(nodes[0]);
+    const srv = nodes.find((n) => n.id === s.leader);
+    assert.ok(srv, `leader ${s.leader} is one of ours`);
+    const gw = nodes.find((n) => n !== srv);
+    console.log(`     serving node: the leader ${srv.label}; gateway ${gw.label}`);
+    await failoverRound(gw, srv, reqs);
+    const rest = nodes.filter((n) => n !== srv);
+    await waitStatus(rest[0], (st) => st.leader && st.leader !== srv.id && rest.some((n) => n.id === st.leader), 5000, 'a new leader');
   });
 
 } catch (e) {
