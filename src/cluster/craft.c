@@ -12,13 +12,17 @@
  * - io.version is set to 2 after raft_uv_init (0.15 sets 1; see c-deps.md). */
 #include "cluster/craft_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/om.h"
 
@@ -355,7 +359,13 @@ static int loop_setup(craft *c)
         }
     }
     if ((rv = raft_start(&c->raft)) != 0) {
-        start_report(c, OM_EIO, "raft_start in %s at %s: %s", c->dir, c->addr, raft_errmsg(&c->raft));
+        /* libraft leaves the cause in one of three places */
+        const char *why = c->transport.errmsg[0] ? c->transport.errmsg
+                          : c->io.errmsg[0]      ? c->io.errmsg
+                          : raft_errmsg(&c->raft);
+        if (!why || !*why)
+            why = raft_strerror(rv);
+        start_report(c, OM_EIO, "raft_start in %s at %s: %s", c->dir, c->addr, why);
         return -2;
     }
     uv_timer_start(&c->tick, tick_cb, CRAFT_TICK_MS, CRAFT_TICK_MS);
@@ -391,6 +401,35 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+/* libraft 0.15 takes IPv4 "a.b.c.d:port" only and reports a failed bind as
+ * a bare "I/O error": check both here to say what is wrong. */
+static int check_addr(const char *addr, char *err, size_t errlen)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    size_t hl = colon ? (size_t)(colon - addr) : 0;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    if (!colon || hl == 0 || hl >= sizeof host || !end || *end || end == colon + 1 || port < 1 || port > 65535)
+        return om_err(err, errlen, OM_EINVAL, "raft address '%s' is not IPv4:PORT", addr);
+    memcpy(host, addr, hl);
+    host[hl] = '\0';
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return om_err(err, errlen, OM_EINVAL, "raft address '%s': '%s' is not an IPv4 address", addr, host);
+    sa.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return om_err(err, errlen, -errno, "raft address '%s': socket: %s", addr, strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);   /* as libuv binds */
+    int rc = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        rc = om_err(err, errlen, -errno, "raft address %s: %s", addr, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 static void craft_free(craft *c)
 {
     pthread_mutex_destroy(&c->mu);
@@ -407,9 +446,12 @@ int craft_start(const struct craft_cfg *cfg, craft **out, char *err, size_t errl
         return om_err(err, errlen, OM_EINVAL, "craft_start: dir, addr and a non-zero id are required");
     if (!cfg->fsm.apply || !cfg->fsm.snapshot || !cfg->fsm.restore)
         return om_err(err, errlen, OM_EINVAL, "craft_start: fsm apply, snapshot and restore are required");
-    if (strlen(cfg->addr) >= 64 || !strchr(cfg->addr, ':'))
-        return om_err(err, errlen, OM_EINVAL, "craft_start: raft address '%s' is not HOST:PORT", cfg->addr);
-    int rc = mkdir_p(cfg->dir);
+    if (strlen(cfg->addr) >= 64)
+        return om_err(err, errlen, OM_EINVAL, "craft_start: raft address '%.64s…' is too long", cfg->addr);
+    int rc = check_addr(cfg->addr, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = mkdir_p(cfg->dir);
     if (rc != 0)
         return om_err(err, errlen, rc, "raft dir %s: %s", cfg->dir, om_strerror(rc));
 

@@ -130,11 +130,17 @@ static void change_cb(struct raft_change *req, int status)
  * finished or submitted (the pump may go on), false to wait for a tick. */
 static bool change_step(craft *c, struct creq *q)
 {
+    const struct raft_server *s = conf_get(c, q->id);
+    /* After a committed step the goal may hold although this node no longer
+     * leads (a leader that removed or demoted itself steps down). */
+    if (q->steps > 0 && (q->kind == CREQ_REMOVE ? !s : s && s->role == q->role)) {
+        creq_finish(c, q, 0, NULL);
+        return true;
+    }
     if (raft_state(&c->raft) != RAFT_LEADER) {
         creq_finish(c, q, CRAFT_ENOTLEADER, "not the leader");
         return true;
     }
-    const struct raft_server *s = conf_get(c, q->id);
     int rv = 0;
     const char *what = "";
     q->change.data = q;

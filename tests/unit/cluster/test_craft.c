@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/om.h"
@@ -350,14 +351,56 @@ static void test_single_node(void **state)
     apply_n(&n, 1, 6, 2);
     node_stop(&n);
 
+    /* the raft address in use: a clear error at start */
+    struct node other;
+    node_init(&other, 0xabd);
+    node_start(&other, true, 0);
+    struct node clash;
+    node_init(&clash, 0xabe);
+    struct craft_cfg cc = { .dir = clash.dir, .id = clash.id, .addr = other.addr, .bootstrap = true,
+                            .fsm = { tfsm_apply, tfsm_snapshot, tfsm_restore, &clash.fsm } };
+    craft *cl = NULL;
+    err[0] = '\0';
+    int rc = craft_start(&cc, &cl, err, sizeof err);
+    fprintf(stderr, "address in use: rc %d: %s\n", rc, err);
+    assert_int_not_equal(rc, 0);
+    assert_null(cl);
+    assert_non_null(strstr(err, other.addr));
+    assert_non_null(strstr(err, "in use"));
+    node_stop(&other);
+
+    /* a damaged log: a clear error at start, nothing leaks */
+    struct node dmg;
+    node_init(&dmg, 0xabf);
+    char seg[192];
+    assert_int_equal(mkdir(dmg.dir, 0700), 0);   /* its parent is this test's dir */
+    snprintf(seg, sizeof seg, "%s/0000000000000001-0000000000000003", dmg.dir);
+    FILE *f = fopen(seg, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 131 + 7) & 0xff, f);
+    fclose(f);
+    struct craft_cfg dc = { .dir = dmg.dir, .id = dmg.id, .addr = dmg.addr, .bootstrap = true,
+                            .fsm = { tfsm_apply, tfsm_snapshot, tfsm_restore, &dmg.fsm } };
+    rc = craft_start(&dc, &cl, err, sizeof err);
+    fprintf(stderr, "damaged log: rc %d: %s\n", rc, err);
+    assert_int_not_equal(rc, 0);
+    assert_null(cl);
+    assert_non_null(strstr(err, dmg.dir));
+
     /* bad configurations */
     struct craft_cfg bad = { .dir = n.dir, .id = 0, .addr = n.addr,
                              .fsm = { tfsm_apply, tfsm_snapshot, tfsm_restore, &n.fsm } };
     craft *c = NULL;
     assert_int_equal(craft_start(&bad, &c, err, sizeof err), OM_EINVAL);
     bad.id = 5;
-    bad.addr = "no-port";
-    assert_int_equal(craft_start(&bad, &c, err, sizeof err), OM_EINVAL);
+    const char *bad_addrs[] = { "no-port", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "localhost:4000",
+                                "::1:4000", ":4000", "127.0.0.1:12x" };
+    for (size_t i = 0; i < OM_ARRAY_LEN(bad_addrs); i++) {
+        bad.addr = bad_addrs[i];
+        assert_int_equal(craft_start(&bad, &c, err, sizeof err), OM_EINVAL);
+        assert_non_null(strstr(err, bad_addrs[i]));
+    }
     assert_null(c);
     craft_stop(NULL);
 }
@@ -524,6 +567,18 @@ static void test_standby_remove_transfer(void **state)
     assert_true(is_leader(&ns[to]));
     apply_n(ns, 3, 7, 2);
     wait_count(&ns[li], 9, 3000);
+
+    /* the leader removes itself: it succeeds, the leader steps down and the
+     * other two elect one of them */
+    li = wait_leader(ns, 3, 2000);
+    assert_int_equal(craft_remove(ns[li].c, ns[li].id, 5000, err, sizeof err), 0);
+    node_stop(&ns[li]);
+    int nl = wait_leader(ns, 3, 5000);
+    assert_true(nl != li);
+    craft_info(ns[nl].c, &in);
+    assert_int_equal(in.n_servers, 2);
+    assert_null(find_server(&in, ns[li].id));
+    apply_n(ns, 3, 9, 1);
     stop_all(ns, 3);
 }
 
