@@ -6,7 +6,10 @@
  * Several instances may live in one process (tests do this).
  *
  * The program must ignore SIGPIPE (raft_uv_tcp writes to dead peers);
- * craft_start does signal(SIGPIPE, SIG_IGN) itself when it is still SIG_DFL. */
+ * craft_start does signal(SIGPIPE, SIG_IGN) itself when it is still SIG_DFL.
+ * Log entries and snapshots are framed (u64 length + bytes + padding to 8:
+ * libraft 0.15's segment format needs 8-byte multiples); the FSM sees only
+ * the bytes given to craft_apply. */
 #ifndef CRAFT_H
 #define CRAFT_H
 
@@ -55,7 +58,10 @@ struct craft_cfg {
 int craft_start(const struct craft_cfg *cfg, craft **out, char *err, size_t errlen);
 
 /* Closes raft, stops and joins the loop thread, frees c. NULL is a no-op.
- * Pending blocking calls from other threads return OM_ECANCELED. */
+ * Pending blocking calls from other threads return OM_ECANCELED (they must
+ * not start after craft_stop began). A leader does not hand over first: the
+ * others elect a new one after their election timeout, as after a crash;
+ * call craft_transfer before for a quick planned hand-over. */
 void craft_stop(craft *c);
 
 /* Appends a copy of buf to the log and waits until it is committed and
@@ -66,13 +72,17 @@ void craft_stop(craft *c);
 int craft_apply(craft *c, const void *buf, size_t len, int timeout_ms, char *err, size_t errlen);
 
 /* Leader only. Adds server id at addr (as a spare first, then assigned to
- * role); one configuration change runs at a time, others queue and retry.
- * Idempotent: a server already present is only (re)assigned to role.
- * Returns 0 when the configuration holds the server in that role. */
+ * role; a voter is caught up before it votes); one configuration change runs
+ * at a time, others queue and retry. Idempotent: a server already present is
+ * only (re)assigned to role; present at another address: OM_EEXIST.
+ * Returns 0 when the configuration holds the server in that role,
+ * CRAFT_ENOTLEADER, OM_ETIMEDOUT, or OM_EIO (e.g. the new server could not
+ * be reached to catch up). */
 int craft_add(craft *c, uint64_t id, const char *addr, enum craft_role role, int timeout_ms,
               char *err, size_t errlen);
 int craft_assign(craft *c, uint64_t id, enum craft_role role, int timeout_ms, char *err, size_t errlen);
-/* Removes a server from the configuration; OM_ENOTFOUND when it is absent. */
+/* Removes a server from the configuration (the leader itself too: it steps
+ * down once the change commits); OM_ENOTFOUND when it is absent. */
 int craft_remove(craft *c, uint64_t id, int timeout_ms, char *err, size_t errlen);
 /* Leader only: hands leadership to voter `to` (0 = the most up-to-date voter)
  * and waits until this node is no longer leader. */

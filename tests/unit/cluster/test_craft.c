@@ -1,11 +1,13 @@
 /* tests: Raft glue (cluster/craft) with real libraft instances in this
  * process, on 127.0.0.1 with free ports and temporary dirs: one node
- * bootstrap + apply + restart; three voters apply the same entries; the
- * leader stopped -> a new leader within 2 s and writes go on; a stopped node
- * restarted from its dir catches up through an installed snapshot; standby
- * role and promotion; remove; leadership transfer; not-leader errors. The
- * FSM is a counter with an order-sensitive hash, so equal hashes mean equal
- * logs. */
+ * bootstrap + apply + restart, address in use, damaged log, bad addresses;
+ * three voters apply the same entries; the leader stopped -> a new leader
+ * within 2 s (election 300 ms) and writes go on; a stopped node restarted
+ * from its dir catches up through an installed snapshot; standby role,
+ * promotion, demotion, remove (the leader itself too), leadership transfer;
+ * four joins at once; not-leader and timeout errors; six writer threads with
+ * abandoned requests; stop with a caller blocked. The FSM counts entries
+ * with an order-sensitive hash, so equal hashes mean equal logs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
