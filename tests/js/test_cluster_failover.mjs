@@ -56,14 +56,14 @@ async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
     const r = await postJSON(n, '/api/generate', { model: 'stories', keep_alive: 0 }, 10000, fwd);
     assert.equal(r.status, 200, `unload on ${n.label}: ${r.text}`);
   }
-  await waitStatus(gw, (s) => s.nodes.every((m) => !m.loaded.includes('stories:latest')), 5000, 'stories unloaded everywhere');
+  await waitStatus(gw, (s) => s.nodes.every((m) => m.state !== 'up' || !m.loaded.includes('stories:latest')), 5000, 'stories unloaded everywhere');
   const refs = await Promise.all(reqs.map((r) => run(srv, r, { headers: fwd, timeout: 30000 })));
   for (const [i, r] of refs.entries()) {
     assert.equal(r.error, null, `reference ${reqs[i].label}: ${r.error}`);
     assert.ok(reqs[i].sse ? r.done && r.finish : r.final, `reference ${reqs[i].label} is complete`);
   }
   // The gateway sees the model loaded on srv only, so least_loaded sends every stream there.
-  await waitStatus(gw, (s) => s.nodes.filter((m) => m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
+  await waitStatus(gw, (s) => s.nodes.filter((m) => m.state === 'up' && m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
     5000, 'stories loaded on the serving node only');
   const state = reqs.map(() => ({ chunks: 0, done: false }));
   const onObj = (i) => (o) => {
@@ -288,6 +288,32 @@ try {
     await failoverRound(gw, srv, reqs);
     const rest = nodes.filter((n) => n !== srv);
     await waitStatus(rest[0], (st) => st.leader && st.leader !== srv.id && rest.some((n) => n.id === st.leader), 5000, 'a new leader');
+  });
+
+  await t('a request sent to a node that hangs (SIGSTOP, not yet marked down) is served elsewhere', async () => {
+    const alive = nodes.filter((n) => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);
+    assert.ok(alive.length >= 2, `two live nodes (${alive.map((n) => n.label)})`);
+    const [srv, gw] = alive;
+    const fwd = { 'X-OllamaMax-Forwarded': nodes.token };
+    for (const n of alive) assert.equal((await postJSON(n, '/api/generate', { model: 'stories', keep_alive: 0 }, 10000, fwd)).status, 200);
+    const ref = await streamPost(srv, '/api/generate', genBody(PROMPTS[7]), { headers: fwd, timeout: 30000 });
+    assert.equal(ref.error, null);
+    await waitStatus(gw, (s) => s.nodes.filter((m) => m.state === 'up' && m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
+      5000, 'stories loaded on the node about to hang only');
+    const t0 = Date.now();
+    srv.proc.kill('SIGSTOP');
+    let o;
+    try {
+      o = await streamPost(gw, '/api/generate', genBody(PROMPTS[7]), { timeout: 20000 });
+    } finally {
+      srv.proc.kill('SIGCONT');
+    }
+    console.log(`     answered after ${Date.now() - t0} ms`);
+    assert.equal(o.error, null, o.error);
+    assert.ok(o.final, 'a final chunk');
+    assert.equal(o.text, ref.text);
+    assert.equal(o.final.eval_count, ref.final.eval_count);
+    await waitStatus(gw, (s) => member(s, srv).state === 'up', 5000, 'the hung node up again');
   });
 
 } catch (e) {

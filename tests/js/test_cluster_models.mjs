@@ -161,6 +161,12 @@ try {
       assert.equal(g.status, 200, `generate solo on ${n.label}: ${g.text}`);
       assert.equal(g.json.done, true);
     }
+    const emb = await postJSON(other, '/api/embed', { model: 'solo', input: ['hello', 'world'] }, 30000);
+    assert.equal(emb.status, 200, `embed on a non-holder: ${emb.text}`);
+    assert.equal(emb.json.embeddings.length, 2);
+    const v1 = await postJSON(other, '/v1/chat/completions', { model: 'solo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 }, 30000);
+    assert.equal(v1.status, 200, `/v1/chat/completions on a non-holder: ${v1.text}`);
+    assert.equal(v1.json.object, 'chat.completion');
     const show = await postJSON(other, '/api/show', { model: 'solo' });
     assert.equal(show.status, 200, `show solo on ${other.label} (not a holder): ${show.text}`);
     const ps = await waitFor(async () => {
@@ -175,6 +181,22 @@ try {
       assert.equal(e.node, h.name, JSON.stringify(e));
     }
   }
+
+  await t('copy on one node applies to the cluster', async () => {
+    const r = await postJSON(nodes[3], '/api/copy', { source: 'tiny', destination: 'tiny-copy' });
+    assert.equal(r.status, 200, r.text);
+    for (const n of nodes) {
+      await waitStatus(n, (st) => st.nodes.every((m) => m.models.includes('tiny-copy:latest')), 15000, 'tiny-copy held by every node');
+      const show = await postJSON(n, '/api/show', { model: 'tiny-copy' });
+      assert.equal(show.status, 200, show.text);
+    }
+    const d = await fetchT(`${nodes[0].api}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'tiny-copy' }) });
+    assert.equal(d.status, 200, await d.text());
+    for (const n of nodes) {
+      await waitStatus(n, (st) => st.nodes.every((m) => !m.models.includes('tiny-copy:latest') && m.models.includes('tiny:latest')), 15000,
+        'tiny-copy gone, tiny kept');
+    }
+  });
 
   await t('delete on one node removes the model everywhere', async () => {
     for (const n of nodes) {
