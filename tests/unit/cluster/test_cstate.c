@@ -282,6 +282,19 @@ static void test_snapshot_restore(void **state)
     db = dump_all(b);
     assert_string_equal(da, db);
 
+    /* the restored database grows past its image (many pages of rows) */
+    for (int i = 1; i <= 300; i++) {
+        char id[17], name[64];
+        cstate_id_fmt(0x1000 + (uint64_t)i, id);
+        snprintf(name, sizeof name, "node-%d-with-a-longer-name-to-fill-pages", i);
+        ap_ok(b, cstate_cmd_node_put(id, name, "10.1.1.1:11434", "10.1.1.1:11435"));
+    }
+    json_t *many = cstate_nodes(b);
+    assert_int_equal(json_array_size(many), 302);
+    json_decref(many);
+    free(db);
+    db = dump_all(b);
+
     /* bad snapshots: rejected, state unchanged */
     unsigned char junk[4096];
     memset(junk, 0x5a, sizeof junk);
