@@ -358,7 +358,21 @@ static const struct {
     { "setting_put", op_setting_put },
 };
 
+static int run_cmd(cstate *st, const void *buf, size_t len, bool keep, char *err, size_t errlen);
+
 int cstate_apply(cstate *st, const void *buf, size_t len, char *err, size_t errlen)
+{
+    return run_cmd(st, buf, len, true, err, errlen);
+}
+
+int cstate_check(cstate *st, const void *buf, size_t len, char *err, size_t errlen)
+{
+    return run_cmd(st, buf, len, false, err, errlen);
+}
+
+/* Parses and runs one command in a transaction; commits it (keep) or rolls
+ * it back (a dry run). */
+static int run_cmd(cstate *st, const void *buf, size_t len, bool keep, char *err, size_t errlen)
 {
     if (len > CSTATE_MAX_CMD)
         return om_err(err, errlen, OM_EINVAL, "command of %zu bytes exceeds %u", len, CSTATE_MAX_CMD);
@@ -382,9 +396,9 @@ int cstate_apply(cstate *st, const void *buf, size_t len, char *err, size_t errl
         rc = fn(st, cmd, err, errlen);
         if (rc == OM_EIO)
             om_err(err, errlen, OM_EIO, "%s: sqlite: %s", op, sqlite3_errmsg(st->db));
-        if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        if (rc == 0 && keep && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = om_err(err, errlen, OM_EIO, "%s: commit: %s", op, sqlite3_errmsg(st->db));
-        if (rc != 0)
+        if (rc != 0 || !keep)
             sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         else
             st->version++;

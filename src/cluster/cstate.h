@@ -38,6 +38,11 @@ void cstate_close(cstate *st);   /* NULL is a no-op */
  * with err naming the field when the command is invalid (nothing changed),
  * OM_EIO on an SQLite failure (rolled back). Bumps the version on success. */
 int cstate_apply(cstate *st, const void *buf, size_t len, char *err, size_t errlen);
+/* A dry run of cstate_apply against this replica (rolled back, version
+ * unchanged): 0, or the error apply would give, with the reason in err. Lets
+ * an API answer 400 with the exact reason before proposing; advisory only
+ * (the leader's state may differ from this replica's). */
+int cstate_check(cstate *st, const void *buf, size_t len, char *err, size_t errlen);
 /* Serializes the whole database: *buf malloc'd, caller frees. */
 int cstate_snapshot(cstate *st, void **buf, size_t *len);
 /* Replaces the whole state by a snapshot (copied); on a bad snapshot the

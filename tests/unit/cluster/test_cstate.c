@@ -237,6 +237,9 @@ static void test_invalid_changes_nothing(void **state)
         "{\"op\":\"setting_put\",\"key\":\"color\",\"value\":\"blue\"}",
     };
     for (size_t i = 0; i < OM_ARRAY_LEN(bad); i++) {
+        char cerr[256] = "";
+        if (cstate_check(st, bad[i], strlen(bad[i]), cerr, sizeof cerr) == 0 || !cerr[0])
+            fail_msg("the dry run accepted invalid command %zu: %s", i, bad[i]);
         if (ap(st, bad[i]) == 0)
             fail_msg("accepted invalid command %zu: %s", i, bad[i]);
         char *after = dump_all(st);
@@ -244,6 +247,14 @@ static void test_invalid_changes_nothing(void **state)
             fail_msg("invalid command %zu changed the state: %s", i, bad[i]);
         free(after);
     }
+    assert_int_equal(cstate_version(st), v0);
+    /* a dry run of a valid command passes and changes nothing */
+    const char *good = "{\"op\":\"setting_put\",\"key\":\"routing\",\"value\":\"latency\"}";
+    char cerr[256];
+    assert_int_equal(cstate_check(st, good, strlen(good), cerr, sizeof cerr), 0);
+    char *after = dump_all(st);
+    assert_string_equal(before, after);
+    free(after);
     assert_int_equal(cstate_version(st), v0);
     /* limits that pass */
     assert_int_equal(ap(st, "{\"op\":\"setting_put\",\"key\":\"replication\",\"value\":\"1000\"}"), 0);
