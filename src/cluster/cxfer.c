@@ -101,7 +101,7 @@ static int find_liar(struct cxfer_job *x, const int *d, int nd, char *err, size_
         for (int k = 0; k < nd && !rc; k++)
             if (x->cpeer[d[k]] == q)
                 rc = cxfer_files_swap(&x->f, d[k]);
-        if (!rc && cxfer_files_verify(&x->f, NULL, 0) == 0) {
+        if (!rc && cxfer_files_verify(&x->f, true, NULL, 0) == 0) {
             om_log(OM_LOG_ERROR, "cluster",
                    "blob %s: peer %s served bytes that do not match the digest; the blob was "
                    "assembled from the other peers", x->f.digest, x->peers[q].addr);
@@ -118,12 +118,23 @@ static int find_liar(struct cxfer_job *x, const int *d, int nd, char *err, size_
 
 static int fetch(struct cxfer_job *x, char *err, size_t errlen)
 {
+    uint64_t t0 = om_time_ns();
     int rc = cxfer_run_chunks(x, err, errlen);
     if (rc)
         return rc;
-    rc = cxfer_files_verify(&x->f, err, errlen);
-    if (rc != OM_EFORMAT)
-        return rc ? rc : cxfer_files_commit(&x->f, err, errlen);
+    uint64_t t1 = om_time_ns();
+    rc = cxfer_files_verify(&x->f, false, err, errlen);
+    if (rc != OM_EFORMAT) {
+        if (!rc)
+            rc = cxfer_files_commit(&x->f, err, errlen);
+        if (!rc)
+            om_log(OM_LOG_INFO, "cluster",
+                   "blob %s: %" PRId64 " bytes (%" PRId64 " on the wire) in %.2f s, of which "
+                   "%.2f s for the rest of the sha256 check and the rename", x->f.digest,
+                   x->f.size - x->prog.resumed, x->prog.wire_bytes, (om_time_ns() - t0) / 1e9,
+                   (om_time_ns() - t1) / 1e9);
+        return rc;
+    }
 
     /* a mismatch: keep the first attempt as prev and fetch every chunk again,
      * each from another peer than the first time where there is one */
@@ -138,7 +149,7 @@ static int fetch(struct cxfer_job *x, char *err, size_t errlen)
     if (!rc)
         rc = cxfer_run_chunks(x, err, errlen);
     if (!rc)
-        rc = cxfer_files_verify(&x->f, err, errlen);
+        rc = cxfer_files_verify(&x->f, false, err, errlen);
     int nd = -1;
     int *d = rc == 0 || rc == OM_EFORMAT ? diff_chunks(x, &nd) : NULL;
     char who[600] = "";

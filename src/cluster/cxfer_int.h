@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "cluster/cxfer.h"
@@ -44,6 +45,8 @@ struct cxfer_files {
     int pfd;          /* prev, or -1 */
     int *pending;     /* chunks done in memory, not yet recorded */
     int npending;
+    EVP_MD_CTX *md;   /* sha256 of chunks [0, hashed), read back as they finish */
+    int hashed;       /* -1: the running hash is unusable (read error) */
 };
 
 static inline int64_t cxfer_chunk_len(const struct cxfer_files *f, int c)
@@ -65,9 +68,13 @@ void cxfer_files_done(struct cxfer_files *f, int c);
 int cxfer_files_flush(struct cxfer_files *f, char *err, size_t errlen);
 /* Empties the partial and the state (every chunk to do again). */
 int cxfer_files_reset(struct cxfer_files *f, char *err, size_t errlen);
-/* sha256 of the partial against the digest: 0, OM_EFORMAT on mismatch (err
- * names both digests), other codes for I/O. */
-int cxfer_files_verify(struct cxfer_files *f, char *err, size_t errlen);
+/* Feeds up to max finished chunks that follow the hashed prefix into the
+ * running sha256 (so the check at the end has little left to read). */
+void cxfer_files_hash_advance(struct cxfer_files *f, int max);
+/* sha256 of the partial against the digest (the running hash completed, or
+ * with full the whole file read again): 0, OM_EFORMAT on mismatch (err names
+ * both digests), other codes for I/O. */
+int cxfer_files_verify(struct cxfer_files *f, bool full, char *err, size_t errlen);
 /* sha256 of every chunk of the file fd (f->fd or f->pfd) into *out
  * (nchunks * 32 bytes, malloc'd). */
 int cxfer_files_chunk_hashes(const struct cxfer_files *f, int fd, unsigned char **out);

@@ -399,6 +399,7 @@ int cxfer_run_chunks(struct cxfer_job *x, char *err, size_t errlen)
             if (t && t->h == msg->easy_handle)
                 xfer_done(x, t, msg->data.result);
         }
+        cxfer_files_hash_advance(&x->f, 1); /* the sha256 keeps up with the transfers */
         now = (int64_t)om_time_ns();
         for (int i = 0; i < x->o.max_parallel; i++) {
             struct cxfer_tx *t = &x->xf[i];

@@ -117,6 +117,13 @@ static void fresh_table(struct cxfer_files *f, int64_t want_chunk)
     f->cstate = om_xcalloc((size_t)f->nchunks + 1, 1);
 }
 
+static void hash_reset(struct cxfer_files *f)
+{
+    if (!f->md)
+        f->md = EVP_MD_CTX_new();
+    f->hashed = f->md && EVP_DigestInit_ex(f->md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
 int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed, char *err,
                      size_t errlen)
 {
@@ -144,6 +151,8 @@ int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed
     struct stat st;
     if (ok && (fstat(f->fd, &st) != 0 || st.st_size != f->size))
         ok = 0;
+    if (ok)
+        hash_reset(f);
     if (ok && *resumed > 0)
         om_log(OM_LOG_INFO, "cluster", "blob %s: resuming, %" PRId64 " of %" PRId64 " bytes done",
                f->digest, *resumed, f->size);
@@ -183,6 +192,7 @@ int cxfer_files_flush(struct cxfer_files *f, char *err, size_t errlen)
 int cxfer_files_reset(struct cxfer_files *f, char *err, size_t errlen)
 {
     f->npending = 0;
+    hash_reset(f);
     memset(f->cstate, CH_TODO, (size_t)f->nchunks);
     if (ftruncate(f->fd, 0) != 0 || ftruncate(f->fd, f->size) != 0)
         return om_err(err, errlen, -errno, "%s: %s", f->part, strerror(errno));
@@ -192,14 +202,51 @@ int cxfer_files_reset(struct cxfer_files *f, char *err, size_t errlen)
     return 0;
 }
 
-int cxfer_files_verify(struct cxfer_files *f, char *err, size_t errlen)
+void cxfer_files_hash_advance(struct cxfer_files *f, int max)
 {
-    char got[72];
+    if (f->hashed < 0 || f->hashed >= f->nchunks || f->cstate[f->hashed] != CH_DONE)
+        return;
+    const size_t cap = (size_t)1 << 20;
+    char *buf = om_xmalloc(cap);
+    for (int k = 0; k < max && f->hashed >= 0 && f->hashed < f->nchunks &&
+                    f->cstate[f->hashed] == CH_DONE; k++) {
+        int c = f->hashed;
+        int64_t off = (int64_t)c * f->chunk, end = off + cxfer_chunk_len(f, c);
+        while (off < end) {
+            ssize_t r = pread(f->fd, buf, (size_t)OM_MIN((int64_t)cap, end - off), off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                f->hashed = -1; /* the check at the end reads the whole file */
+                break;
+            }
+            EVP_DigestUpdate(f->md, buf, (size_t)r);
+            off += r;
+        }
+        if (f->hashed >= 0)
+            f->hashed++;
+    }
+    free(buf);
+}
+
+int cxfer_files_verify(struct cxfer_files *f, bool full, char *err, size_t errlen)
+{
+    char got[72] = "sha256:";
     if (fsync(f->fd) != 0)
         return om_err(err, errlen, -errno, "%s: fsync: %s", f->part, strerror(errno));
-    int rc = store_file_digest(f->part, got);
-    if (rc)
-        return om_err(err, errlen, rc, "%s: %s", f->part, om_strerror(rc));
+    cxfer_files_hash_advance(f, f->nchunks);
+    if (!full && f->hashed == f->nchunks) {
+        unsigned char d[32];
+        unsigned int dl = 0;
+        EVP_DigestFinal_ex(f->md, d, &dl);
+        for (int i = 0; i < 32; i++)
+            snprintf(got + 7 + 2 * i, 3, "%02x", d[i]);
+        hash_reset(f); /* finalized: any later check starts over */
+    } else {
+        int rc = store_file_digest(f->part, got);
+        if (rc)
+            return om_err(err, errlen, rc, "%s: %s", f->part, om_strerror(rc));
+    }
     if (strcmp(got, f->digest) != 0)
         return om_err(err, errlen, OM_EFORMAT, "blob %s: sha256 mismatch (got %s)", f->digest,
                       got);
@@ -343,6 +390,8 @@ void cxfer_files_close(struct cxfer_files *f)
     f->fd = f->sfd = -1;
     free(f->cstate);
     free(f->pending);
+    EVP_MD_CTX_free(f->md);
     f->cstate = NULL;
     f->pending = NULL;
+    f->md = NULL;
 }
