@@ -129,7 +129,6 @@ int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed
 {
     *resumed = 0;
     f->fd = f->sfd = f->pfd = -1;
-    unlink(f->prev); /* a leftover of a crash during a mismatch check */
     f->sfd = open(f->state, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (f->sfd < 0)
         return om_err(err, errlen, -errno, "%s: %s", f->state, strerror(errno));
@@ -141,6 +140,7 @@ int cxfer_files_open(struct cxfer_files *f, int64_t want_chunk, int64_t *resumed
             return om_err(err, errlen, OM_EBUSY, "blob %s is already being fetched", f->digest);
         return om_err(err, errlen, -e, "%s: lock: %s", f->state, strerror(e));
     }
+    unlink(f->prev); /* a leftover of a crash during a mismatch check */
     char *text = NULL;
     size_t len = 0;
     int ok = read_state(f->sfd, &text, &len) == 0 && parse_state(f, text, len, resumed) == 0;
@@ -384,7 +384,8 @@ void cxfer_files_close(struct cxfer_files *f)
 {
     if (f->fd >= 0)
         close(f->fd);
-    cxfer_files_drop_prev(f);
+    if (f->sfd >= 0) /* only the holder of the lock may touch prev */
+        cxfer_files_drop_prev(f);
     if (f->sfd >= 0)
         close(f->sfd); /* drops the flock */
     f->fd = f->sfd = -1;

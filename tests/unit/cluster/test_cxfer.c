@@ -757,8 +757,19 @@ static void test_busy(void **state)
     int fd = open(st, O_RDWR | O_CREAT, 0644);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX), 0);
+    char prev[4300], part[4300];
+    snprintf(prev, sizeof prev, "%s-xfer.prev", path);
+    snprintf(part, sizeof part, "%s-xfer", path);
+    int pf = open(prev, O_RDWR | O_CREAT, 0644), qf = open(part, O_RDWR | O_CREAT, 0644);
+    assert_true(pf >= 0 && qf >= 0);
+    close(pf);
+    close(qf);
     int rc = cxfer_fetch(dst.store, digest, (int64_t)n, &a.addr, 1, &o, err, sizeof err);
     assert_int_equal(rc, OM_EBUSY);
+    /* the running fetch's files are left alone */
+    assert_int_equal(access(prev, F_OK), 0);
+    assert_int_equal(access(part, F_OK), 0);
+    assert_int_equal(access(st, F_OK), 0);
     assert_false(store_blob_exists(dst.store, digest));
     close(fd);
     assert_int_equal(cxfer_fetch(dst.store, digest, (int64_t)n, &a.addr, 1, &o, err, sizeof err), 0);
