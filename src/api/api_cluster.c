@@ -197,10 +197,14 @@ static void settings_slow(struct api_server *s, clu *c, http_req *req, json_t *b
         val[0] = 0;
     int rc = !key || !*val ? om_err(err, sizeof err, OM_EINVAL, "key and value are required")
                            : clu_setting_put(c, key, val, err, sizeof err);
-    if (rc)
+    if (rc) {
         http_respond_error(req, status_of(rc), err);
-    else
-        api_respond_json(req, 200, clu_settings(c));
+        return;
+    }
+    /* committed; this replica may apply it a moment later */
+    json_t *out = clu_settings(c);
+    json_object_set_new(out, key, json_string(val));
+    api_respond_json(req, 200, out);
 }
 
 void api_h_cluster_settings(http_req *req, void *ctx)
@@ -249,7 +253,8 @@ static void propose_slow(struct api_server *s, clu *c, http_req *req, json_t *bo
     if (rc)
         http_respond_error(req, status_of(rc), err);
     else
-        api_respond_json(req, 200, json_pack("{s:b}", "ok", 1));
+        api_respond_json(req, 200, json_pack("{s:b,s:I}", "ok", 1, "index",
+                                             (json_int_t)clu_applied(c)));
 }
 
 void api_h_cluster_propose(http_req *req, void *ctx)

@@ -57,6 +57,9 @@ json_t *clu_status_json(clu *c);
 /* Proposes an FSM command (JSON text) and waits until it is committed: on the
  * leader directly, else through the leader's /api/cluster/propose. */
 int clu_propose(clu *c, const char *cmd, char *err, size_t errlen);
+/* The Raft index applied here (a proposal's answer carries it, so that the
+ * node that forwarded it can wait to read its own write). */
+uint64_t clu_applied(clu *c);
 /* Leader side of a join (a follower forwards it): adds the node to Raft as a
  * voter (fewer than 5 voters) or a standby, and to the nodes table. *resp: a
  * new reference. */

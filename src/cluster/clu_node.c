@@ -420,7 +420,16 @@ int clu_propose(clu *c, const char *cmd, char *err, size_t errlen)
                           : OM_EINVAL;
                 json_decref(body);
                 if (!rc && status == 200) {
+                    /* read your writes: wait until this node applied it too */
+                    json_int_t idx = json_integer_value(json_object_get(resp, "index"));
                     json_decref(resp);
+                    for (int w = 0; w < 200 && idx > 0; w++) {
+                        struct craft_info li;
+                        craft_info(c->raft, &li);
+                        if ((json_int_t)li.last_applied >= idx)
+                            break;
+                        usleep(10 * 1000);
+                    }
                     break;
                 }
                 if (!rc) {
@@ -611,6 +620,13 @@ int clu_setting_put(clu *c, const char *key, const char *value, char *err, size_
 }
 
 json_t *clu_settings(clu *c) { return cstate_settings(c->st); }
+
+uint64_t clu_applied(clu *c)
+{
+    struct craft_info ri;
+    craft_info(c->raft, &ri);
+    return ri.last_applied;
+}
 
 int clu_model_put(clu *c, const char *full_name, const char *manifest, char *err,
                   size_t errlen)
