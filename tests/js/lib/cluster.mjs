@@ -146,7 +146,9 @@ async function waitHttp(node, timeout) {
 }
 
 function spawnNode(node, args) {
-  appendFileSync(node.stderrLog, `\n==== ${new Date().toISOString()} ${node.bin} ${args.join(' ')}\n`);
+  const header = `\n==== ${new Date().toISOString()} ${node.bin} ${args.join(' ')}\n`;
+  appendFileSync(node.stderrLog, header);
+  node._log += header;
   const proc = spawn(node.bin, args, { env: node.env, stdio: ['ignore', 'pipe', 'pipe'] });
   node.proc = proc;
   node.args = args;
@@ -215,11 +217,35 @@ export async function makeNode(bin, opts = {}) {
 
 // Starts `serve` with extra args (['--cluster-init'], ['--join', A, '--token', T], or []
 // for a restart) and waits until it answers HTTP (opts.timeout, default 20 s).
+// opts.retryPorts: a fresh node whose API or Raft port was taken meanwhile (freePort
+// races other processes) gets new ports, up to 3 times.
 export async function startNode(node, args = [], opts = {}) {
   if (alive(node)) throw new Error(`${node.label} is already running`);
-  spawnNode(node, ['serve', ...args]);
-  await waitHttp(node, opts.timeout || 20000);
-  return node;
+  for (let attempt = 0; ; attempt++) {
+    spawnNode(node, ['serve', ...args]);
+    try {
+      await waitHttp(node, opts.timeout || 20000);
+      return node;
+    } catch (e) {
+      const mine = node._log.slice(node._log.lastIndexOf('\n==== '));
+      if (!opts.retryPorts || attempt >= 3 || alive(node) || !/Address already in use/.test(mine)) throw e;
+      rmSync(node.dataDir, { recursive: true, force: true }); // a fresh node: no state to keep
+      await newPorts(node);
+    }
+  }
+}
+
+async function newPorts(node) {
+  const port = await freePort();
+  let raftPort = await freePort();
+  while (raftPort === port) raftPort = await freePort();
+  node.port = port;
+  node.api = `http://127.0.0.1:${port}`;
+  node.apiAddr = `127.0.0.1:${port}`;
+  node.raftAddr = `127.0.0.1:${raftPort}`;
+  node.env.OLLAMA_HOST = node.apiAddr;
+  node.env.OLLAMAMAX_RAFT_ADDR = node.raftAddr;
+  if (node.label.startsWith('node:')) node.label = `node:${port}`;
 }
 
 // The node's own id, from its status (self).
@@ -253,7 +279,7 @@ export async function startCluster(bin, n, opts = {}) {
     nodes.push(await makeNode(bin, { label: `node${i}`, env: { ...(opts.env || {}), ...((opts.nodeEnv && opts.nodeEnv[i]) || {}) } }));
   }
   const formTimeout = opts.formTimeout || 30000;
-  await startNode(nodes[0], ['--cluster-init']);
+  await startNode(nodes[0], ['--cluster-init'], { retryPorts: true });
   await learnId(nodes[0], 10000);
   await waitStatus(nodes[0], (s) => s.leader === nodes[0].id, 10000, 'node0 to lead its one-node cluster');
   nodes.token = await clusterToken(nodes[0]);
@@ -266,7 +292,7 @@ export async function startCluster(bin, n, opts = {}) {
 
 // Starts `node` with --join through `via` and waits until it knows its id.
 export async function joinNode(node, via, token, timeout = 20000) {
-  await startNode(node, ['--join', via.apiAddr, '--token', token], { timeout });
+  await startNode(node, ['--join', via.apiAddr, '--token', token], { timeout, retryPorts: true });
   await learnId(node, timeout);
   return node;
 }
