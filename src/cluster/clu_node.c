@@ -631,12 +631,7 @@ uint64_t clu_applied(clu *c)
 int clu_model_put(clu *c, const char *full_name, const char *manifest, char *err,
                   size_t errlen)
 {
-    json_error_t je;
-    json_t *m = json_loads(manifest, 0, &je);
-    if (!m)
-        return om_err(err, errlen, OM_EFORMAT, "manifest of %s: %s", full_name, je.text);
-    char *cmd = cstate_cmd_model_put(full_name, m);
-    json_decref(m);
+    char *cmd = cstate_cmd_model_put_text(full_name, manifest);
     if (!cmd)
         return om_err(err, errlen, OM_EINVAL, "invalid catalog entry for %s", full_name);
     int rc = clu_propose(c, cmd, err, errlen);

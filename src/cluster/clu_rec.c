@@ -138,7 +138,8 @@ static int64_t wall_ns(void)
 #define REG_GRACE_NS (10LL * 1000000000) /* peers get this long to report a new model */
 static json_t *g_reg_next; /* {name: earliest next try (om_time_ns)} — the reconciler's own */
 
-static int fetch_model(clu *c, const char *name, const json_t *manifest, int64_t updated_ns)
+static int fetch_model(clu *c, const char *name, const json_t *manifest,
+                       const char *text_bytes, int64_t updated_ns)
 {
     struct store_name sn;
     if (store_name_parse(name, &sn))
@@ -195,7 +196,7 @@ static int fetch_model(clu *c, const char *name, const json_t *manifest, int64_t
     }
     if (rc)
         return rc;
-    char *text = json_dumps(manifest, JSON_COMPACT);
+    char *text = text_bytes ? strdup(text_bytes) : json_dumps(manifest, JSON_COMPACT);
     rc = store_manifest_write(c->store, &sn, text, strlen(text));
     free(text);
     if (rc)
@@ -418,7 +419,8 @@ static void rec_pass(clu *c)
                 scrub_blob(c, digests[b]);
         }
         if (hold && !c->stop)
-            fetch_model(c, name, manifest, json_integer_value(json_object_get(m, "updated_ns")));
+            fetch_model(c, name, manifest, json_string_value(json_object_get(m, "text")),
+                        json_integer_value(json_object_get(m, "updated_ns")));
         bool complete = !store_name_parse(name, &sn) && local_matches(c, &sn, manifest);
         if (complete) {
             const char *digests[512];

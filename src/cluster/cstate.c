@@ -251,7 +251,21 @@ static int op_model_put(cstate *st, json_t *cmd, char *err, size_t errlen)
             return om_err(err, errlen, OM_EINVAL, "model \"%s\": total size overflows", name);
         total += sz;
     }
-    char *text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    /* "text": the manifest's exact bytes as the proposer stores them (so every
+     * node writes the same file and shows the same digest); it must be the
+     * same document as "manifest". Without it, canonical JSON. */
+    char *text = NULL;
+    json_t *tv = json_object_get(cmd, "text");
+    if (tv) {
+        json_t *parsed = json_is_string(tv) ? json_loads(json_string_value(tv), 0, NULL) : NULL;
+        bool same = parsed && json_equal(parsed, m);
+        json_decref(parsed);
+        if (!same)
+            return om_err(err, errlen, OM_EINVAL, "model \"%s\": \"text\" is not the manifest", name);
+        text = strdup(json_string_value(tv));
+    } else {
+        text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    }
     if (!text)
         return om_err(err, errlen, OM_EINVAL, "model \"%s\": manifest cannot be serialized", name);
     char digest[72];

@@ -78,6 +78,9 @@ char *cstate_cmd_node_put(const char *id, const char *name, const char *api_addr
 char *cstate_cmd_node_del(const char *id);
 char *cstate_cmd_node_drain(const char *id, bool drain);
 char *cstate_cmd_model_put(const char *name, const json_t *manifest);
+/* model_put with the manifest's exact bytes (they must parse to an object);
+ * every replica stores text verbatim and reads give it back as "text". */
+char *cstate_cmd_model_put_text(const char *name, const char *text);
 char *cstate_cmd_model_del(const char *name);
 char *cstate_cmd_placement_set(const char *model, const char *const *ids, int n);
 char *cstate_cmd_setting_put(const char *key, const char *value);

@@ -58,6 +58,17 @@ char *cstate_cmd_model_put(const char *name, const json_t *manifest)
                           "ts", wall_ns()));
 }
 
+char *cstate_cmd_model_put_text(const char *name, const char *text)
+{
+    json_t *m = text ? json_loads(text, 0, NULL) : NULL;
+    if (!name || !json_is_object(m)) {
+        json_decref(m);
+        return NULL;
+    }
+    return dump(json_pack("{s:s,s:s,s:o,s:s,s:I}", "op", "model_put", "name", name, "manifest", m,
+                          "text", text, "ts", wall_ns()));
+}
+
 char *cstate_cmd_model_del(const char *name)
 {
     if (!name)

@@ -35,6 +35,7 @@ static json_t *model_row(sqlite3_stmt *s)
     const char *m = (const char *)sqlite3_column_text(s, 1);
     json_t *man = m ? json_loads(m, 0, NULL) : NULL;
     json_object_set_new(o, "manifest", man ? man : json_object());
+    json_object_set_new(o, "text", col_text(s, 1)); /* the exact bytes */
     json_object_set_new(o, "digest", col_text(s, 2));
     json_object_set_new(o, "size", json_integer(sqlite3_column_int64(s, 3)));
     json_object_set_new(o, "updated_ns", json_integer(sqlite3_column_int64(s, 4)));

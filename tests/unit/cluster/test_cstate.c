@@ -387,6 +387,42 @@ static void test_injection_verbatim(void **state)
     cstate_close(st);
 }
 
+/* model_put with the manifest's exact bytes: stored verbatim (digest of those
+ * bytes); text that is not the same document is refused, nothing changes. */
+static void test_manifest_text(void **state)
+{
+    (void)state;
+    cstate *st = NULL;
+    char err[256];
+    assert_int_equal(cstate_open(&st, err, sizeof err), 0);
+    json_t *m = manifest(D1, 1000, D2, 24);
+    char *compact = json_dumps(m, JSON_COMPACT);
+    char *spaced = json_dumps(m, JSON_INDENT(3)); /* Ollama's bytes need not be canonical */
+    ap_ok(st, cstate_cmd_model_put_text("registry.ollama.ai/library/t:latest", spaced));
+    json_t *row = cstate_model(st, "registry.ollama.ai/library/t:latest");
+    assert_non_null(row);
+    assert_string_equal(json_string_value(json_object_get(row, "text")), spaced);
+    assert_true(json_equal(json_object_get(row, "manifest"), m));
+    json_decref(row);
+    uint64_t v = cstate_version(st);
+    /* a text that names other layers than the manifest: refused */
+    json_t *other = manifest(D2, 5, D1, 6);
+    json_t *cmd = json_pack("{s:s,s:s,s:O,s:s}", "op", "model_put", "name",
+                            "registry.ollama.ai/library/u:latest", "manifest", other, "text", compact);
+    char *bad = json_dumps(cmd, JSON_COMPACT);
+    json_decref(cmd);
+    assert_int_not_equal(ap(st, bad), 0);
+    assert_int_equal(cstate_version(st), v);
+    assert_null(cstate_model(st, "registry.ollama.ai/library/u:latest"));
+    assert_null(cstate_cmd_model_put_text("x", "not json"));
+    free(bad);
+    json_decref(other);
+    free(compact);
+    free(spaced);
+    json_decref(m);
+    cstate_close(st);
+}
+
 static void test_fsm_callbacks(void **state)
 {
     (void)state;
@@ -421,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_restore),
         cmocka_unit_test(test_replicas_equal),
         cmocka_unit_test(test_injection_verbatim),
+        cmocka_unit_test(test_manifest_text),
         cmocka_unit_test(test_fsm_callbacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
