@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, sleep, synth } from './lib/server.mjs';
 import {
-  startCluster, status, waitStatus, waitFor, member, kill, stopAll, dumpLogs, watchdog, testOk,
+  startCluster, status, waitStatus, waitFor, member, kill, stopAll, stopAllChecked, dumpLogs, watchdog, testOk,
   postJSON, getJSON, blobDigestOn, streamPost, streamSSE, setSetting, brief, runCli, restart, servedBy,
 } from './lib/cluster.mjs';
 
@@ -114,9 +114,7 @@ async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
 try {
   await t('three nodes; models created on one node reach all nodes', async () => {
     // 8 parallel sequences per node: all eight streams run at once on the serving node.
-    const ns = await startCluster(bin, 3, { env: { OLLAMA_NUM_PARALLEL: '8' } });
-    nodes.push(...ns);
-    nodes.token = ns.token;
+    const ns = await startCluster(bin, 3, { into: nodes, env: { OLLAMA_NUM_PARALLEL: '8' } });
     assert.equal((await createModel(nodes[2].api, 'stories', stories)).status, 'success');
     assert.equal((await createModel(nodes[2].api, 'tiny', tiny)).status, 'success');
     for (const n of nodes) {
@@ -128,7 +126,7 @@ try {
       }
     }
   });
-  if (nodes.length !== 3) throw new Error('the cluster did not form; the other tests need it');
+  if (!nodes.formed) throw new Error('the cluster did not form; the other tests need it');
 
   await t('round_robin spreads requests over the nodes', async () => {
     const answer = await setSetting(nodes[1], nodes, 'routing', 'round_robin');
@@ -321,7 +319,7 @@ try {
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
 }
 if (fails > 0) dumpLogs(nodes, 60);
-await stopAll(nodes);
+fails += await stopAllChecked(nodes);
 rmSync(work, { recursive: true, force: true });
 const rc = summary();
 process.exit(fails > 0 ? 1 : rc);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, synth } from './lib/server.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import {
-  startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, dumpLogs, watchdog, testOk,
+  startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, stopAllChecked, dumpLogs, watchdog, testOk,
   postJSON, getJSON, blobDigestOn, blobPath, fetchT, setSetting,
 } from './lib/cluster.mjs';
 
@@ -45,9 +45,7 @@ const holdsPulled = (m) => m.models.includes(pulled);
 
 try {
   await t('three nodes; a model pulled on one node spreads to the others', async () => {
-    const ns = await startCluster(bin, 3, { env: { OLLAMA_NUM_PARALLEL: '2' } });
-    nodes.push(...ns);
-    nodes.token = ns.token;
+    const ns = await startCluster(bin, 3, { into: nodes, env: { OLLAMA_NUM_PARALLEL: '2' } });
     const r = await postJSON(nodes[0], '/api/pull', { model: pulled, insecure: true, stream: false }, 30000);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.status, 'success', r.text);
@@ -57,7 +55,7 @@ try {
     }
     console.log(`     registry after 3 nodes: ${JSON.stringify({ blobGets: reg.stats.blobGets, bytes: reg.stats.bytesServed, data: reg.stats.dataRequests })}`);
   });
-  if (nodes.length !== 3) throw new Error('the cluster did not form; the other tests need it');
+  if (!nodes.formed) throw new Error('the cluster did not form; the other tests need it');
 
   await t('a 4th node joins and gets the model from its peers, not from the registry', async () => {
     const before = { ...reg.stats };
@@ -226,7 +224,7 @@ try {
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
 }
 if (fails > 0) dumpLogs(nodes, 60);
-await stopAll(nodes);
+fails += await stopAllChecked(nodes);
 await reg.close();
 rmSync(work, { recursive: true, force: true });
 const rc = summary();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { summary } from './lib/server.mjs';
 import {
-  startCluster, status, waitStatus, member, kill, restart, stopAll, dumpLogs, watchdog, testOk, setSetting, brief,
+  startCluster, status, waitStatus, member, kill, restart, stopAll, stopAllChecked, dumpLogs, watchdog, testOk, setSetting, brief, bound,
 } from './lib/cluster.mjs';
 
 const [bin] = process.argv.slice(2);
@@ -21,8 +21,7 @@ const count = (s, role) => s.nodes.filter((m) => m.role === role).length;
 
 try {
   await t('six nodes: five voters and one standby', async () => {
-    const ns = await startCluster(bin, 6, { env: { OLLAMA_NUM_PARALLEL: '1' }, formTimeout: 40000 });
-    nodes.push(...ns);
+    const ns = await startCluster(bin, 6, { into: nodes, env: { OLLAMA_NUM_PARALLEL: '1' }, formTimeout: 40000 });
     for (const n of nodes) {
       await waitStatus(n, (s) => s.nodes.length === 6 && count(s, 'voter') === 5 && count(s, 'standby') === 1, 15000,
         'five voters and one standby');
@@ -30,7 +29,7 @@ try {
     const s = await status(nodes[0]);
     assert.deepEqual([...roles(s)].sort(), ['standby', 'voter', 'voter', 'voter', 'voter', 'voter'], brief(s));
   });
-  if (nodes.length !== 6) throw new Error('the cluster did not form; the other tests need it');
+  if (!nodes.formed) throw new Error('the cluster did not form; the other tests need it');
 
   let lost = null;
   await t('a voter lost for good is replaced by the standby; writes keep working', async () => {
@@ -41,7 +40,7 @@ try {
     const t0 = Date.now();
     await kill(lost, 'SIGKILL');
     const v = await waitStatus(rest[0], (st) => member(st, standby).role === 'voter' && member(st, lost).role !== 'voter' &&
-      count(st, 'voter') === 5 && st.nodes.filter((m) => m.role === 'voter').every((m) => m.state === 'up'), 20000,
+      count(st, 'voter') === 5 && st.nodes.filter((m) => m.role === 'voter').every((m) => m.state === 'up'), bound(20000),
       'the standby promoted, the lost voter demoted');
     console.log(`     promoted after ${Date.now() - t0} ms; lost node now ${member(v, lost).role}/${member(v, lost).state}`);
     for (const n of rest) {
@@ -67,6 +66,6 @@ try {
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);
 }
 if (fails > 0) dumpLogs(nodes, 40);
-await stopAll(nodes);
+fails += await stopAllChecked(nodes);
 const rc = summary();
 process.exit(fails > 0 ? 1 : rc);
