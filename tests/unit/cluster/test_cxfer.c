@@ -85,7 +85,7 @@ static void h_blob(http_req *req, void *ctx)
     if (p->mode == MODE_SLOW)
         sleep_ms(15);
     if (p->mode == MODE_HANG) { /* a peer that accepts and then says nothing */
-        for (int i = 0; i < 300 && !http_req_gone(req); i++)
+        for (int i = 0; i < 500 && !http_req_gone(req); i++)
             sleep_ms(10);
         http_respond_error(req, 500, "too late");
         return;
@@ -435,6 +435,7 @@ struct killer {
     struct peer *victim;
     int64_t after;
     _Atomic int killed;
+    uint64_t killed_ns;
 };
 
 static void *killer_main(void *arg)
@@ -443,6 +444,7 @@ static void *killer_main(void *arg)
     for (int i = 0; i < 2000 && atomic_load(&k->victim->stats.blob_bytes) < k->after; i++)
         sleep_ms(2);
     peer_stop_http(k->victim);
+    k->killed_ns = om_time_ns();
     atomic_store(&k->killed, 1);
     return NULL;
 }
@@ -466,13 +468,16 @@ static void test_peer_dies(void **state)
     struct cxfer_opts o = {.token = TOKEN, .chunk = 32 << 10, .max_parallel = 4,
                            .progress = on_prog, .user = &g};
     int rc = cxfer_fetch(dst.store, digest, (int64_t)n, addrs, 2, &o, err, sizeof err);
+    uint64_t t_end = om_time_ns();
     pthread_join(th, NULL);
     assert_int_equal(rc, 0);
     check_blob(&dst, digest, data, n);
     assert_int_equal(atomic_load(&k.killed), 1);
+    /* b served some chunks, then died while the fetch went on without it */
     assert_true(g.last.bytes_from_peer[1] > 0);
-    assert_true(g.last.bytes_from_peer[1] < (int64_t)n / 2);
-    assert_true(g.last.bytes_from_peer[0] > (int64_t)n / 2);
+    assert_true(g.last.bytes_from_peer[0] > 0);
+    assert_true(k.killed_ns < t_end);
+    assert_true(log_has(b.addr.api_addr, "dropped"));
     free(data);
     peer_free(&a);
     peer_free(&b);
@@ -585,26 +590,21 @@ static void test_ranges(void **state)
     assert_int_equal(r.len, n);
     assert_memory_equal(r.body, data, n);
     cresp_free(&r);
-    r = get_range(&a, digest, "bytes=10-19", "GET");
-    assert_int_equal(r.status, 206);
-    assert_int_equal(r.len, 10);
-    assert_memory_equal(r.body, data + 10, 10);
-    assert_true(cresp_has_header(&r, "Content-Range: bytes 10-19/100000"));
-    cresp_free(&r);
-    r = get_range(&a, digest, "bytes=99990-", "GET");
-    assert_int_equal(r.status, 206);
-    assert_int_equal(r.len, 10);
-    assert_memory_equal(r.body, data + 99990, 10);
-    cresp_free(&r);
-    r = get_range(&a, digest, "bytes=-5", "GET");
-    assert_int_equal(r.status, 206);
-    assert_int_equal(r.len, 5);
-    assert_memory_equal(r.body, data + n - 5, 5);
-    cresp_free(&r);
-    r = get_range(&a, digest, "bytes=99999-200000", "GET"); /* end clamped */
-    assert_int_equal(r.status, 206);
-    assert_int_equal(r.len, 1);
-    cresp_free(&r);
+    struct { const char *range; size_t off, len; } ok[] = {
+        {"bytes=10-19", 10, 10}, {"bytes=99990-", 99990, 10}, {"bytes=-5", n - 5, 5},
+        {"bytes=99999-200000", 99999, 1}, /* the end is clamped */
+    };
+    for (size_t i = 0; i < OM_ARRAY_LEN(ok); i++) {
+        r = get_range(&a, digest, ok[i].range, "GET");
+        assert_int_equal(r.status, 206);
+        assert_int_equal(r.len, ok[i].len);
+        assert_memory_equal(r.body, data + ok[i].off, ok[i].len);
+        char cr[80];
+        snprintf(cr, sizeof cr, "Content-Range: bytes %zu-%zu/100000", ok[i].off,
+                 ok[i].off + ok[i].len - 1);
+        assert_true(cresp_has_header(&r, cr));
+        cresp_free(&r);
+    }
     const char *bad[] = {"bytes=100000-", "bytes=5-2", "bytes=0-1,5-6", "bytes=abc",
                          "items=0-1", "bytes=-0", "bytes=99999999999999999999-"};
     for (size_t i = 0; i < OM_ARRAY_LEN(bad); i++) {
@@ -724,11 +724,11 @@ static void test_stalled_peer(void **state)
     put(&good, data, n, digest);
     struct prog g = {0};
     struct cxfer_peer addrs[2] = {hang.addr, good.addr};
-    struct cxfer_opts o = {.token = TOKEN, .chunk = 64 << 10, .first_byte_timeout_ms = 300,
+    struct cxfer_opts o = {.token = TOKEN, .chunk = 64 << 10, .first_byte_timeout_ms = 1000,
                            .progress = on_prog, .user = &g};
     uint64_t t0 = om_time_ns();
     assert_int_equal(cxfer_fetch(dst.store, digest, (int64_t)n, addrs, 2, &o, err, sizeof err), 0);
-    assert_true(om_time_ns() - t0 < 2500000000ull); /* did not wait for the hanging answers */
+    assert_true(om_time_ns() - t0 < 4000000000ull); /* did not wait for the hanging answers */
     check_blob(&dst, digest, data, n);
     assert_int_equal(g.last.bytes_from_peer[0], 0);
     assert_int_equal(g.last.bytes_from_peer[1], (int64_t)n);
