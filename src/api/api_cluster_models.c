@@ -96,7 +96,8 @@ void api_cluster_tags_extra(struct api_server *s, json_t *list)
         }
         if (have)
             continue;
-        char *text = json_dumps(json_object_get(m, "manifest"), JSON_COMPACT);
+        const char *exact = json_string_value(json_object_get(m, "text"));
+        char *text = exact ? strdup(exact) : json_dumps(json_object_get(m, "manifest"), JSON_COMPACT);
         uint64_t size = 0;
         unsigned char d[SHA256_DIGEST_LENGTH];
         char hex[2 * SHA256_DIGEST_LENGTH + 1];

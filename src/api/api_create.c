@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "cluster/clu.h"
 #include "base/om.h"
 #include "prompt/detect.h"
 #include "store/models.h"
@@ -112,10 +113,60 @@ static int status_of(int rc)
     }
 }
 
+static void status_line(struct api_prog *p, const char *text);
+
+struct peer_pull {
+    struct api_prog *p;
+    bool began; /* "pulling manifest" said */
+};
+
+/* Ollama's status for a blob being fetched ("pulling <first 12 hex>"). */
+static void peer_progress(void *ud, const char *digest, int64_t total, int64_t done)
+{
+    struct peer_pull *pp = ud;
+    if (!pp->began) {
+        pp->began = true;
+        status_line(pp->p, "pulling manifest");
+    }
+    const char *hex = strchr(digest, ':') ? strchr(digest, ':') + 1 : digest;
+    char status[64];
+    snprintf(status, sizeof status, "pulling %.12s", hex);
+    json_t *st = json_pack("{s:s,s:s,s:I,s:I}", "status", status, "digest", digest, "total",
+                           (json_int_t)total, "completed", (json_int_t)done);
+    prog_status(pp->p, st);
+    json_decref(st);
+}
+
+static void status_line(struct api_prog *p, const char *text)
+{
+    json_t *st = json_pack("{s:s}", "status", text);
+    prog_status(p, st);
+    json_decref(st);
+}
+
 static int run_pull(struct api_prog *p, const char *name)
 {
     struct reg_opts o;
     reg_options(p, &o);
+    struct store_name sn;
+    if (p->s->cluster && !clu_left(p->s->cluster) && store_name_parse(name, &sn) == 0) {
+        /* a model of the cluster comes from its peers, not the registry */
+        char full[1200];
+        store_name_full(&sn, full, sizeof full);
+        struct peer_pull pp = {.p = p};
+        int rc = clu_pull(p->s->cluster, full, peer_progress, &pp, &p->cancel, p->err,
+                          sizeof p->err);
+        if (rc == 0) {
+            if (!pp.began)
+                status_line(p, "pulling manifest");
+            status_line(p, "verifying sha256 digest");
+            status_line(p, "writing manifest");
+            status_line(p, "success");
+            return 0;
+        }
+        if (rc != OM_ENOTFOUND)
+            return rc;
+    }
     return reg_pull(p->s->store, name, &o, prog_status, p, &p->cancel, p->err, sizeof p->err);
 }
 

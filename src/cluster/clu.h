@@ -83,7 +83,14 @@ json_t *clu_settings(clu *c);
  * manifest bytes as stored); after a local delete removes it. */
 int clu_model_put(clu *c, const char *full_name, const char *manifest, char *err, size_t errlen);
 int clu_model_del(clu *c, const char *full_name, char *err, size_t errlen);
-json_t *clu_models(clu *c); /* [{"name","manifest"(text),…}] of the catalog */
+json_t *clu_models(clu *c); /* [{"name","manifest","text",…}] of the catalog */
+/* A pull of a catalog model: its missing blobs from the up peers that hold it
+ * (as the reconciler does), fn told each blob's progress. 0 once the model
+ * is here; OM_ENOTFOUND when the catalog lacks it or no up peer holds it (the
+ * caller then pulls from the registry). */
+typedef void (*clu_pull_fn)(void *ud, const char *digest, int64_t total, int64_t done);
+int clu_pull(clu *c, const char *full_name, clu_pull_fn fn, void *ud, volatile int *cancel,
+             char *err, size_t errlen);
 
 /* Routing: orders the nodes that can serve `full_name` (see docs/cluster.md
  * "Routing"); ids[i] (17 bytes) and addrs[i] (256 bytes) receive them, best

@@ -28,6 +28,8 @@
 struct rec_progress {
     clu *c;
     char digest[80];
+    clu_pull_fn fn; /* a pull's own progress, or NULL */
+    void *ud;
 };
 
 static void set_transfer(clu *c, const char *digest, int64_t total, int64_t done, bool end)
@@ -56,6 +58,8 @@ static void on_progress(void *user, const struct cxfer_progress *p)
 {
     struct rec_progress *rp = user;
     set_transfer(rp->c, rp->digest, p->total, p->done, false);
+    if (rp->fn)
+        rp->fn(rp->ud, rp->digest, p->total, p->done);
 }
 
 /* Up peers (not us) whose reports say they hold name. */
@@ -139,7 +143,8 @@ static int64_t wall_ns(void)
 static json_t *g_reg_next; /* {name: earliest next try (om_time_ns)} — the reconciler's own */
 
 static int fetch_model(clu *c, const char *name, const json_t *manifest,
-                       const char *text_bytes, int64_t updated_ns)
+                       const char *text_bytes, int64_t updated_ns, clu_pull_fn fn, void *ud,
+                       volatile int *cancel)
 {
     struct store_name sn;
     if (store_name_parse(name, &sn))
@@ -156,6 +161,8 @@ static int fetch_model(clu *c, const char *name, const json_t *manifest,
     int rc = 0;
     struct cxfer_peer peers[CXFER_MAX_PEERS];
     int np = peers_holding(c, name, peers, CXFER_MAX_PEERS);
+    if (fn && np == 0 && !complete)
+        return OM_ENOTFOUND; /* a pull: the caller goes to the registry itself */
     if (!complete && np == 0) {
         /* nobody here has it: from the registry of its name, once the members
          * had time to report it, and not more often than REG_RETRY_NS */
@@ -175,11 +182,11 @@ static int fetch_model(clu *c, const char *name, const json_t *manifest,
     for (int i = 0; i < nb && !rc && !c->stop; i++) {
         if (store_blob_exists(c->store, digests[i]))
             continue;
-        struct rec_progress rp = {.c = c};
+        struct rec_progress rp = {.c = c, .fn = fn, .ud = ud};
         snprintf(rp.digest, sizeof rp.digest, "%s", digests[i]);
         struct cxfer_opts o = {.token = c->token,
                                .compress = true,
-                               .cancel = &c->stop,
+                               .cancel = cancel ? cancel : &c->stop,
                                .progress = on_progress,
                                .user = &rp,
                                .connect_timeout_ms = 1000,
@@ -420,7 +427,7 @@ static void rec_pass(clu *c)
         }
         if (hold && !c->stop)
             fetch_model(c, name, manifest, json_string_value(json_object_get(m, "text")),
-                        json_integer_value(json_object_get(m, "updated_ns")));
+                        json_integer_value(json_object_get(m, "updated_ns")), NULL, NULL, NULL);
         bool complete = !store_name_parse(name, &sn) && local_matches(c, &sn, manifest);
         if (complete) {
             const char *digests[512];
@@ -499,4 +506,20 @@ void *clu_rec_main(void *arg)
     json_decref(g_reg_next);
     g_reg_next = NULL;
     return NULL;
+}
+
+int clu_pull(clu *c, const char *full_name, clu_pull_fn fn, void *ud, volatile int *cancel,
+             char *err, size_t errlen)
+{
+    if (c->left)
+        return OM_ENOTFOUND;
+    json_t *m = cstate_model(c->st, full_name);
+    if (!m)
+        return OM_ENOTFOUND;
+    int rc = fetch_model(c, full_name, json_object_get(m, "manifest"),
+                         json_string_value(json_object_get(m, "text")), 0, fn, ud, cancel);
+    json_decref(m);
+    if (rc && rc != OM_ENOTFOUND)
+        om_err(err, errlen, rc, "fetching %s from the cluster: %s", full_name, om_strerror(rc));
+    return rc;
 }
