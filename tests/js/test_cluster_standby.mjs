@@ -1,12 +1,13 @@
 // End-to-end (issue 4): at most 5 voters. Six nodes form a cluster: five voters
 // and one standby; a voter SIGKILLed for good is replaced by the standby (the
 // leader promotes it after the voter has been down for 10 s); writes keep
-// working; the lost node, restarted, comes back up as a standby.
+// working; the lost node, restarted, comes back up as a standby; a node joining
+// through a follower just after the leader died gets in.
 // Usage: node test_cluster_standby.mjs BIN SHARED_DIR (needs no model)
 import assert from 'node:assert/strict';
 import { summary } from './lib/server.mjs';
 import {
-  startCluster, status, waitStatus, member, kill, restart, stopAll, stopAllChecked, dumpLogs, watchdog, testOk, setSetting, brief, bound,
+  startCluster, makeNode, joinNode, status, waitStatus, member, kill, restart, stopAll, stopAllChecked, dumpLogs, watchdog, testOk, setSetting, brief, bound,
 } from './lib/cluster.mjs';
 
 const [bin] = process.argv.slice(2);
@@ -61,6 +62,21 @@ try {
     const s = await status(lost);
     assert.equal(s.settings.routing, 'round_robin', 'the setting written while it was away');
   });
+  await t('a node joining through a follower just after the leader died gets in once a new leader is elected', async () => {
+    const s = await status(nodes[0]);
+    const leader = nodes.find((n) => n.id === s.leader);
+    const via = nodes.find((n) => n !== leader && member(s, n).role === 'voter');
+    const late = await makeNode(bin, { label: 'node6', env: { OLLAMA_NUM_PARALLEL: '1' } });
+    nodes.push(late);
+    await kill(leader, 'SIGKILL');
+    const t0 = Date.now();
+    await joinNode(late, via, nodes.token, bound(15000));
+    const rest = nodes.filter((n) => n !== leader);
+    await waitStatus(via, (st) => member(st, late) && member(st, late).state === 'up' && rest.some((n) => n.id === st.leader), bound(15000),
+      'the late node a member, a new leader');
+    console.log(`     joined ${Date.now() - t0} ms after the leader's death`);
+  });
+
 } catch (e) {
   fails++;
   console.log(`FAIL setup: ${e && e.stack ? e.stack : e}`);

@@ -61,7 +61,7 @@ export function keepClusterDirs() {
   keepDirs = true;
 }
 
-// Polls fn() (async; a thrown error counts as "not yet") every `interval` ms until
+// Polls fn() (async; a thrown error counts as "not yet", unless it has .fatal) every `interval` ms until
 // it returns a truthy value, which is returned. Throws after `timeout` ms with
 // `what` and the last value or error seen.
 export async function waitFor(fn, timeout, what, interval = 50) {
@@ -73,6 +73,7 @@ export async function waitFor(fn, timeout, what, interval = 50) {
       if (v) return v;
       last = v;
     } catch (e) {
+      if (e && e.fatal) throw e;
       last = e && e.message ? e.message : String(e);
     }
     if (Date.now() - t0 > timeout) {
@@ -119,10 +120,16 @@ export function brief(st) {
 
 // Polls a node's status until pred(status) is truthy; returns that status. On
 // timeout the error shows the last status seen.
-export async function waitStatus(node, pred, timeout, what) {
+// With mustLive, a node whose process has exited fails the wait at once.
+export async function waitStatus(node, pred, timeout, what, mustLive = false) {
   let last = null;
   try {
     return await waitFor(async () => {
+      if (mustLive && node.proc && !alive(node)) {
+        const e = new Error(`${node.label} exited (${node.proc.exitCode ?? node.proc.signalCode}):\n${tail(node, 15)}`);
+        e.fatal = true;
+        throw e;
+      }
       const s = await status(node);
       last = s;
       return pred(s) ? s : false;
@@ -256,7 +263,7 @@ async function newPorts(node) {
 
 // The node's own id, from its status (self).
 async function learnId(node, timeout) {
-  const s = await waitStatus(node, (s) => typeof s.self === 'string' && s.self.length > 0, timeout, 'a "self" id');
+  const s = await waitStatus(node, (s) => typeof s.self === 'string' && s.self.length > 0, timeout, 'a "self" id', true);
   node.id = s.self;
   const me = s.nodes && s.nodes.find((m) => m.id === s.self);
   if (me) node.name = me.name;
