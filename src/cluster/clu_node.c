@@ -203,23 +203,37 @@ static bool wait_leader(clu *c, int ms)
     return false;
 }
 
+#define JOIN_TRY_NS (30LL * 1000000000) /* a join waits this long for a leader */
+
+/* Asks member to add this node. A refused token ends it at once; an
+ * unreachable member or a cluster between leaders (503) is asked again
+ * until JOIN_TRY_NS has passed. */
 static int join_cluster(clu *c, const char *member, char *err, size_t errlen)
 {
     json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "id", c->id_hex, "name", c->name, "api_addr",
                              c->api_addr, "raft_addr", c->raft_addr);
-    int status = 0;
-    json_t *resp = NULL;
-    char e[512];
-    int rc = clu_post(c, member, "/api/cluster/join", body, 20000, &status, &resp, e, sizeof e);
-    json_decref(body);
-    if (rc) {
-        rc = om_err(err, errlen, rc, "cannot join through %s: %s", member, e);
-    } else if (status != 200) {
-        const char *msg = json_string_value(json_object_get(resp, "error"));
-        rc = om_err(err, errlen, status == 403 ? OM_EINVAL : OM_EIO,
-                    "join through %s refused: %s", member, msg ? msg : "unexpected answer");
+    int64_t deadline = (int64_t)om_time_ns() + JOIN_TRY_NS;
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        int status = 0;
+        json_t *resp = NULL;
+        char e[512];
+        rc = clu_post(c, member, "/api/cluster/join", body, 20000, &status, &resp, e, sizeof e);
+        bool retry = rc != 0 || status >= 500;
+        if (rc) {
+            rc = om_err(err, errlen, rc, "cannot join through %s: %s", member, e);
+        } else if (status != 200) {
+            const char *msg = json_string_value(json_object_get(resp, "error"));
+            rc = om_err(err, errlen, status == 403 ? OM_EINVAL : OM_EIO,
+                        "join through %s refused: %s", member, msg ? msg : "unexpected answer");
+        }
+        json_decref(resp);
+        if (rc == 0 || !retry || (int64_t)om_time_ns() > deadline)
+            break;
+        om_log(OM_LOG_INFO, "cluster", "join attempt %d: %s; trying again", attempt + 1, err);
+        usleep(300 * 1000);
     }
-    json_decref(resp);
+    json_decref(body);
     return rc;
 }
 

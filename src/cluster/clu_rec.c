@@ -190,7 +190,8 @@ static int fetch_model(clu *c, const char *name, const json_t *manifest,
                                .progress = on_progress,
                                .user = &rp,
                                .connect_timeout_ms = 1000,
-                               .stall_timeout_ms = 5000};
+                               .stall_timeout_ms = 5000,
+                               .first_byte_timeout_ms = 60000};
         set_transfer(c, digests[i], sizes[i], 0, false);
         rc = cxfer_fetch(c->store, digests[i], sizes[i], peers, np, &o, err, sizeof err);
         set_transfer(c, digests[i], 0, 0, true);
