@@ -53,7 +53,7 @@ struct clu {
     pthread_t hb_thread, rec_thread;
     bool threads;
     bool register_local; /* a new member: put its local models into the catalog */
-    bool left;           /* left the cluster: serves as a single node */
+    _Atomic bool left;   /* left the cluster: serves as a single node */
     volatile int stop;
     unsigned kick; /* under wait_mu: bumped to end every clu_wait early */
     pthread_mutex_t wait_mu;

@@ -611,6 +611,7 @@ int clu_leave(clu *c, char *err, size_t errlen)
     char path[1100];
     path_in(c, "cluster.json", path, sizeof path);
     unlink(path);
+    c->left = true; /* from now on a single node: no routing, reports or fetches */
     om_log(OM_LOG_INFO, "cluster", "node %s left the cluster", c->id_hex);
     return 0;
 }
