@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { createModel, sha256File, skip, summary, sleep } from './lib/server.mjs';
 import {
   startCluster, makeNode, startNode, status, waitStatus, waitFor, member, kill, restart, stopAll, stopAllChecked,
@@ -108,6 +109,37 @@ try {
     } finally {
       await kill(intruder, 'SIGKILL');
     }
+  });
+
+  await t('the token only to loopback clients; internal calls need it', async () => {
+    const ext = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+    for (const [path, body] of [['/api/cluster/report', { id: nodes[1].id, seq: 1 }], ['/api/cluster/remove', { id: nodes[2].id }]]) {
+      const r = await postJSON(nodes[0], path, body, 5000, { Authorization: 'Bearer omx-' + 'f'.repeat(64) });
+      assert.equal(r.status, 403, `${path} with a wrong token: ${r.status} ${r.text}`);
+    }
+    if (!ext) {
+      console.log('     SKIP the non-loopback part: this machine has no non-loopback IPv4 address');
+      return;
+    }
+    const solo = await makeNode(bin, { label: 'wide' });
+    solo.env.OLLAMA_HOST = `0.0.0.0:${solo.port}`;
+    try {
+      await startNode(solo, ['--cluster-init']);
+      await waitStatus(solo, (s) => !!s.leader, 10000, 'a one-node cluster');
+      const local = await getJSON(solo, '/api/cluster/token');
+      assert.match(local.token, /^omx-[0-9a-f]{64}$/);
+      const r = await fetchT(`http://${ext.address}:${solo.port}/api/cluster/token`, {}, 5000);
+      const text = await r.text();
+      assert.equal(r.status, 403, `token from ${ext.address}: ${r.status} ${text}`);
+      assert.ok(!text.includes(local.token));
+      const st = await fetchT(`http://${ext.address}:${solo.port}/api/cluster/status`, {}, 5000);
+      assert.equal(st.status, 200, 'the status is public');
+      assert.ok(!(await st.text()).includes(local.token), 'the status does not carry the token');
+    } finally {
+      await kill(solo, 'SIGKILL');
+    }
+    const s = await status(nodes[0]);
+    assert.equal(s.nodes.length, 3, 'the wrong-token calls changed nothing');
   });
 
   await t('a model created on a follower reaches every node', async () => {
