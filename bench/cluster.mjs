@@ -13,7 +13,7 @@
 //                 against the same request sent to the serving node; target < 2 ms p50
 //
 // Usage: node bench/cluster.mjs [distribution] [scale] [affinity] [overhead] [--quick]
-//          [--model FILE] [--routing STRATEGY (scale; default round_robin)]
+//          [--model FILE] [--routing STRATEGY (scale; default round_robin)] [--limit-min M]
 //   OLLAMAMAX=build/ollamamax  OM_SHARED=../shared (stories260K for overhead)
 // No names: all four. --quick: smaller sizes, under ~2 minutes in all.
 // Results also go to bench/out/cluster.json (one object per sub-benchmark).
@@ -45,9 +45,9 @@ const scaleRouting = opt('--routing', 'round_robin');
 
 // Sizes: full run and --quick.
 const Q = quick
-  ? { distReps: 1, scaleStreams: 2, scaleTokens: 24, scaleRounds: 1, convs: 3, turns: 3, sysWords: 500,
+  ? { distReps: 1, scaleStreams: 2, scaleTokens: 24, scaleRounds: 1, convs: 3, turns: 3, sysWords: 130,
       answerTokens: 4, overheadReqs: 60 }
-  : { distReps: 2, scaleStreams: 4, scaleTokens: 64, scaleRounds: 2, convs: 6, turns: 4, sysWords: 1000,
+  : { distReps: 2, scaleStreams: 4, scaleTokens: 64, scaleRounds: 2, convs: 6, turns: 4, sysWords: 260,
       answerTokens: 8, overheadReqs: 200 };
 const NODE_ENV = { OLLAMA_NUM_PARALLEL: '4', OLLAMA_KEEP_ALIVE: '-1', OLLAMA_CONTEXT_LENGTH: '4096' };
 const BENCH = 'bench'; // display name bench:latest
@@ -73,7 +73,7 @@ const f = (x, d = 1, w = 9) => (Number.isFinite(x) ? x.toFixed(d) : String(x)).p
 
 // Whole-script bound: a hang must not outlive it (the harness's exit handler
 // then kills every node this process started).
-const limitMs = (quick ? 4 : 14) * 60000;
+const limitMs = Number(opt('--limit-min', quick ? 4 : 14)) * 60000;
 const wd = setTimeout(() => {
   console.log(`cluster bench: not finished within ${limitMs / 60000} min, stopping`);
   if (clusters.length) dumpLogs(clusters.flat(), 30);
@@ -368,6 +368,13 @@ function systemPrompt(seed, words) {
   return out.join(' ');
 }
 
+// CPU time (clock ticks) a node's process has used: the node that served a
+// request is the one whose figure grew most (prompt evaluation dominates).
+function cpuTicks(node) {
+  const f = readFileSync(`/proc/${node.proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
 async function affinityRun(nodes, strategy, salt) {
   await setRouting(nodes, strategy);
   const pick = rng(7); // same node sequence for every strategy
@@ -375,17 +382,23 @@ async function affinityRun(nodes, strategy, salt) {
     messages: [{ role: 'system', content: systemPrompt(salt * 100 + c, Q.sysWords) }], first: 0, turns: [],
   }));
   for (let t = 0; t < Q.turns; t++) {
+    const line = [];
     for (let c = 0; c < Q.convs; c++) {
       const cv = convs[c];
       const to = nodes[Math.floor(pick() * nodes.length)];
       cv.messages.push({ role: 'user', content: `Question ${t + 1}: tell me about the ${WORDS[(c * 7 + t * 3) % WORDS.length]}.` });
+      const c0 = nodes.map(cpuTicks);
       const r = await stream(to, '/api/chat', { model: BENCH, messages: cv.messages,
         options: { num_predict: Q.answerTokens, temperature: 0, num_thread: 2 } });
+      const dt = nodes.map((x, i) => cpuTicks(x) - c0[i]);
+      const served = dt.indexOf(Math.max(...dt));
       cv.messages.push({ role: 'assistant', content: r.text });
       const pe = r.final.prompt_eval_count;
       if (t === 0) cv.first = pe;
-      cv.turns.push({ ttft_ms: r.ttft_ms, prompt_eval_count: pe, hit: t > 0 && pe < 0.5 * cv.first, to: to.label });
+      cv.turns.push({ ttft_ms: r.ttft_ms, prompt_eval_count: pe, hit: t > 0 && pe < 0.5 * cv.first, to: nodes.indexOf(to), served });
+      line.push(`${r.ttft_ms.toFixed(0)}/${pe}@${served}`);
     }
+    console.log(`  ${strategy} turn ${t + 1} (per conversation: ttft ms/prompt tokens evaluated@serving node): ${line.join(' ')}`);
   }
   const all = convs.flatMap((c) => c.turns);
   const later = convs.flatMap((c) => c.turns.slice(1));
@@ -395,8 +408,10 @@ async function affinityRun(nodes, strategy, salt) {
     later_ttft_p50_ms: pct(later.map((x) => x.ttft_ms), 50), later_ttft_p99_ms: pct(later.map((x) => x.ttft_ms), 99),
     hit_rate: later.filter((x) => x.hit).length / later.length,
     first_turn_prompt_tokens: Math.round(mean(convs.map((c) => c.first))),
+    // routing alone: turns after the first served by the node that served the first turn
+    same_node_rate: later.length ? convs.reduce((a, c) => a + c.turns.slice(1).filter((x) => x.served === c.turns[0].served).length, 0) / later.length : NaN,
     later_prompt_eval_mean: mean(later.map((x) => x.prompt_eval_count)),
-    turns: convs.map((c) => c.turns.map((x) => [Math.round(x.ttft_ms), x.prompt_eval_count])),
+    turns: convs.map((c) => c.turns.map((x) => ({ ttft_ms: Math.round(x.ttft_ms), prompt_eval_count: x.prompt_eval_count, sent_to: x.to, served_by: x.served }))),
   };
 }
 
@@ -412,9 +427,9 @@ async function benchAffinity() {
   let salt = 1;
   for (const s of ['round_robin', 'prefix_affinity']) rows.push(await affinityRun(nodes, s, salt++));
   await setRouting(nodes, 'least_loaded');
-  console.log('strategy          ttft p50 ms  ttft p99 ms  turns>1 p50  turns>1 p99  hit rate (turns>1)  first-turn prompt tokens');
+  console.log('strategy          ttft p50 ms  ttft p99 ms  turns>1 p50  turns>1 p99  hit rate (turns>1)  same node (turns>1)  first-turn prompt tokens');
   for (const r of rows)
-    console.log(`${r.strategy.padEnd(16)}  ${f(r.ttft_p50_ms, 0, 11)}  ${f(r.ttft_p99_ms, 0, 11)}  ${f(r.later_ttft_p50_ms, 0, 11)}  ${f(r.later_ttft_p99_ms, 0, 11)}  ${f(100 * r.hit_rate, 0, 17)}%  ${f(r.first_turn_prompt_tokens, 0, 24)}`);
+    console.log(`${r.strategy.padEnd(16)}  ${f(r.ttft_p50_ms, 0, 11)}  ${f(r.ttft_p99_ms, 0, 11)}  ${f(r.later_ttft_p50_ms, 0, 11)}  ${f(r.later_ttft_p99_ms, 0, 11)}  ${f(100 * r.hit_rate, 0, 17)}%  ${f(100 * r.same_node_rate, 0, 18)}%  ${f(r.first_turn_prompt_tokens, 0, 24)}`);
   const reduction = 1 - rows[1].ttft_p50_ms / rows[0].ttft_p50_ms;
   console.log(`prefix_affinity TTFT p50 ${(100 * reduction).toFixed(0)}% lower than round_robin (target >= 70%)`);
   emit('affinity', { model: modelFile, convs: Q.convs, turns: Q.turns, system_words: Q.sysWords, rows,
