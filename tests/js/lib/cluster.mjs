@@ -315,21 +315,21 @@ export async function joinNode(node, via, token, timeout = 20000) {
   return node;
 }
 
-// Waits until every node in `nodes` sees all of them up, with one common leader.
+// Waits until every node in `nodes` sees all of them up, all naming the same leader.
 export async function waitFormed(nodes, timeout = 20000) {
   const ids = nodes.map((x) => x.id);
-  for (const node of nodes) {
-    await waitStatus(node, (s) => {
-      if (!s.leader || s.leader !== (nodes.leaderSeen || s.leader)) return false;
-      for (const id of ids) {
-        const m = s.nodes.find((x) => x.id === id);
-        if (!m || m.state !== 'up') return false;
-      }
-      nodes.leaderSeen = s.leader;
-      return true;
+  let views = [];
+  try {
+    await waitFor(async () => {
+      views = await Promise.all(nodes.map((n) => status(n).catch((e) => ({ error: e.message }))));
+      const leaders = new Set(views.map((v) => v.leader));
+      if (leaders.size !== 1 || !views[0].leader) return false;
+      return views.every((v) => Array.isArray(v.nodes) && ids.every((id) => v.nodes.some((m) => m.id === id && m.state === 'up')));
     }, timeout, `all ${nodes.length} members up with one leader`);
+  } catch (e) {
+    e.message += views.map((v, i) => `\n      ${nodes[i].label}: ${v.error || brief(v)}`).join('');
+    throw e;
   }
-  delete nodes.leaderSeen;
   return nodes;
 }
 
