@@ -178,6 +178,24 @@ try {
       assert.ok(h, `ps entry on a holder: ${JSON.stringify(e)}`);
       assert.equal(e.node, h.name, JSON.stringify(e));
     }
+    // /api/tags on a non-holder shows the catalog entry with the holder's digest.
+    const tagOf = async (n) => (await getJSON(n, '/api/tags')).models.find((m) => m.name === 'solo:latest');
+    const here = await tagOf(other);
+    const there = await tagOf(holding[0]);
+    assert.ok(here && there, 'solo in both tags');
+    assert.equal(here.digest, there.digest, 'the same manifest digest on a holder and a non-holder');
+    // A pull on a non-holder fetches from the holder, with Ollama's pull statuses.
+    const soloDigest = sha256File(solo);
+    assert.equal(blobDigestOn(other, soloDigest), null, 'the non-holder lacks the blob before the pull');
+    const res = await fetchT(`${other.api}/api/pull`, { method: 'POST', body: JSON.stringify({ model: 'solo' }) }, 30000);
+    assert.equal(res.status, 200);
+    const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.ok(!lines.some((l) => l.error), JSON.stringify(lines.filter((l) => l.error)));
+    assert.equal(lines.at(-1).status, 'success', JSON.stringify(lines.slice(-3)));
+    const blobLines = lines.filter((l) => l.digest === soloDigest);
+    assert.ok(blobLines.length > 0, `a status line for the model blob: ${JSON.stringify(lines.slice(0, 6))}`);
+    assert.ok(blobLines.some((l) => l.total === statSync(solo).size), JSON.stringify(blobLines.slice(-2)));
+    assert.equal(blobDigestOn(other, soloDigest), soloDigest, 'the blob is on the non-holder after the pull');
   }
 
   await t('copy on one node applies to the cluster', async () => {
