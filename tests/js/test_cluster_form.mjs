@@ -254,6 +254,11 @@ try {
     const g = await gen(rest[0], 'Once');
     assert.equal(g.status, 200, g.text);
     assert.equal(answer.routing, 'least_loaded', `the POST's answer shows the change: ${JSON.stringify(answer)}`);
+    // The node that left goes on as a single node with its own models.
+    const own = await gen(leaving, 'Once');
+    assert.equal(own.status, 200, `the node that left: ${own.text}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const n of rest) assert.ok(!(await status(n)).nodes.some((m) => m.id === leaving.id), 'it does not come back by itself');
   });
 } catch (e) {
   fails++;
