@@ -45,12 +45,15 @@ const genBody = (prompt, extra = {}) => ({ model: 'stories', prompt, raw: true, 
 // second one spans several tokens, so text is held back while it might match).
 const STOPS = { 6: ['box'], 7: ['Anna saw'] };
 
-// One failover round. reqs [{label, path, body, sse}] run first on srv itself (the
+// One failover round. gws: the gateway(s), request i going to gws[i % gws.length].
+// reqs [{label, path, body, sse}] run first on srv itself (the
 // forwarded header: answered by srv alone, which also loads the model there only) for
 // the uninterrupted reference; then through gw while srv is SIGSTOPped, given ~1 ms
 // CPU slices until every stream has a few chunks, and SIGKILLed. Every stream must
 // then end like its reference: same text, same counts, no error, no internal field.
-async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
+async function failoverRound(gws, srv, reqs, onKilled = () => {}) {
+  gws = [].concat(gws);
+  const gw = gws[0];
   const fwd = { 'X-OllamaMax-Forwarded': nodes.token };
   const run = (node, r, opts) => (r.sse ? streamSSE : streamPost)(node, r.path, r.body, opts);
   // A clean slate: unloaded on every node (no KV cache anywhere), so the references'
@@ -66,8 +69,10 @@ async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
     assert.ok(reqs[i].sse ? r.done && r.finish : r.final, `reference ${reqs[i].label} is complete`);
   }
   // The gateway sees the model loaded on srv only, so least_loaded sends every stream there.
-  await waitStatus(gw, (s) => s.nodes.filter((m) => m.state === 'up' && m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
-    5000, 'stories loaded on the serving node only');
+  for (const g of gws) {
+    await waitStatus(g, (s) => s.nodes.filter((m) => m.state === 'up' && m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
+      5000, 'stories loaded on the serving node only');
+  }
   const state = reqs.map(() => ({ chunks: 0, done: false }));
   const onObj = (i) => (o) => {
     const c = o.choices && o.choices[0];
@@ -76,7 +81,7 @@ async function failoverRound(gw, srv, reqs, onKilled = () => {}) {
   };
   // Stopped before the requests: the gateway's requests wait in srv's socket.
   srv.proc.kill('SIGSTOP');
-  const runs = reqs.map((r, i) => run(gw, r, { timeout: 60000, onObj: onObj(i) }));
+  const runs = reqs.map((r, i) => run(gws[i % gws.length], r, { timeout: 60000, onObj: onObj(i) }));
   await sleep(150);
   for (let k = 0; k < 50 && !state.every((x) => x.chunks >= 3) && !state.some((x) => x.done); k++) {
     srv.proc.kill('SIGCONT');
@@ -250,9 +255,10 @@ try {
   });
 
   let srvKilled = false;
-  await t('8 streams; the serving node is SIGKILLed mid-stream; every text is the uninterrupted greedy text', async () => {
+  await t('8 streams through two gateways; the serving node is SIGKILLed mid-stream; every text is the uninterrupted greedy text', async () => {
     const reqs = PROMPTS.map((p, i) => ({ label: JSON.stringify(p), path: '/api/generate', body: genBody(p, STOPS[i] ? { stop: STOPS[i] } : {}) }));
-    const { refs } = await failoverRound(nodes[0], nodes[1], reqs, () => (srvKilled = true));
+    // Through two gateways (even streams node0, odd ones node2), all served by node1.
+    const { refs } = await failoverRound([nodes[0], nodes[2]], nodes[1], reqs, () => (srvKilled = true));
     for (const [i, r] of refs.entries()) {
       const ids = r.objs.flatMap((o) => o._om_tokens || []);
       assert.equal(ids.length, r.final.eval_count, `reference ${i}: _om_tokens add up to eval_count`);
