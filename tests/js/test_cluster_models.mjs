@@ -118,6 +118,9 @@ try {
       }, 15000, `both models in /api/tags of ${n.label}`);
       const show = await postJSON(n, '/api/show', { model: 'tiny' });
       assert.equal(show.status, 200, show.text);
+      const v1 = await getJSON(n, '/v1/models');
+      const ids = v1.data.map((m) => m.id);
+      assert.ok(ids.includes('tiny:latest') && ids.includes(pulled), `/v1/models on ${n.label}: ${ids}`);
     }
   });
 
@@ -167,6 +170,10 @@ try {
     assert.equal(v1.json.object, 'chat.completion');
     const show = await postJSON(other, '/api/show', { model: 'solo' });
     assert.equal(show.status, 200, `show solo on ${other.label} (not a holder): ${show.text}`);
+    const showThere = await postJSON(holding[0], '/api/show', { model: 'solo' });
+    for (const k of ['modelfile', 'parameters', 'template', 'details', 'model_info', 'capabilities']) {
+      assert.deepEqual(show.json[k], showThere.json[k], `show solo: ${k} differs between a non-holder and a holder`);
+    }
     const ps = await waitFor(async () => {
       const p = await getJSON(other, '/api/ps');
       return p.models.some((m) => m.name === 'solo:latest') ? p : false;
