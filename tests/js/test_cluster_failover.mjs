@@ -254,6 +254,52 @@ try {
     assert.equal(bad.status, 404, bad.text);
   });
 
+  await t('a drain lets the running streams finish on the drained node', async () => {
+    const [gw, other, srv] = nodes;
+    const fwd = { 'X-OllamaMax-Forwarded': nodes.token };
+    for (const n of nodes) assert.equal((await postJSON(n, '/api/generate', { model: 'stories', keep_alive: 0 }, 10000, fwd)).status, 200);
+    const loadedOn = (st) => st.nodes.filter((m) => m.state !== 'down' && m.loaded.includes('stories:latest')).map((m) => m.id).join();
+    await waitStatus(gw, (st) => loadedOn(st) === '', 5000, 'stories unloaded everywhere');
+    const prompts = PROMPTS.slice(0, 4);
+    const refs = await Promise.all(prompts.map((p) => streamPost(srv, '/api/generate', genBody(p), { headers: fwd, timeout: 30000 })));
+    await waitStatus(gw, (st) => loadedOn(st) === srv.id, 5000, 'stories loaded on the node to drain only');
+    const chunks = prompts.map(() => 0);
+    srv.proc.kill('SIGSTOP');
+    let outs;
+    let atDrain = [];
+    try {
+      const runs = prompts.map((p, i) => streamPost(gw, '/api/generate', genBody(p), { timeout: 60000, onObj: (o) => { if (!o.done) chunks[i]++; } }));
+      await sleep(150);
+      for (let k = 0; k < 50 && !chunks.every((c) => c >= 3); k++) {
+        srv.proc.kill('SIGCONT');
+        await sleep(1);
+        srv.proc.kill('SIGSTOP');
+        await sleep(40);
+      }
+      atDrain = [...chunks];
+      const r = await postJSON(other, '/api/cluster/drain', { node: srv.name });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, { node: srv.id, state: 'draining' });
+      srv.proc.kill('SIGCONT');
+      outs = await Promise.all(runs);
+    } finally {
+      srv.proc.kill('SIGCONT');
+    }
+    console.log(`     chunks per stream at the drain: ${JSON.stringify(atDrain)}`);
+    assert.ok(atDrain.filter((c, i) => c > 0 && c < refs[i].final.eval_count).length >= 2, 'streams running when the drain came');
+    for (const [i, o] of outs.entries()) {
+      assert.equal(o.error, null, `stream ${i}: ${o.error}`);
+      assert.equal(o.text, refs[i].text, `stream ${i} text`);
+      assert.equal(o.final.eval_count, refs[i].final.eval_count, `stream ${i} eval_count`);
+    }
+    // Finished where they ran: no other node had to load the model to take them over.
+    await sleep(1200);
+    assert.equal(loadedOn(await status(gw)), srv.id, 'stories loaded on the drained node only');
+    const u = await postJSON(other, '/api/cluster/undrain', { node: srv.name });
+    assert.equal(u.status, 200, u.text);
+    for (const n of nodes) await waitStatus(n, (st) => member(st, srv).state === 'up', 5000, 'undrained');
+  });
+
   let srvKilled = false;
   await t('8 streams through two gateways; the serving node is SIGKILLed mid-stream; every text is the uninterrupted greedy text', async () => {
     const reqs = PROMPTS.map((p, i) => ({ label: JSON.stringify(p), path: '/api/generate', body: genBody(p, STOPS[i] ? { stop: STOPS[i] } : {}) }));
