@@ -275,8 +275,10 @@ async function mainCluster() {
 // N = 1, 2, 3 serving nodes of one 3-node cluster: the others are drained (no
 // request is routed to them, their processes idle). Node i is pinned to core
 // i % 2 and runs the model with num_thread 1. N * S streams, stream j sent to
-// serving node j % N's API; the cluster's routing decides where each runs.
-async function scaleRound(serving, streams, tokens, seedBase, onStatus) {
+// serving node j % N's API; the cluster's routing decides where each runs
+// ("routed"). "direct" sends the same streams with the internal forwarded header,
+// so each runs on the node it is sent to: the engine's scaling without gateway work.
+async function scaleRound(serving, streams, tokens, seedBase, onStatus, forced) {
   const t0 = now();
   let live = true;
   const poll = (async () => {
@@ -290,7 +292,7 @@ async function scaleRound(serving, streams, tokens, seedBase, onStatus) {
   const res = await Promise.all(Array.from({ length: streams }, (_, j) => stream(serving[j % serving.length], '/api/generate', {
     model: BENCH, prompt: `Write a long story about the number ${seedBase + j} and a cat named Tom.`,
     options: { num_predict: tokens, temperature: 0.8, seed: seedBase + j, num_thread: 1 },
-  })));
+  }, { forced })));
   live = false;
   await poll;
   const wall = (Math.max(...res.map((r) => r.end)) - t0) / 1000;
@@ -305,9 +307,9 @@ async function benchScale() {
   nodes.forEach((x, i) => pin(x, String(i % 2)));
   console.log(`\n== scale: ${modelFile}, ${Q.scaleStreams} streams x ${Q.scaleTokens} tokens per serving node, num_thread 1, routing ${scaleRouting}, ${Q.scaleRounds} round(s); pinning ${nodes.map((x, i) => `node${i}->cpu ${x.cpus}`).join(', ')}`);
   const rows = [];
-  for (const n of [1, 2, 3]) {
+  for (const n of [1, 2, 3]) for (const mode of ['routed', 'direct']) {
     const serving = nodes.slice(0, n);
-    await setDrained(nodes, nodes.slice(n));
+    if (mode === 'routed') await setDrained(nodes, nodes.slice(n));
     // warm: every serving node loads the runner (num_thread 1) outside the measurement
     await Promise.all(serving.map((x) => stream(x, '/api/generate', { model: BENCH, prompt: 'warm', options: { num_predict: 2, num_thread: 1 } }, { forced: nodes.token })));
     const agg = [];
@@ -317,22 +319,24 @@ async function benchScale() {
       for (const m of s.nodes) activeMax.set(m.id, Math.max(activeMax.get(m.id) || 0, (m.active || 0) + (m.queued || 0)));
     };
     for (let round = 0; round < Q.scaleRounds; round++) {
-      const r = await scaleRound(serving, n * Q.scaleStreams, Q.scaleTokens, 1000 * n + 100 * round, onStatus);
+      const r = await scaleRound(serving, n * Q.scaleStreams, Q.scaleTokens, 1000 * n + 100 * round, onStatus,
+        mode === 'direct' ? nodes.token : null);
       agg.push(r.aggregate);
       ttft.push(...r.ttft);
-      console.log(`  ${n} node(s) round ${round}: ${r.tokens} tokens in ${r.wall_s.toFixed(2)} s = ${r.aggregate.toFixed(1)} t/s`);
+      console.log(`  ${n} node(s) ${mode} round ${round}: ${r.tokens} tokens in ${r.wall_s.toFixed(2)} s = ${r.aggregate.toFixed(1)} t/s`);
     }
-    rows.push({ nodes: n, streams: n * Q.scaleStreams, cpus: serving.map((x) => x.cpus).join(','), tps_aggregate: mean(agg),
+    rows.push({ nodes: n, mode, streams: n * Q.scaleStreams, cpus: serving.map((x) => x.cpus).join(','), tps_aggregate: mean(agg),
       rounds: agg, ttft_p50_ms: pct(ttft, 50), busy_max: nodes.map((x) => activeMax.get(x.id) || 0) });
   }
   await setDrained(nodes, []);
   nodes.forEach((x) => pin(x, allCpus));
-  const one = rows[0].tps_aggregate;
-  for (const r of rows) r.vs_one_node = r.tps_aggregate / one;
-  console.log('nodes  streams  cpus      t/s aggregate  x one node  target  ttft p50 ms  max active+queued per node (node0..2)');
+  for (const r of rows) r.vs_one_node = r.tps_aggregate / rows.find((x) => x.nodes === 1 && x.mode === r.mode).tps_aggregate;
+  console.log('nodes  mode    streams  cpus      t/s aggregate  x one node  target  ttft p50 ms  max active+queued per node (node0..2)');
   for (const r of rows) {
-    console.log(`${String(r.nodes).padStart(5)}  ${String(r.streams).padStart(7)}  ${r.cpus.padEnd(8)}  ${f(r.tps_aggregate, 1, 13)}  ${f(r.vs_one_node, 2, 10)}  ${f(0.9 * r.nodes, 1, 6)}  ${f(r.ttft_p50_ms, 0, 11)}  ${r.busy_max.join(' ')}`);
+    console.log(`${String(r.nodes).padStart(5)}  ${r.mode.padEnd(6)}  ${String(r.streams).padStart(7)}  ${r.cpus.padEnd(8)}  ${f(r.tps_aggregate, 1, 13)}  ${f(r.vs_one_node, 2, 10)}  ${f(0.9 * r.nodes, 1, 6)}  ${f(r.ttft_p50_ms, 0, 11)}  ${r.busy_max.join(' ')}`);
   }
+  console.log('routed: stream j sent to serving node j % N, the cluster routes it (proxying when it picks another node);');
+  console.log('direct: the same streams with X-OllamaMax-Forwarded, so each runs where it is sent (no gateway work)');
   emit('scale', { model: modelFile, routing: scaleRouting, streams_per_node: Q.scaleStreams, tokens: Q.scaleTokens,
     rounds: Q.scaleRounds, num_thread: 1, pinning: 'taskset: node i on cpu i%2', rows });
 }
