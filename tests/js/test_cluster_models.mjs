@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, synth } from './lib/server.mjs';
 import { startRegistry } from './lib/registry.mjs';
 import {
   startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, stopAllChecked, dumpLogs, watchdog, testOk,
-  postJSON, getJSON, blobDigestOn, blobPath, fetchT, setSetting,
+  postJSON, getJSON, blobDigestOn, blobPath, fetchT, setSetting, bound,
 } from './lib/cluster.mjs';
 
 const [bin, shared] = process.argv.slice(2);
@@ -106,6 +107,49 @@ try {
     for (const n of others) assert.equal(blobDigestOn(n, modelDigest), modelDigest, `${n.label} unaffected`);
     const s = await waitStatus(others[0], (st) => holdsPulled(member(st, victim)), 10000, 'the victim holds the model again');
     assert.ok(s);
+  });
+
+  await t('a transfer in progress shows in the cluster status, then the blob is whole', async () => {
+    // 56 MiB (F16), served by one node that runs 4 ms out of every 44 (SIGSTOP/SIGCONT),
+    // so the copies take seconds and the reports catch them under way.
+    const big = join(work, 'mid.gguf');
+    execFileSync(bin, ['synth', '--arch', 'llama', '--n-embd', '768', '--n-layer', '4', '--n-head', '8', '--n-head-kv', '8',
+      '--n-ff', '2048', '--type', 'f16', '-o', big], { stdio: 'pipe' });
+    const digest = sha256File(big);
+    const size = statSync(big).size;
+    const src = nodes[0];
+    assert.equal((await createModel(src.api, 'mid', big)).status, 'success');
+    let duty = true;
+    const cycler = (async () => {
+      while (duty) {
+        src.proc.kill('SIGSTOP');
+        await new Promise((r) => setTimeout(r, 40));
+        src.proc.kill('SIGCONT');
+        await new Promise((r) => setTimeout(r, 4));
+      }
+    })();
+    const seen = [];
+    try {
+      await waitFor(async () => {
+        const st = await status(nodes[1], 2000);
+        for (const m of st.nodes) for (const x of m.transfers || []) if (x.digest === digest) seen.push({ node: m.name, ...x });
+        return nodes.slice(1).every((n) => blobDigestOn(n, digest) === digest);
+      }, bound(60000), 'the 56 MiB blob on every node');
+    } finally {
+      duty = false;
+      await cycler;
+      src.proc.kill('SIGCONT');
+    }
+    console.log(`     transfer entries seen: ${seen.length}; done values ${JSON.stringify([...new Set(seen.map((x) => x.done))].slice(0, 8))} of ${size}`);
+    assert.ok(seen.length > 0, 'a transfer of the blob in some node\'s status');
+    for (const x of seen) assert.ok(x.total === size && x.done >= 0 && x.done <= size, JSON.stringify(x));
+    assert.ok(seen.some((x) => x.done > 0 && x.done < size), `progress under way: ${JSON.stringify([...new Set(seen.map((x) => x.done))])}`);
+    for (const n of nodes) {
+      await waitStatus(n, (st) => st.nodes.every((m) => m.models.includes('mid:latest') && !(m.transfers || []).some((x) => x.digest === digest)),
+        10000, 'mid held everywhere, no transfer left');
+    }
+    const d = await fetchT(`${nodes[2].api}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'mid' }) });
+    assert.equal(d.status, 200, await d.text());
   });
 
   await t('/api/tags on any node lists the cluster models', async () => {
