@@ -2,7 +2,7 @@
 # runs the whole suite (release build with -Werror, then ASan+UBSan build).
 JOBS ?= $(shell nproc)
 
-.PHONY: all build test test-release test-asan fuzz setup serve clean bench
+.PHONY: all build test test-release test-asan fuzz setup serve clean bench bench-cluster
 
 all: build
 
@@ -30,6 +30,11 @@ setup:
 
 bench: build
 	bash bench/run.sh
+
+# cluster benchmarks (bench/cluster.mjs; ARGS=--quick for the short run)
+bench-cluster: build
+	bash bench/make_models.sh
+	node bench/cluster.mjs $(ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz

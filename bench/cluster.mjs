@@ -14,6 +14,8 @@
 //
 // Usage: node bench/cluster.mjs [distribution] [scale] [affinity] [overhead] [--quick]
 //          [--model FILE] [--routing STRATEGY (scale; default round_robin)] [--limit-min M]
+//          [--prompt chat|raw (affinity: /api/chat, or raw /api/generate prompts whose
+//           first token differs between conversations; default chat)]
 //   OLLAMAMAX=build/ollamamax  OM_SHARED=../shared (stories260K for overhead)
 // No names: all four. --quick: smaller sizes, under ~2 minutes in all.
 // Results also go to bench/out/cluster.json (one object per sub-benchmark).
@@ -42,10 +44,11 @@ const shared = process.env.OM_SHARED || join(here, '../../shared');
 const modelFile = opt('--model', join(here, 'models/qwen2.5-0.5b-q4_k_m.gguf'));
 const storiesFile = join(shared, 'models/stories260K.gguf');
 const scaleRouting = opt('--routing', 'round_robin');
+const affinityPrompt = opt('--prompt', 'chat');
 
 // Sizes: full run and --quick.
 const Q = quick
-  ? { distReps: 1, scaleStreams: 2, scaleTokens: 24, scaleRounds: 1, convs: 3, turns: 3, sysWords: 130,
+  ? { distReps: 1, scaleStreams: 2, scaleTokens: 24, scaleRounds: 1, convs: 3, turns: 3, sysWords: 170,
       answerTokens: 4, overheadReqs: 60 }
   : { distReps: 2, scaleStreams: 4, scaleTokens: 64, scaleRounds: 2, convs: 6, turns: 4, sysWords: 260,
       answerTokens: 8, overheadReqs: 200 };
@@ -278,7 +281,7 @@ async function mainCluster() {
 // serving node j % N's API; the cluster's routing decides where each runs
 // ("routed"). "direct" sends the same streams with the internal forwarded header,
 // so each runs on the node it is sent to: the engine's scaling without gateway work.
-async function scaleRound(serving, streams, tokens, seedBase, onStatus, forced) {
+async function scaleRound(serving, streams, tokens, seedBase, onStatus, forced, nThread = 1) {
   const t0 = now();
   let live = true;
   const poll = (async () => {
@@ -291,7 +294,7 @@ async function scaleRound(serving, streams, tokens, seedBase, onStatus, forced) 
   })();
   const res = await Promise.all(Array.from({ length: streams }, (_, j) => stream(serving[j % serving.length], '/api/generate', {
     model: BENCH, prompt: `Write a long story about the number ${seedBase + j} and a cat named Tom.`,
-    options: { num_predict: tokens, temperature: 0.8, seed: seedBase + j, num_thread: 1 },
+    options: { num_predict: tokens, temperature: 0.8, seed: seedBase + j, num_thread: nThread },
   }, { forced })));
   live = false;
   await poll;
@@ -328,15 +331,31 @@ async function benchScale() {
     rows.push({ nodes: n, mode, streams: n * Q.scaleStreams, cpus: serving.map((x) => x.cpus).join(','), tps_aggregate: mean(agg),
       rounds: agg, ttft_p50_ms: pct(ttft, 50), busy_max: nodes.map((x) => activeMax.get(x.id) || 0) });
   }
+  // reference: one node using both cores (unpinned, num_thread 2) with the 2-node stream count
+  {
+    await setDrained(nodes, nodes.slice(1));
+    nodes.forEach((x) => pin(x, allCpus));
+    await stream(nodes[0], '/api/generate', { model: BENCH, prompt: 'warm', options: { num_predict: 2, num_thread: 2 } }, { forced: nodes.token });
+    const agg = [];
+    const ttft = [];
+    for (let round = 0; round < Q.scaleRounds; round++) {
+      const r = await scaleRound([nodes[0]], 2 * Q.scaleStreams, Q.scaleTokens, 5000 + 100 * round, () => {}, null, 2);
+      agg.push(r.aggregate);
+      ttft.push(...r.ttft);
+      console.log(`  1 node, 2 threads, round ${round}: ${r.tokens} tokens in ${r.wall_s.toFixed(2)} s = ${r.aggregate.toFixed(1)} t/s`);
+    }
+    rows.push({ nodes: 1, mode: '2thr', streams: 2 * Q.scaleStreams, cpus: allCpus, tps_aggregate: mean(agg), rounds: agg,
+      ttft_p50_ms: pct(ttft, 50), busy_max: [] });
+  }
   await setDrained(nodes, []);
-  nodes.forEach((x) => pin(x, allCpus));
-  for (const r of rows) r.vs_one_node = r.tps_aggregate / rows.find((x) => x.nodes === 1 && x.mode === r.mode).tps_aggregate;
+  for (const r of rows) r.vs_one_node = r.tps_aggregate / rows.find((x) => x.nodes === 1 && x.mode === (r.mode === '2thr' ? 'routed' : r.mode)).tps_aggregate;
   console.log('nodes  mode    streams  cpus      t/s aggregate  x one node  target  ttft p50 ms  max active+queued per node (node0..2)');
   for (const r of rows) {
-    console.log(`${String(r.nodes).padStart(5)}  ${r.mode.padEnd(6)}  ${String(r.streams).padStart(7)}  ${r.cpus.padEnd(8)}  ${f(r.tps_aggregate, 1, 13)}  ${f(r.vs_one_node, 2, 10)}  ${f(0.9 * r.nodes, 1, 6)}  ${f(r.ttft_p50_ms, 0, 11)}  ${r.busy_max.join(' ')}`);
+    console.log(`${String(r.nodes).padStart(5)}  ${r.mode.padEnd(6)}  ${String(r.streams).padStart(7)}  ${r.cpus.padEnd(8)}  ${f(r.tps_aggregate, 1, 13)}  ${f(r.vs_one_node, 2, 10)}  ${r.mode === '2thr' ? '     -' : f(0.9 * r.nodes, 1, 6)}  ${f(r.ttft_p50_ms, 0, 11)}  ${r.busy_max.join(' ')}`);
   }
   console.log('routed: stream j sent to serving node j % N, the cluster routes it (proxying when it picks another node);');
   console.log('direct: the same streams with X-OllamaMax-Forwarded, so each runs where it is sent (no gateway work)');
+  console.log('2thr: reference, one node unpinned with num_thread 2 and the 2-node stream count (x one node: against 1 routed)');
   emit('scale', { model: modelFile, routing: scaleRouting, streams_per_node: Q.scaleStreams, tokens: Q.scaleTokens,
     rounds: Q.scaleRounds, num_thread: 1, pinning: 'taskset: node i on cpu i%2', rows });
 }
@@ -392,8 +411,11 @@ async function affinityRun(nodes, strategy, salt) {
       const to = nodes[Math.floor(pick() * nodes.length)];
       cv.messages.push({ role: 'user', content: `Question ${t + 1}: tell me about the ${WORDS[(c * 7 + t * 3) % WORDS.length]}.` });
       const c0 = nodes.map(cpuTicks);
-      const r = await stream(to, '/api/chat', { model: BENCH, messages: cv.messages,
-        options: { num_predict: Q.answerTokens, temperature: 0, num_thread: 2 } });
+      const options = { num_predict: Q.answerTokens, temperature: 0, num_thread: 2 };
+      const r = affinityPrompt === 'raw'
+        ? await stream(to, '/api/generate', { model: BENCH, raw: true, options,
+          prompt: `${String.fromCharCode(65 + 13 * (salt - 1) + c)}: ${cv.messages.map((m) => m.content).join('\n')}\n` })
+        : await stream(to, '/api/chat', { model: BENCH, messages: cv.messages, options });
       const dt = nodes.map((x, i) => cpuTicks(x) - c0[i]);
       const served = dt.indexOf(Math.max(...dt));
       cv.messages.push({ role: 'assistant', content: r.text });
@@ -426,7 +448,7 @@ async function benchAffinity() {
   await setDrained(nodes, []);
   // every node loads the runner with num_thread 2 before the measurement
   await Promise.all(nodes.map((x) => stream(x, '/api/generate', { model: BENCH, prompt: 'warm', options: { num_predict: 2, num_thread: 2 } }, { forced: nodes.token })));
-  console.log(`\n== affinity: ${Q.convs} conversations x ${Q.turns} turns, ~${Q.sysWords}-word system prompts, ${Q.answerTokens}-token answers, 3 nodes (unpinned, num_thread 2), one request at a time, each turn to a random node`);
+  console.log(`\n== affinity (${affinityPrompt === 'raw' ? 'raw /api/generate prompts' : '/api/chat'}): ${Q.convs} conversations x ${Q.turns} turns, ~${Q.sysWords}-word system prompts, ${Q.answerTokens}-token answers, 3 nodes (unpinned, num_thread 2), one request at a time, each turn to a random node`);
   const rows = [];
   let salt = 1;
   for (const s of ['round_robin', 'prefix_affinity']) rows.push(await affinityRun(nodes, s, salt++));
@@ -436,7 +458,7 @@ async function benchAffinity() {
     console.log(`${r.strategy.padEnd(16)}  ${f(r.ttft_p50_ms, 0, 11)}  ${f(r.ttft_p99_ms, 0, 11)}  ${f(r.later_ttft_p50_ms, 0, 11)}  ${f(r.later_ttft_p99_ms, 0, 11)}  ${f(100 * r.hit_rate, 0, 17)}%  ${f(100 * r.same_node_rate, 0, 18)}%  ${f(r.first_turn_prompt_tokens, 0, 24)}`);
   const reduction = 1 - rows[1].ttft_p50_ms / rows[0].ttft_p50_ms;
   console.log(`prefix_affinity TTFT p50 ${(100 * reduction).toFixed(0)}% lower than round_robin (target >= 70%)`);
-  emit('affinity', { model: modelFile, convs: Q.convs, turns: Q.turns, system_words: Q.sysWords, rows,
+  emit(affinityPrompt === 'raw' ? 'affinity_raw' : 'affinity', { model: modelFile, prompt: affinityPrompt, convs: Q.convs, turns: Q.turns, system_words: Q.sysWords, rows,
     p50_reduction: reduction, target: 0.7 });
 }
 
