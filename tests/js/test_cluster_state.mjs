@@ -80,7 +80,7 @@ try {
     const a = await setSetting(nodes[2], nodes, 'replication', '0');
     assert.equal(a.replication, '0');
     const g = await postJSON(nodes[0], '/api/generate', { model: 'stories', prompt: 'Once', raw: true, stream: false, options: { num_predict: 4 } }, 30000);
-    assert.equal(g.status, 200, g.text);
+    assert.equal(g.status, 200, `generate through node0 after the restart: ${g.text}; ${brief(await status(nodes[0]))}`);
     for (const n of nodes) assert.equal(member(await status(n), n).state, 'up');
   });
 } catch (e) {
