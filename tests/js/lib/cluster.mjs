@@ -19,6 +19,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, sleep, test } from './server.mjs';
 
@@ -49,6 +50,24 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     console.log(`cluster harness: ${sig}, killing the nodes it started`);
     process.exit(130);
   });
+}
+
+// A free loopback port below the kernel's ephemeral range (32768+), so that no
+// outgoing connection (the nodes talk to each other a lot) takes it between this
+// check and the server's bind; parallel suites may still race for it, which
+// startNode's retryPorts handles.
+export async function lowPort(avoid = []) {
+  for (let i = 0; i < 200; i++) {
+    const p = 20000 + Math.floor(Math.random() * 12000);
+    if (avoid.includes(p)) continue;
+    const ok = await new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(p, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  return freePort();
 }
 
 // Time bounds from the issue (new leader within 2 s, down within 3 s) hold for the
@@ -145,15 +164,20 @@ export function member(st, target) {
   return st.nodes.find((m) => m.id === target.id);
 }
 
+// Up: this process printed that it listens on its address (so the answer is not
+// from another process that took the port) and /api/version answers.
 async function waitHttp(node, timeout) {
   const t0 = Date.now();
+  const listening = new RegExp(`Listening on \\S+:${node.port}\\b`);
   for (;;) {
     if (!alive(node)) throw new Error(`${node.label} exited (${node.proc.exitCode ?? node.proc.signalCode}):\n${tail(node)}`);
     try {
-      const r = await fetchT(node.api + '/api/version', {}, 1000);
-      if (r.ok) return;
+      if (listening.test(node._log.slice(node._log.lastIndexOf('\n==== ')))) {
+        const r = await fetchT(node.api + '/api/version', {}, 1000);
+        if (r.ok) return;
+      }
     } catch {}
-    if (Date.now() - t0 > timeout) throw new Error(`${node.label} did not answer /api/version within ${timeout} ms:\n${tail(node)}`);
+    if (Date.now() - t0 > timeout) throw new Error(`${node.label} did not print "Listening on …:${node.port}" and answer /api/version within ${timeout} ms:\n${tail(node)}`);
     await sleep(50);
   }
 }
@@ -182,9 +206,8 @@ function spawnNode(node, args) {
 // Makes a node's directories and environment; does not start it.
 // opts: env (extra environment), label, apiPort, raftPort.
 export async function makeNode(bin, opts = {}) {
-  const port = opts.apiPort || (await freePort());
-  let raftPort = opts.raftPort || (await freePort());
-  while (raftPort === port) raftPort = await freePort();
+  const port = opts.apiPort || (await lowPort());
+  const raftPort = opts.raftPort || (await lowPort([port]));
   const dir = mkdtempSync(join(tmpdir(), 'omx-cluster-'));
   const home = join(dir, 'home');
   const modelsDir = join(dir, 'models');
@@ -249,9 +272,8 @@ export async function startNode(node, args = [], opts = {}) {
 }
 
 async function newPorts(node) {
-  const port = await freePort();
-  let raftPort = await freePort();
-  while (raftPort === port) raftPort = await freePort();
+  const port = await lowPort();
+  const raftPort = await lowPort([port]);
   node.port = port;
   node.api = `http://127.0.0.1:${port}`;
   node.apiAddr = `127.0.0.1:${port}`;
