@@ -1,10 +1,13 @@
 // End-to-end (issue 4): routing and mid-stream failover on a three-node cluster.
-// A model created on one node reaches all; round_robin spreads requests over the
-// nodes; a drained node gets no new requests; eight concurrent greedy streams sent to a gateway are served by another
-// node, which is SIGKILLed mid-stream: every stream completes without an error
-// line, with exactly the uninterrupted text and counts. Then the same for /api/chat
-// and /v1/chat/completions streams served by the Raft leader, after the first
-// killed node has come back.
+// A model created on one node reaches all; round_robin gives each node its share;
+// latency tries unmeasured nodes first; prefix_affinity keeps a conversation on one
+// node whatever the gateway; a drained node gets no new requests and finishes its
+// running streams; eight concurrent greedy streams (two gateways) served by
+// another node, SIGKILLed mid-stream, all complete without an error line, with
+// exactly the uninterrupted text and counts (two end at stop sequences after the
+// cut); the same for /api/chat and /v1/chat/completions streams served by the Raft
+// leader; a request sent to a hung (SIGSTOPped) node is served elsewhere.
+// Who served a request is read from /api/ps (the node whose keep-alive moved).
 //
 // stories260K makes ~16k tokens/s, far faster than a test can react, so the
 // serving node is SIGSTOPped before the streams are sent and then given short

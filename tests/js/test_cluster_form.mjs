@@ -1,9 +1,11 @@
 // End-to-end (issue 4): three `ollamamax serve` processes form a cluster on
-// loopback; the status shape; a wrong token is refused; the leader is SIGKILLed
-// (a new leader within 2 s, writes keep working); the killed node restarts from
-// its data dir and rejoins with the model created meanwhile; a SIGSTOPped node is
-// marked down within 3 s and routed around, and is up again after SIGCONT;
-// `ollamamax cluster leave` removes a node. See docs/cluster.md.
+// loopback; the status shape (HTTP and `cluster status`); a wrong token is
+// refused (HTTP and a whole `serve --join`); the token goes to loopback clients
+// only; the leader is SIGKILLed (a new leader within 2 s, a create and a setting
+// keep working); the killed node restarts from its data dir and rejoins with the
+// model created meanwhile; a SIGSTOPped node is marked down within 3 s and routed
+// around, and is up again after SIGCONT; `ollamamax cluster leave` removes a node,
+// which goes on as a single node. See docs/cluster.md.
 // Usage: node test_cluster_form.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

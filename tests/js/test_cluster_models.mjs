@@ -1,10 +1,12 @@
 // End-to-end (issue 4): models across the cluster. A model pulled from the test
 // registry on one node spreads to the others; a fourth node joins and gets it
 // from its peers (the registry's blob GETs do not grow); a blob corrupted on one
-// peer is never served as good, and the peer's copy becomes correct again; /api/tags
-// lists cluster models on every node; with replication 1 a new model is held by
-// one node, served through every node, and /api/ps names that node; a delete on
-// one node removes the model everywhere.
+// peer is never served as good, and the peer's copy becomes correct again; a
+// slow copy shows in the cluster status (transfers); /api/tags and /v1/models
+// list the cluster's models on every node; with replication 1 a new model is held
+// by one or two nodes, generate/embed/v1/show work through every node, /api/ps
+// names the holder, and a pull on a non-holder fetches it from the holder; copy
+// and delete on one node apply everywhere.
 // Usage: node test_cluster_models.mjs BIN SHARED_DIR
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
