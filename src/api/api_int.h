@@ -101,6 +101,12 @@ struct api_out {
     json_t *acc_thinking;
     json_t *acc_calls;     /* array */
     json_t *acc_logprobs;  /* array */
+    /* optional: told the time from observe_t0 to the first chunk (a gateway
+     * measuring the node it runs on, for latency routing); once */
+    void (*observe)(void *ud, const char *id, int64_t ttft_ns, bool ok);
+    void *observe_ud;
+    char observe_id[17];
+    int64_t observe_t0; /* om_time_ns */
 };
 void api_out_init(struct api_out *o, http_req *req, enum api_out_mode mode, bool oai_stream,
                   struct oai_conv *conv);

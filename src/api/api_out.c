@@ -151,9 +151,19 @@ static int resp_events(struct api_out *o, json_t *events)
     return rc;
 }
 
+static void observe_first(struct api_out *o, bool ok)
+{
+    if (!o->observe)
+        return;
+    o->observe(o->observe_ud, o->observe_id, (int64_t)(om_time_ns() - (uint64_t)o->observe_t0),
+               ok);
+    o->observe = NULL;
+}
+
 int api_out_chunk(struct api_out *o, json_t *chunk)
 {
     int rc = 0;
+    observe_first(o, true);
     if (o->ended) {
         json_decref(chunk);
         return OM_EIO;
@@ -208,6 +218,7 @@ static void set_once_fields(struct api_out *o, json_t *chunk)
 
 void api_out_final(struct api_out *o, json_t *chunk)
 {
+    observe_first(o, true);
     if (o->ended) {
         json_decref(chunk);
         return;

@@ -243,6 +243,12 @@ static void run_gen(struct pxy *p)
             http_req_on_gone(p->req, NULL, NULL);
             p->out_taken = true;
             p->finished = true;
+            if (p->o.observe) {
+                p->out.observe = p->o.observe;
+                p->out.observe_ud = p->o.ud;
+                snprintf(p->out.observe_id, sizeof p->out.observe_id, "%s", t->id);
+                p->out.observe_t0 = (int64_t)om_time_ns();
+            }
             p->o.local_gen(p->s, p->req, p->kind, p->orig, &p->out);
             return;
         }
@@ -447,6 +453,12 @@ void api_proxy_gen(struct api_server *s, http_req *req, enum api_gen_kind kind, 
     /* the first target is this node: no thread, no HTTP */
     if (is_self(p, &p->t[0]) && p->o.local_gen) {
         p->out_taken = true;
+        if (p->o.observe) { /* the latency strategy measures this node too */
+            p->out.observe = p->o.observe;
+            p->out.observe_ud = p->o.ud;
+            snprintf(p->out.observe_id, sizeof p->out.observe_id, "%s", p->t[0].id);
+            p->out.observe_t0 = (int64_t)om_time_ns();
+        }
         p->o.local_gen(s, req, kind, body, &p->out);
         pxy_free(p);
         return;
