@@ -355,7 +355,7 @@ try {
     await waitStatus(rest[0], (st) => st.leader && st.leader !== srv.id && rest.some((n) => n.id === st.leader), 5000, 'a new leader');
   });
 
-  await t('a request sent to a node that hangs (SIGSTOP, not yet marked down) is served elsewhere', async () => {
+  await t('requests (generate, embed) sent to a node that hangs (SIGSTOP, not yet marked down) are served elsewhere', async () => {
     const alive = nodes.filter((n) => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);
     assert.ok(alive.length >= 2, `two live nodes (${alive.map((n) => n.label)})`);
     const [srv, gw] = alive;
@@ -365,15 +365,29 @@ try {
     assert.equal(ref.error, null);
     await waitStatus(gw, (s) => s.nodes.filter((m) => m.state === 'up' && m.loaded.includes('stories:latest')).map((m) => m.id).join() === srv.id,
       5000, 'stories loaded on the node about to hang only');
+    const embRef = await postJSON(srv, '/api/embed', { model: 'stories', input: ['Once upon a time'] }, 20000, fwd);
+    assert.equal(embRef.status, 200, embRef.text);
     const t0 = Date.now();
     srv.proc.kill('SIGSTOP');
-    let o;
+    let o, emb;
     try {
-      o = await streamPost(gw, '/api/generate', genBody(PROMPTS[7]), { timeout: 20000 });
+      const timed = async (what, p) => {
+        try {
+          return await p;
+        } finally {
+          console.log(`     ${what} answered after ${Date.now() - t0} ms`);
+        }
+      };
+      [o, emb] = await Promise.all([
+        timed('generate', streamPost(gw, '/api/generate', genBody(PROMPTS[7]), { timeout: 20000 })),
+        timed('embed', postJSON(gw, '/api/embed', { model: 'stories', input: ['Once upon a time'] }, 20000).catch((e) => ({ status: 0, text: String(e) }))),
+      ]);
     } finally {
       srv.proc.kill('SIGCONT');
     }
-    console.log(`     answered after ${Date.now() - t0} ms`);
+    assert.equal(emb.status, 200, `embed through the gateway: ${emb.text}`);
+    const cos = (a, b) => a.reduce((x, v, i) => x + v * b[i], 0);
+    assert.ok(cos(emb.json.embeddings[0], embRef.json.embeddings[0]) > 0.999, 'the same embedding');
     assert.equal(o.error, null, o.error);
     assert.ok(o.final, 'a final chunk');
     assert.equal(o.text, ref.text);
