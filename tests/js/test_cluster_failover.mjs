@@ -355,7 +355,7 @@ try {
     await waitStatus(rest[0], (st) => st.leader && st.leader !== srv.id && rest.some((n) => n.id === st.leader), 5000, 'a new leader');
   });
 
-  await t('requests (generate, embed) sent to a node that hangs (SIGSTOP, not yet marked down) are served elsewhere', async () => {
+  await t('requests (generate streamed and not, /v1 chat, embed) sent to a node that hangs (SIGSTOP, not yet marked down) are served elsewhere', async () => {
     const alive = nodes.filter((n) => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);
     assert.ok(alive.length >= 2, `two live nodes (${alive.map((n) => n.label)})`);
     const [srv, gw] = alive;
@@ -369,7 +369,7 @@ try {
     assert.equal(embRef.status, 200, embRef.text);
     const t0 = Date.now();
     srv.proc.kill('SIGSTOP');
-    let o, emb;
+    let o, emb, whole, v1;
     try {
       const timed = async (what, p) => {
         try {
@@ -378,13 +378,20 @@ try {
           console.log(`     ${what} answered after ${Date.now() - t0} ms`);
         }
       };
-      [o, emb] = await Promise.all([
+      const fail = (e) => ({ status: 0, text: String(e) });
+      [o, emb, whole, v1] = await Promise.all([
         timed('generate', streamPost(gw, '/api/generate', genBody(PROMPTS[7]), { timeout: 20000 })),
-        timed('embed', postJSON(gw, '/api/embed', { model: 'stories', input: ['Once upon a time'] }, 20000).catch((e) => ({ status: 0, text: String(e) }))),
+        timed('embed', postJSON(gw, '/api/embed', { model: 'stories', input: ['Once upon a time'] }, 20000).catch(fail)),
+        timed('generate (stream false)', postJSON(gw, '/api/generate', { ...genBody(PROMPTS[7]), stream: false }, 20000).catch(fail)),
+        timed('/v1/chat/completions', postJSON(gw, '/v1/chat/completions',
+          { model: 'stories', messages: [{ role: 'user', content: 'Once' }], max_tokens: 8 }, 20000).catch(fail)),
       ]);
     } finally {
       srv.proc.kill('SIGCONT');
     }
+    assert.equal(whole.status, 200, `generate (stream false) through the gateway: ${whole.text}`);
+    assert.equal(whole.json.response, ref.text);
+    assert.equal(v1.status, 200, `/v1/chat/completions through the gateway: ${v1.text}`);
     assert.equal(emb.status, 200, `embed through the gateway: ${emb.text}`);
     const cos = (a, b) => a.reduce((x, v, i) => x + v * b[i], 0);
     assert.ok(cos(emb.json.embeddings[0], embRef.json.embeddings[0]) > 0.999, 'the same embedding');
