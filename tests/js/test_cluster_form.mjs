@@ -183,6 +183,7 @@ try {
     const bad = await postJSON(survivors[0], '/api/cluster/settings', { key: 'routing', value: 'fastest' });
     assert.equal(bad.status, 400, bad.text);
     assert.ok(bad.json && bad.json.error, bad.text);
+    assert.match(bad.json.error, /fastest|least_loaded/, 'the error names the bad value or the allowed ones');
     assert.ok(dt <= bound(2000), `new leader after ${dt} ms (limit ${bound(2000)})`);
     assert.equal(answer.routing, 'round_robin', `the POST's answer shows the change: ${JSON.stringify(answer)}`);
   });

@@ -251,6 +251,13 @@ try {
     assert.ok(blobLines.length > 0, `a status line for the model blob: ${JSON.stringify(lines.slice(0, 6))}`);
     assert.ok(blobLines.some((l) => l.total === statSync(solo).size), JSON.stringify(blobLines.slice(-2)));
     assert.equal(blobDigestOn(other, soloDigest), soloDigest, 'the blob is on the non-holder after the pull');
+    const third = nodes.find((n) => n !== other && !held.ids.includes(n.id));
+    // A copy on a non-holder applies to the cluster like anywhere else (the catalog has it).
+    const cp = await postJSON(third, '/api/copy', { source: 'solo', destination: 'solo-copy' });
+    assert.equal(cp.status, 200, `copy on a non-holder (${third.label}): ${cp.text}`);
+    await waitFor(async () => (await getJSON(nodes[0], '/api/tags')).models.some((m) => m.name === 'solo-copy:latest'), 10000, 'solo-copy in the catalog');
+    const dc = await fetchT(`${third.api}/api/delete`, { method: 'DELETE', body: JSON.stringify({ model: 'solo-copy' }) });
+    assert.equal(dc.status, 200, await dc.text());
   }
 
   await t('copy on one node applies to the cluster', async () => {
