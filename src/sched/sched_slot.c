@@ -68,23 +68,33 @@ static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int
     return i;
 }
 
-/* The free slot sharing the longest prefix with tokens (ties: LRU). */
+/* The free slot for a new prompt. A slot that shares at least half of what
+ * it holds, or half of the prompt, with the prompt (the same conversation, or
+ * the same prompt again) is taken, the longest match first; otherwise an empty slot, else the
+ * least recently used one — so a new conversation that shares only the
+ * template's first tokens with a cached one does not evict it. */
 static struct sched_slot *pick_slot(struct sched_runner *r, const int32_t *tok, int32_t n,
                                     int32_t *lcp)
 {
-    struct sched_slot *best = NULL;
-    int32_t best_n = -1;
+    struct sched_slot *match = NULL, *empty = NULL, *lru = NULL;
+    int32_t match_n = 0;
     for (int i = 0; i < r->n_slots; i++) {
         struct sched_slot *sl = &r->slots[i];
         if (sl->state != SLOT_FREE)
             continue;
         int32_t c = common_prefix(sl->cache, sl->n_past, tok, n);
-        if (c > best_n || (c == best_n && sl->last_used < best->last_used)) {
-            best = sl;
-            best_n = c;
+        if (c > 0 && (2 * (int64_t)c >= sl->n_past || 2 * (int64_t)c >= n) &&
+            (c > match_n || (c == match_n && sl->last_used < match->last_used))) {
+            match = sl;
+            match_n = c;
         }
+        if (sl->n_past == 0 && (!empty || sl->last_used < empty->last_used))
+            empty = sl;
+        if (!lru || sl->last_used < lru->last_used)
+            lru = sl;
     }
-    *lcp = best_n;
+    struct sched_slot *best = match ? match : empty ? empty : lru;
+    *lcp = best ? common_prefix(best->cache, best->n_past, tok, n) : -1;
     return best;
 }
 

@@ -310,6 +310,27 @@ static void test_context_shift(void **state)
     sched_free(s);
 }
 
+/* A new prompt that shares only its first token(s) with a cached one takes
+ * an empty slot instead of evicting that cache: the first conversation is
+ * still cached after the second one ran. */
+static void test_slot_keeps_other_cache(void **state)
+{
+    (void)state;
+    if (!have_stories())
+        skip();
+    sched *s = new_sched(2);
+    struct tjob a, b, a2;
+    run_alone(s, prompts[0], 8, &a);
+    run_alone(s, prompts[1], 8, &b); /* shares only BOS with a */
+    run_alone(s, prompts[0], 8, &a2);
+    assert_int_equal(a2.res.rc, 0);
+    assert_int_equal(a2.res.prompt_eval_count, 1); /* a's cache survived b */
+    tj_destroy(&a);
+    tj_destroy(&b);
+    tj_destroy(&a2);
+    sched_free(s);
+}
+
 static void test_prefix_reuse(void **state)
 {
     (void)state;
@@ -474,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_stop_and_num_predict),
         cmocka_unit_test(test_context_shift),
         cmocka_unit_test(test_prefix_reuse),
+        cmocka_unit_test(test_slot_keeps_other_cache),
         cmocka_unit_test(test_logprobs_and_receiver_stop),
         cmocka_unit_test(test_grammar),
     };
