@@ -194,3 +194,28 @@ bool api_cluster_show_remote(struct api_server *s, http_req *req, const json_t *
     }
     return false;
 }
+
+int api_cluster_copy(struct api_server *s, const char *src, const char *dst)
+{
+    clu *c = member(s);
+    struct store_name a, b;
+    if (!c || store_name_parse(src, &a) || store_name_parse(dst, &b))
+        return OM_ENOTFOUND;
+    char fa[1200], fb[1200], err[512];
+    store_name_full(&a, fa, sizeof fa);
+    store_name_full(&b, fb, sizeof fb);
+    json_t *models = clu_models(c);
+    const char *text = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(models, i, m) {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && !strcasecmp(n, fa))
+            text = json_string_value(json_object_get(m, "text"));
+    }
+    int rc = text ? clu_model_put(c, fb, text, err, sizeof err) : OM_ENOTFOUND;
+    if (rc && rc != OM_ENOTFOUND)
+        om_log(OM_LOG_WARN, "api", "copy %s to %s in the cluster catalog: %s", fa, fb, err);
+    json_decref(models);
+    return rc;
+}

@@ -167,6 +167,9 @@ void api_cluster_register(struct api_server *s, const char *name);
 /* After a local delete (or when the model is only elsewhere): out of the
  * catalog. 0, or OM_ENOTFOUND when the catalog does not have it. */
 int api_cluster_unregister(struct api_server *s, const char *name);
+/* A copy of a catalog model this node does not hold: a catalog entry under
+ * dst with the source's manifest (the nodes fetch it). 0, OM_ENOTFOUND. */
+int api_cluster_copy(struct api_server *s, const char *src, const char *dst);
 void api_cluster_tags_extra(struct api_server *s, json_t *list);
 void api_cluster_ps_extra(struct api_server *s, http_req *req, json_t *list);
 bool api_cluster_show_remote(struct api_server *s, http_req *req, const json_t *body,

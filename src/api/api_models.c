@@ -230,6 +230,8 @@ void api_h_copy(http_req *req, void *ctx)
         pthread_mutex_unlock(&s->store_mu);
         if (rc == 0)
             api_cluster_register(s, dst);
+        else if (rc == OM_ENOTFOUND && api_cluster_copy(s, src, dst) == 0)
+            rc = 0; /* the source is elsewhere in the cluster */
         if (rc == OM_ENOTFOUND) {
             snprintf(msg, sizeof msg, "model \"%s\" not found", src);
             status = 404;

@@ -328,6 +328,50 @@ static void embed_respond(struct pxy *p, int status, json_t *ans)
     api_respond_json(p->req, status, e);
 }
 
+/* The answer of an embed is one JSON document (one line). */
+static int embed_line(void *ud, const char *line, size_t len)
+{
+    json_t **ans = ud;
+    if (*ans)
+        return -1; /* more than one document */
+    *ans = json_loadb(line, len, 0, NULL);
+    return *ans ? 0 : -1;
+}
+
+/* POSTs the embed body like chttp_post_json_h, but as a stream so that the
+ * target's liveness is polled while it works (a hung node fails over once
+ * it is marked down instead of after the first-byte bound). */
+static int embed_call(struct pxy *p, const char *url, chttp_headers hdrs, int *status,
+                      json_t **ans, char *err, size_t errlen)
+{
+    char *text = json_dumps(p->orig, JSON_COMPACT);
+    if (!text)
+        return om_err(err, errlen, OM_EINVAL, "the request cannot be encoded");
+    struct chttp_stream_opts so = {
+        .token = p->s->cl_token, .headers = hdrs, .stall_ms = p->o.stall_ms,
+        .first_byte_ms = p->o.first_byte_ms > 0 ? p->o.first_byte_ms : PXY_FIRST_BYTE_MS,
+        .poll = on_poll, .poll_ud = p,
+    };
+    p->t_start = p->t_alive = om_time_ns();
+    p->target_dead = false;
+    struct chttp_stream_result r;
+    chttp_post_stream(url, text, strlen(text), &so, embed_line, ans, &r);
+    free(text);
+    int rc = 0;
+    *status = r.status;
+    if (r.end == CHTTP_END_HTTP_ERROR) {
+        json_decref(*ans);
+        *ans = r.error_body ? json_loads(r.error_body, 0, NULL) : NULL;
+    } else if (r.end != CHTTP_END_EOF && r.end != CHTTP_END_DONE) {
+        rc = om_err(err, errlen, OM_EIO, "%s%s%s", chttp_end_name(r.end), r.err[0] ? ": " : "",
+                    r.err);
+        json_decref(*ans);
+        *ans = NULL;
+    }
+    chttp_stream_result_clear(&r);
+    return rc;
+}
+
 static void run_embed(struct pxy *p)
 {
     char tok_hdr[200];
@@ -348,10 +392,7 @@ static void run_embed(struct pxy *p)
         int status = 0;
         json_t *ans = NULL;
         uint64_t t1 = om_time_ns();
-        int rc = chttp_post_json_h(url, p->s->cl_token, hdrs, p->orig,
-                                   p->o.first_byte_ms > 0 ? p->o.first_byte_ms
-                                                          : PXY_FIRST_BYTE_MS,
-                                   &status, &ans, err, sizeof err);
+        int rc = embed_call(p, url, hdrs, &status, &ans, err, sizeof err);
         bool ok = rc == 0 && status == 200 && json_is_object(ans);
         if (p->o.observe)
             p->o.observe(p->o.ud, t->id, rc == 0 ? (int64_t)(om_time_ns() - t1) : -1, ok);

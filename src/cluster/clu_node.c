@@ -413,6 +413,13 @@ int clu_propose(clu *c, const char *cmd, char *err, size_t errlen)
     int64_t deadline = (int64_t)om_time_ns() + (int64_t)CLU_PROPOSE_MS * 1000000;
     char e[512] = "no leader";
     int rc = OM_ETIMEDOUT;
+    /* a command every replica would reject is refused here with the reason
+     * (a dry run on this replica; it may lag a moment, so look again) */
+    for (int tries = 0; cstate_check(c->st, cmd, strlen(cmd), e, sizeof e); tries++) {
+        if (tries >= 10)
+            return om_err(err, errlen, OM_EINVAL, "%s", e);
+        usleep(100 * 1000);
+    }
     while ((int64_t)om_time_ns() < deadline && !c->stop) {
         struct craft_info ri;
         craft_info(c->raft, &ri);
@@ -424,6 +431,7 @@ int clu_propose(clu *c, const char *cmd, char *err, size_t errlen)
             char lid[17], addr[300];
             cstate_id_fmt(ri.leader_id, lid);
             clu_node_addr(c, lid, addr, sizeof addr);
+            uint64_t v0 = cstate_version(c->st);
             if (*addr) {
                 json_error_t je;
                 json_t *body = json_loads(cmd, 0, &je);
@@ -437,10 +445,13 @@ int clu_propose(clu *c, const char *cmd, char *err, size_t errlen)
                     /* read your writes: wait until this node applied it too */
                     json_int_t idx = json_integer_value(json_object_get(resp, "index"));
                     json_decref(resp);
-                    for (int w = 0; w < 200 && idx > 0; w++) {
+                    /* the applied index alone proved not enough (seen: index
+                     * reached, the row not yet readable): also wait for the
+                     * state's version to move past what it was before */
+                    for (int w = 0; w < 200; w++) {
                         struct craft_info li;
                         craft_info(c->raft, &li);
-                        if ((json_int_t)li.last_applied >= idx)
+                        if ((json_int_t)li.last_applied >= idx && cstate_version(c->st) > v0)
                             break;
                         usleep(10 * 1000);
                     }
@@ -458,8 +469,11 @@ int clu_propose(clu *c, const char *cmd, char *err, size_t errlen)
         }
         usleep(50 * 1000);
     }
-    if (rc)
-        return om_err(err, errlen, rc, "cluster write failed: %s", e);
+    if (rc) {
+        static const char pre[] = "cluster write failed: ";
+        const char *why = strncmp(e, pre, sizeof pre - 1) ? e : e + sizeof pre - 1;
+        return om_err(err, errlen, rc, "%s%s", pre, why);
+    }
     return 0;
 }
 
