@@ -473,8 +473,9 @@ static void test_peer_dies(void **state)
     assert_int_equal(rc, 0);
     check_blob(&dst, digest, data, n);
     assert_int_equal(atomic_load(&k.killed), 1);
-    /* b served some chunks, then died while the fetch went on without it */
-    assert_true(g.last.bytes_from_peer[1] > 0);
+    /* b served some bytes (its own count: what the fetcher finished from it before the
+     * kill depends on timing), then died while the fetch went on without it */
+    assert_true(atomic_load(&b.stats.blob_bytes) > 0);
     assert_true(g.last.bytes_from_peer[0] > 0);
     assert_true(k.killed_ns < t_end);
     assert_true(log_has(b.addr.api_addr, "dropped"));
