@@ -21,6 +21,10 @@
 
 static clu *need_cluster(http_req *req, struct api_server *s)
 {
+    if (!s->cluster && s->cluster_starting) {
+        http_respond_error(req, 503, "the node is still starting its cluster part");
+        return NULL;
+    }
     if (!s->cluster || clu_left(s->cluster)) {
         http_respond_error(req, 409, "cluster is not enabled on this node");
         return NULL;

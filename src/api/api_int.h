@@ -45,6 +45,7 @@ struct api_server {
     bool stopping;
     /* cluster (docs/cluster.md): NULL on a single node */
     struct clu *cluster;
+    volatile bool cluster_starting; /* clu_start is running (the HTTP server already is) */
     /* the cluster token that node-to-node calls carry ("" = none): a request
      * with X-OllamaMax-Forwarded equal to it is served here, never proxied */
     char cl_token[128];

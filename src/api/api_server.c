@@ -140,7 +140,10 @@ int api_server_start(const struct api_env *env, struct api_server **out, char *e
         .token = env->cluster_token, .store = s->store, .store_mu = &s->store_mu,
         .sched = s->sched, .version = API_VERSION,
     };
-    if ((rc = clu_start(&cc, &s->cluster, err, errlen)))
+    s->cluster_starting = true;
+    rc = clu_start(&cc, &s->cluster, err, errlen);
+    s->cluster_starting = false;
+    if (rc)
         goto fail;
     if (s->cluster)
         snprintf(s->cl_token, sizeof s->cl_token, "%s", clu_token(s->cluster));
