@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api_int.h"
 #include "base/om.h"
@@ -54,15 +55,21 @@ int api_cluster_unregister(struct api_server *s, const char *name)
         return OM_ENOTFOUND;
     char full[1200], err[512];
     store_name_full(&sn, full, sizeof full);
-    json_t *models = clu_models(c);
+    /* a model this node just put into the catalog may show here a moment
+     * later (seen under load): look again for up to 2 s before saying no */
     bool known = false;
-    size_t i;
-    json_t *m;
-    json_array_foreach(models, i, m) {
-        const char *n = json_string_value(json_object_get(m, "name"));
-        known = known || (n && !strcasecmp(n, full));
+    for (int tries = 0; !known && tries < 20; tries++) {
+        if (tries)
+            usleep(100 * 1000);
+        json_t *models = clu_models(c);
+        size_t i;
+        json_t *m;
+        json_array_foreach(models, i, m) {
+            const char *n = json_string_value(json_object_get(m, "name"));
+            known = known || (n && !strcasecmp(n, full));
+        }
+        json_decref(models);
     }
-    json_decref(models);
     if (!known)
         return OM_ENOTFOUND;
     int rc = clu_model_del(c, full, err, sizeof err);

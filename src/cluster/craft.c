@@ -168,6 +168,8 @@ static void barrier_cb(struct raft_barrier *req, int status)
     c->barrier_busy = false;
     if (status != 0)
         om_log(OM_LOG_DEBUG, "craft", "leader barrier: %s", raft_strerror(status));
+    else
+        c->barrier_ok_term = c->barrier_req_term;
 }
 
 void craft_refresh_info(craft *c)
@@ -176,14 +178,16 @@ void craft_refresh_info(craft *c)
         return;
     struct raft *r = &c->raft;
     bool leader = raft_state(r) == RAFT_LEADER;
-    if (leader && !c->was_leader) {
+    if (leader && !c->was_leader)
         om_log(OM_LOG_INFO, "craft", "node %016llx is leader (term %llu)",
                (unsigned long long)c->id, (unsigned long long)r->current_term);
-        if (!c->barrier_busy) {
-            c->barrier.data = c;
-            if (raft_barrier(r, &c->barrier, barrier_cb) == 0)
-                c->barrier_busy = true;
-        }
+    /* until a barrier of this term has committed (one still in flight from
+     * an earlier term, or a refused one, is tried again) */
+    if (leader && !c->barrier_busy && c->barrier_ok_term != r->current_term) {
+        c->barrier.data = c;
+        c->barrier_req_term = r->current_term;
+        if (raft_barrier(r, &c->barrier, barrier_cb) == 0)
+            c->barrier_busy = true;
     }
     c->was_leader = leader;
 

@@ -69,6 +69,8 @@ struct craft {
     bool raft_inited, raft_closing;
     bool was_leader;
     bool barrier_busy;
+    uint64_t barrier_req_term; /* term of the barrier in flight */
+    uint64_t barrier_ok_term;  /* term whose barrier committed (0: none yet) */
     struct raft_barrier barrier;
     bool transfer_busy;
     struct creq *changes, *changes_tail;   /* loop-only FIFO; at most one in raft */
