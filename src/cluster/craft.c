@@ -348,6 +348,10 @@ static int loop_setup(craft *c)
     raft_set_heartbeat_timeout(&c->raft, c->heartbeat_ms);
     raft_set_snapshot_threshold(&c->raft, c->snap_threshold);
     raft_set_snapshot_trailing(&c->raft, c->snap_trailing);
+    /* our snapshots are small (the cluster state): a snapshot whose answer
+     * was lost is sent again after 2 s, not libraft's default 30 s (seen: a
+     * restarted follower stuck at the snapshot's entry until then) */
+    raft_set_install_snapshot_timeout(&c->raft, 2000);
     raft_set_pre_vote(&c->raft, true);
 
     if (c->bootstrap) {
