@@ -42,7 +42,8 @@ const PROMPTS = [
   'Once upon a time', 'One day, a little girl', 'Tom and his dog', 'The sun was',
   'There was a big', 'Lily wanted to', 'In the park,', 'A small bird',
 ];
-const NUM_PREDICT = 60;
+// long enough that no stream can finish inside the first CPU slices the serving node gets
+const NUM_PREDICT = 200;
 const genBody = (prompt, extra = {}) => ({ model: 'stories', prompt, raw: true, stream: true, options: { temperature: 0, num_predict: NUM_PREDICT, ...extra } });
 // Two of the eight streams end at a stop sequence some tokens after the cut (the
 // second one spans several tokens, so text is held back while it might match).
