@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createModel, sha256File, skip, summary, synth } from './lib/server.mjs';
-import { startRegistry } from './lib/registry.mjs';
 import {
-  startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, stopAllChecked, dumpLogs, watchdog, testOk,
+  storiesRegistry, startCluster, makeNode, joinNode, status, waitStatus, waitFor, member, stopAll, stopAllChecked, dumpLogs, watchdog, testOk,
   postJSON, getJSON, blobDigestOn, blobPath, fetchT, setSetting, bound,
 } from './lib/cluster.mjs';
 
@@ -34,16 +33,7 @@ const t = async (name, fn) => {
 };
 
 const work = mkdtempSync(join(tmpdir(), 'omx-cluster-models-'));
-const reg = await startRegistry({ dir: join(work, 'registry'), auth: false, redirect: true });
-const host = new URL(reg.url).host;
-const pulled = `${host}/test/stories:v1`;
-const modelDigest = sha256File(stories);
-const config = JSON.stringify({
-  model_format: 'gguf', model_family: 'llama', model_families: ['llama'], model_type: '260K', file_type: 'F32',
-  architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [modelDigest] },
-});
-await reg.seed('test/stories', 'v1', [{ mediaType: 'application/vnd.ollama.image.model', path: stories }],
-  { mediaType: 'application/vnd.docker.container.image.v1+json', data: config });
+const { reg, pulled, modelDigest } = await storiesRegistry(join(work, 'registry'), stories);
 const holdsPulled = (m) => m.models.includes(pulled);
 
 try {

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256File, skip, summary } from './lib/server.mjs';
-import { startRegistry } from './lib/registry.mjs';
+import { skip, summary } from './lib/server.mjs';
 import {
-  startCluster, status, waitStatus, waitFor, member, stopAllChecked, dumpLogs, watchdog, testOk,
+  storiesRegistry, startCluster, status, waitStatus, waitFor, member, stopAllChecked, dumpLogs, watchdog, testOk,
   postJSON, blobDigestOn, setSetting, kill,
 } from './lib/cluster.mjs';
 
@@ -27,16 +26,7 @@ const t = async (name, fn) => {
 };
 
 const work = mkdtempSync(join(tmpdir(), 'omx-cluster-registry-'));
-const reg = await startRegistry({ dir: join(work, 'registry'), auth: false, redirect: true });
-const host = new URL(reg.url).host;
-const pulled = `${host}/test/stories:v1`;
-const modelDigest = sha256File(stories);
-const config = JSON.stringify({
-  model_format: 'gguf', model_family: 'llama', model_families: ['llama'], model_type: '260K', file_type: 'F32',
-  architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [modelDigest] },
-});
-await reg.seed('test/stories', 'v1', [{ mediaType: 'application/vnd.ollama.image.model', path: stories }],
-  { mediaType: 'application/vnd.docker.container.image.v1+json', data: config });
+const { reg, pulled, modelDigest } = await storiesRegistry(join(work, 'registry'), stories);
 
 try {
   await t('no peer has a catalog model: a node pulls it from its registry', async () => {

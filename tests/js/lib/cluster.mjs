@@ -21,7 +21,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, sleep, test } from './server.mjs';
+import { freePort, sha256File, sleep, test } from './server.mjs';
+import { startRegistry } from './registry.mjs';
 
 const LOG_KEEP = 256 << 10;
 const started = new Set(); // nodes whose process this harness spawned and that may be alive
@@ -623,4 +624,20 @@ export async function servedBy(via, model, fn) {
   const ids = [];
   for (const [id, t] of after) if (!before.has(id) || t - before.get(id) > 2) ids.push(id);
   return ids;
+}
+
+// Starts the test registry (tests/js/lib/registry.mjs) in dir with
+// test/stories:v1 (the GGUF at `stories`, an Ollama config layer). Returns
+// {reg, pulled: "<host>/test/stories:v1", modelDigest}.
+export async function storiesRegistry(dir, stories) {
+  const reg = await startRegistry({ dir, auth: false, redirect: true });
+  const pulled = `${new URL(reg.url).host}/test/stories:v1`;
+  const modelDigest = sha256File(stories);
+  const config = JSON.stringify({
+    model_format: 'gguf', model_family: 'llama', model_families: ['llama'], model_type: '260K', file_type: 'F32',
+    architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [modelDigest] },
+  });
+  await reg.seed('test/stories', 'v1', [{ mediaType: 'application/vnd.ollama.image.model', path: stories }],
+    { mediaType: 'application/vnd.docker.container.image.v1+json', data: config });
+  return { reg, pulled, modelDigest };
 }
