@@ -187,7 +187,14 @@ static int raft_start(clu *c, bool bootstrap, char *err, size_t errlen)
         .snapshot_trailing = 64,
         .fsm = cstate_fsm(c->st),
     };
-    return craft_start(&rc_cfg, &c->raft, err, errlen);
+    rc = craft_start(&rc_cfg, &c->raft, err, errlen);
+    /* a restart right after a stop: the old process's connections may hold
+     * the Raft port for a moment (a port truly in use fails after 3 s) */
+    for (int i = 0; i < 30 && rc == -EADDRINUSE; i++) {
+        usleep(100 * 1000);
+        rc = craft_start(&rc_cfg, &c->raft, err, errlen);
+    }
+    return rc;
 }
 
 /* Waits for a leader to be known (any node); true when one is. */
