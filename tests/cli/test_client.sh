@@ -29,7 +29,7 @@ trap cleanup EXIT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORT=
 for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+): no outgoing connection takes it
     if port_free "$p"; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || { echo "FAIL: no free port" >&2; exit 1; }
